@@ -1,0 +1,62 @@
+// paxos/core/ready.hpp: the batch of outputs a replica hands to its driver.
+//
+// In the spirit of etcd/raft's Ready. The driver acts on the three parts in
+// order, then calls advance():
+//
+//   1. durable   Persist `promised` (when promised_changed) and every record of
+//                `accepted` (the newest vote per slot), then fsync once if
+//                sync_needed. Group commit: one sync for the whole batch.
+//   2. messages  Send only after (1) is durable. A promise or an accepted
+//                that leaves before the vote behind it is on disk can be
+//                forgotten by a crash, and then two values can be chosen
+//                (seed "what the papers leave unspecified": the fsync bug).
+//   3. chosen    Apply to the state machine, in slot order. An entry with no
+//                values is a no-op that filled a gap.
+//
+// Views point into the replica's own fixed buffers and stay valid until
+// advance(); no input may be given to the replica between ready() and
+// advance().
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "message.hpp"
+#include "types.hpp"
+
+namespace paxos {
+
+// One acceptor vote to persist: "accepted `values` in `slot` at `ballot`".
+// Recovery hands the same records back (see replica::restore).
+template <class Ballot, class Value>
+struct accepted_record {
+    slot_id slot{};
+    Ballot ballot{};
+    std::span<const Value> values{};
+};
+
+// A slot whose value is chosen, ready to apply.
+template <class Value>
+struct chosen_entry {
+    slot_id slot{};
+    std::span<const Value> values{};  // empty: a no-op
+
+    bool is_noop() const noexcept { return values.empty(); }
+};
+
+template <class Ballot, class Value, class Message>
+struct ready_batch {
+    // 1. Durable state.
+    Ballot promised{};
+    bool promised_changed = false;
+    std::span<const accepted_record<Ballot, Value>> accepted{};
+    bool sync_needed = false;
+    // 2. Messages to send after (1) is durable.
+    std::span<const Message> messages{};
+    // 3. Newly chosen entries, in slot order, with no gaps.
+    std::span<const chosen_entry<Value>> chosen{};
+    // The first slot not yet handed out for applying, after this batch.
+    slot_id applied_end{};
+};
+
+}  // namespace paxos

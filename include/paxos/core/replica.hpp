@@ -1,0 +1,840 @@
+// paxos/core/replica.hpp: one Paxos replica as a pure state machine.
+//
+// A replica plays all three roles of "Paxos Made Simple": acceptor, proposer
+// and learner. It does no I/O, reads no clock, starts no thread and never
+// allocates; every buffer is a member sized by the Config. Inputs:
+//
+//   propose(value)  a client command      step(message)  a message from a peer
+//   tick()          one unit of time      campaign()     start Phase 1 now
+//
+// Each input returns a result (ok, or why not). Outputs accumulate in one
+// ready batch (core/ready.hpp): durable state, then messages, then chosen
+// entries. The driver calls ready(), persists, sends, applies, advance().
+//
+// Protocol (Multi-Paxos, Lamport "Paxos Made Simple" §3):
+//   * Phase 1 runs once for every slot from the first one this replica does not
+//     know to be chosen; each acceptor answers with its votes for those slots.
+//   * With a phase-1 quorum the proposer becomes leader, re-proposes in each
+//     open slot the value of the highest-ballot vote reported (value
+//     adoption), fills gaps with no-ops, and then runs only Phase 2 per slot,
+//     pipelining up to the window and batching several commands per slot.
+//   * A slot is chosen when a phase-2 quorum accepted it in the leader's
+//     ballot; the leader then tells every replica (chosen), so learners
+//     advance. A learner that falls behind asks for what it missed.
+//
+// Invariants asserted below:
+//   * promised_ never decreases; every vote's ballot <= promised_.
+//   * base_ <= applied_end_ <= chosen_end_ <= end_ <= base_ + window.
+//   * a leader's ballot equals promised_ (a higher promise makes it step down).
+//   * a slot, once chosen, keeps its value.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "../assert.hpp"
+#include "../config.hpp"
+#include "../policies/leader.hpp"
+#include "../policies/node_set.hpp"
+#include "fixed_vector.hpp"
+#include "message.hpp"
+#include "ready.hpp"
+#include "types.hpp"
+
+namespace paxos {
+
+template <class Config>
+class replica {
+    static_assert(check_config<Config>());
+
+public:
+    using config_type = Config;
+    using value_type = typename Config::value_type;
+    using ballot_type = typename Config::ballot;
+    using quorum_type = typename Config::quorum;
+    using leader_type = typename Config::leader;
+
+    static constexpr std::size_t window_slots = Config::window_slots;
+    static constexpr std::size_t batch_values_max = Config::batch_values_max;
+    static constexpr std::size_t outbox_messages_max = Config::outbox_messages_max;
+    static constexpr bool single_decree = Config::single_decree;
+
+    using batch_type = fixed_vector<value_type, batch_values_max>;
+    using message_type = basic_message<ballot_type, value_type, batch_values_max>;
+    using record_type = accepted_record<ballot_type, value_type>;
+    using chosen_type = chosen_entry<value_type>;
+    using ready_type = ready_batch<ballot_type, value_type, message_type>;
+
+    // The most messages one input can add to the outbox: a promise with an
+    // entry per slot, or a leader's accept per slot, plus a few more. An input
+    // is refused (outbox_full) unless this much room is free, so no input is
+    // ever half-applied.
+    static constexpr std::size_t messages_per_input_max = window_slots + 6;
+    static_assert(outbox_messages_max >= 2 * messages_per_input_max,
+                  "config: outbox_messages_max must be at least 2 * (window_slots + 6)");
+
+    struct options {
+        node_id self{};
+        std::uint64_t seed = 0;  // for the leader policy's randomness
+        typename leader_type::options leader{};
+        // A candidate re-sends prepare, and a leader re-sends accepts for
+        // unchosen slots and a heartbeat, every this many ticks (lost messages).
+        std::uint32_t retransmit_ticks = 4;
+    };
+
+    // What a restarted replica recovers from its durable storage.
+    struct recovery {
+        ballot_type promised{};
+        slot_id first_unapplied{};  // the state machine has applied every slot below
+        std::span<const record_type> accepted{};  // in the order they were persisted
+    };
+
+    explicit replica(const options& opts, quorum_type quorum = quorum_type{})
+        : options_(opts),
+          quorum_(quorum),
+          leader_policy_(opts.leader, opts.seed),
+          node_count_(quorum_.node_count()) {
+        PAXOS_ASSERT(node_count_ >= 1);
+        PAXOS_ASSERT(node_count_ <= Config::max_nodes);
+        PAXOS_ASSERT(options_.self.value < node_count_);
+        PAXOS_ASSERT(options_.retransmit_ticks >= 1);
+    }
+
+    // Restores the durable state of an earlier life. Call before any input.
+    // Refused (slot_out_of_window, nothing changed) if a vote lies beyond the
+    // window that starts at first_unapplied: never drop a vote silently.
+    result restore(const recovery& r) {
+        PAXOS_ASSERT(fresh_);
+        for (const record_type& rec : r.accepted) {
+            if (rec.slot >= r.first_unapplied &&
+                rec.slot.value - r.first_unapplied.value >= window_slots) {
+                return {reason::slot_out_of_window, leader_};
+            }
+            if (rec.values.size() > batch_values_max) return {reason::malformed, leader_};
+        }
+        promised_ = r.promised;
+        base_ = applied_end_ = chosen_end_ = end_ = next_slot_ = r.first_unapplied;
+        for (const record_type& rec : r.accepted) {
+            if (rec.slot < base_) continue;  // applied, so chosen: the vote is moot
+            PAXOS_ASSERT(rec.ballot <= promised_);
+            slot_state& st = at(rec.slot);
+            st.accepted_ballot = rec.ballot;
+            st.values.assign(rec.values);
+            end_ = std::max(end_, rec.slot.next());
+        }
+        fresh_ = false;
+        return {};
+    }
+
+    // ---- inputs -------------------------------------------------------------------
+
+    result propose(const value_type& value) {
+        begin_input();
+        if (!has_outbox_room()) return {reason::outbox_full, leader_};
+        if (single_decree && chosen_end_.value > 0) return {reason::already_chosen, leader_};
+        if (role_ == role::leader) return propose_as_leader(value);
+        if constexpr (!leader_type::followers_propose) {
+            return {reason::not_leader, leader_};
+        } else {
+            if (pending_.full()) return {reason::proposal_queue_full, leader_};
+            pending_.push_back(value);
+            if (leader_policy_.on_propose(context()) == leader_action::start_phase1) {
+                return start_phase1();
+            }
+            return {reason::ok, leader_};
+        }
+    }
+
+    result step(const message_type& m) {
+        begin_input();
+        if (const reason r = validate(m); r != reason::ok) return {r, leader_};
+        if (!has_outbox_room()) return {reason::outbox_full, leader_};
+        if (!m.ballot.is_zero() && m.ballot > highest_seen_) highest_seen_ = m.ballot;
+        switch (m.kind) {
+            case message_kind::prepare: return on_prepare(m);
+            case message_kind::promise: return on_promise(m);
+            case message_kind::promise_entry: return on_promise_entry(m);
+            case message_kind::accept: return on_accept(m);
+            case message_kind::accepted: return on_accepted(m);
+            case message_kind::reject: return on_reject(m);
+            case message_kind::chosen: return on_chosen(m);
+            case message_kind::heartbeat: return on_heartbeat(m);
+            case message_kind::learn_request: return on_learn_request(m);
+        }
+        return {reason::malformed, leader_};
+    }
+
+    result tick() {
+        begin_input();
+        if (!has_outbox_room()) return {reason::outbox_full, leader_};
+        result r{reason::ok, leader_};
+        switch (leader_policy_.on_tick(context())) {
+            case leader_action::start_phase1:
+                if (role_ != role::leader && !decided()) r = start_phase1();
+                break;
+            case leader_action::heartbeat:
+                if (role_ == role::leader) broadcast(make(message_kind::heartbeat, ballot_));
+                break;
+            case leader_action::none: break;
+        }
+        if (role_ != role::follower && ++retransmit_elapsed_ >= options_.retransmit_ticks) {
+            retransmit_elapsed_ = 0;
+            retransmit();
+        }
+        return r;
+    }
+
+    // Starts Phase 1 now with a ballot above every one seen, whatever the
+    // leader policy would do (etcd's Campaign). A no-op for a leader.
+    result campaign() {
+        begin_input();
+        if (!has_outbox_room()) return {reason::outbox_full, leader_};
+        if (role_ == role::leader) return {reason::ok, leader_};
+        if (decided()) return {reason::already_chosen, leader_};
+        return start_phase1();
+    }
+
+    // ---- outputs ------------------------------------------------------------------
+
+    bool has_ready() const noexcept {
+        return !outbox_.empty() || promised_dirty_ || dirty_slots_ > 0 ||
+               chosen_end_ > applied_end_ || (open_ && role_ == role::leader);
+    }
+
+    // Collects the batch. Views stay valid until advance(ready()).
+    const ready_type& ready() {
+        PAXOS_ASSERT(!ready_outstanding_);
+        fresh_ = false;
+        if (open_ && role_ == role::leader) seal_open_batch();
+        records_.clear();
+        for (slot_id s = base_; s < end_; s = s.next()) {
+            slot_state& st = at(s);
+            if (!st.durable_dirty) continue;
+            st.durable_dirty = false;
+            records_.push_back(record_type{s, st.accepted_ballot, st.values.view()});
+        }
+        PAXOS_ASSERT(records_.size() == dirty_slots_);
+        dirty_slots_ = 0;
+        chosen_out_.clear();
+        for (slot_id s = applied_end_; s < chosen_end_; s = s.next()) {
+            chosen_out_.push_back(chosen_type{s, at(s).values.view()});
+        }
+        ready_ = ready_type{promised_,
+                            promised_dirty_,
+                            records_.view(),
+                            promised_dirty_ || !records_.empty(),
+                            outbox_.view(),
+                            chosen_out_.view(),
+                            chosen_end_};
+        ready_outstanding_ = true;
+        return ready_;
+    }
+
+    // Acknowledges a batch: its durable part is persisted, its messages sent,
+    // its chosen entries applied.
+    void advance(const ready_type& done) {
+        PAXOS_ASSERT(ready_outstanding_);
+        PAXOS_ASSERT(&done == &ready_);
+        ready_outstanding_ = false;
+        promised_dirty_ = false;
+        outbox_.clear();
+        records_.clear();
+        chosen_out_.clear();
+        PAXOS_ASSERT(done.applied_end <= chosen_end_);
+        applied_end_ = done.applied_end;
+        flush_pending();
+    }
+
+    // ---- observers ----------------------------------------------------------------
+
+    node_id self() const noexcept { return options_.self; }
+    std::size_t node_count() const noexcept { return node_count_; }
+    role current_role() const noexcept { return role_; }
+    bool is_leader() const noexcept { return role_ == role::leader; }
+    node_id leader() const noexcept { return leader_; }
+    ballot_type promised() const noexcept { return promised_; }
+    ballot_type ballot() const noexcept { return ballot_; }  // our latest own ballot
+    slot_id chosen_end() const noexcept { return chosen_end_; }
+    slot_id applied_end() const noexcept { return applied_end_; }
+    slot_id window_base() const noexcept { return base_; }
+    const quorum_type& quorum() const noexcept { return quorum_; }
+    const leader_type& leader_policy() const noexcept { return leader_policy_; }
+    std::size_t pending_count() const noexcept { return pending_.size(); }
+
+    // The vote this replica holds for slot s, if s is in its window.
+    std::optional<std::pair<ballot_type, std::span<const value_type>>> vote(slot_id s) const {
+        if (!in_window(s)) return std::nullopt;
+        const slot_state& st = at(s);
+        if (st.accepted_ballot.is_zero()) return std::nullopt;
+        return std::pair{st.accepted_ballot, st.values.view()};
+    }
+
+private:
+    struct slot_state {
+        // Acceptor: the vote (zero ballot = none). Once the slot is chosen,
+        // `values` holds the chosen value.
+        ballot_type accepted_ballot{};
+        batch_type values{};
+        bool chosen = false;
+        bool durable_dirty = false;  // the vote changed since the last ready()
+        // Proposer (leader): votes for our proposal in ballot_.
+        bool proposed = false;
+        node_set votes{};
+        // Candidate: highest-ballot vote reported in Phase 1, and by whom.
+        ballot_type adopt_ballot{};
+        batch_type adopt_values{};
+        node_set reported{};
+    };
+
+    // ---- window -------------------------------------------------------------------
+
+    bool in_window(slot_id s) const noexcept {
+        return s >= base_ && s.value - base_.value < window_slots;
+    }
+    slot_state& at(slot_id s) noexcept {
+        PAXOS_ASSERT(in_window(s));
+        return slots_[s.value & (window_slots - 1)];
+    }
+    const slot_state& at(slot_id s) const noexcept {
+        PAXOS_ASSERT(in_window(s));
+        return slots_[s.value & (window_slots - 1)];
+    }
+
+    // Slides the window forward over applied slots until `s` fits. Only slots
+    // that are chosen and applied are released, and only when room is needed,
+    // so a lagging peer can still learn them as long as possible.
+    bool make_room(slot_id s) noexcept {
+        if (s < base_) return false;
+        while (!in_window(s) && base_ < applied_end_) {
+            PAXOS_ASSERT(at(base_).chosen);
+            PAXOS_ASSERT(!at(base_).durable_dirty);
+            at(base_) = slot_state{};
+            base_ = base_.next();
+        }
+        return in_window(s);
+    }
+
+    bool decided() const noexcept { return single_decree && chosen_end_.value > 0; }
+
+    bool has_work() const noexcept { return !pending_.empty() || chosen_end_ < end_; }
+
+    leader_context context() const noexcept { return leader_context{role_, has_work()}; }
+
+    // ---- outbox -------------------------------------------------------------------
+
+    void begin_input() noexcept {
+        PAXOS_ASSERT(!ready_outstanding_);  // advance() the last ready() first
+        fresh_ = false;
+    }
+    bool has_outbox_room() const noexcept {
+        return outbox_messages_max - outbox_.size() >= messages_per_input_max;
+    }
+    message_type make(message_kind kind, ballot_type b, slot_id s = slot_id{}) const {
+        message_type m{};
+        m.kind = kind;
+        m.from = options_.self;
+        m.ballot = b;
+        m.slot = s;
+        m.chosen_end = chosen_end_;
+        return m;
+    }
+    void send(node_id to, message_type m) {
+        PAXOS_ASSERT(to != options_.self);
+        m.to = to;
+        outbox_.push_back(m);
+    }
+    void broadcast(message_type m) {
+        if (node_count_ == 1) return;
+        m.to = node_id::broadcast();
+        outbox_.push_back(m);
+    }
+
+    // ---- validation: nothing in a message is trusted before this -------------------
+
+    bool owned_by_cluster(ballot_type b) const noexcept {
+        return b.is_zero() || b.owner().value < node_count_;
+    }
+
+    reason validate(const message_type& m) const noexcept {
+        const auto kind = static_cast<std::uint8_t>(m.kind);
+        if (kind < 1 || kind > message_kind_count) return reason::malformed;
+        if (m.from.value >= node_count_ || m.from == options_.self) {
+            return reason::unknown_sender;
+        }
+        if (m.to != options_.self && m.to != node_id::broadcast()) {
+            return reason::wrong_destination;
+        }
+        if (!owned_by_cluster(m.ballot) || !owned_by_cluster(m.accepted_ballot)) {
+            return reason::malformed;
+        }
+        switch (m.kind) {
+            case message_kind::prepare:
+            case message_kind::accept:
+            case message_kind::heartbeat:
+                // A proposer speaks only with its own ballot.
+                if (m.ballot.is_zero() || m.ballot.owner() != m.from) return reason::malformed;
+                break;
+            case message_kind::promise:
+            case message_kind::accepted:
+                // Answers to one of our ballots.
+                if (m.ballot.is_zero() || m.ballot.owner() != options_.self) {
+                    return reason::malformed;
+                }
+                if (m.kind == message_kind::promise && m.count > window_slots) {
+                    return reason::malformed;
+                }
+                break;
+            case message_kind::promise_entry:
+                if (m.ballot.is_zero() || m.ballot.owner() != options_.self) {
+                    return reason::malformed;
+                }
+                // A reported vote predates the promise it travels with.
+                if (!m.accepted_ballot.is_zero() && !(m.accepted_ballot < m.ballot)) {
+                    return reason::malformed;
+                }
+                if (m.accepted_ballot.is_zero() && !m.is_chosen) return reason::malformed;
+                break;
+            case message_kind::reject:
+                if (m.ballot.is_zero()) return reason::malformed;
+                break;
+            case message_kind::chosen:
+            case message_kind::learn_request: break;
+        }
+        return reason::ok;
+    }
+
+    // ---- acceptor -----------------------------------------------------------------
+
+    void raise_promise(ballot_type b) noexcept {
+        PAXOS_ASSERT(b >= promised_);  // the promise never goes down
+        if (b == promised_) return;
+        promised_ = b;
+        promised_dirty_ = true;
+    }
+
+    // Paxos Made Simple §2.2 (P1a): promise on prepare(n) only if n exceeds every
+    // ballot promised so far. `>=` would let two proposers that share a ballot
+    // both pass Phase 1 (seed: "promise number vs accept number").
+    result on_prepare(const message_type& m) {
+        if (!(m.ballot > promised_)) {
+            send(m.from, reject_for(m));
+            return {reason::stale_ballot, leader_};
+        }
+        if (m.slot < base_) {
+            // Our votes below base_ are gone (chosen, applied and released):
+            // we cannot report them, so we must not promise. The candidate is
+            // behind and has to catch up first.
+            return {reason::slot_compacted, leader_};
+        }
+        raise_promise(m.ballot);
+        leader_ = node_id::none();  // an election is under way
+        leader_policy_.on_leader_heard();  // a live proposer: don't start a rival one
+        std::uint32_t entries = 0;
+        for (slot_id s = m.slot; s < end_; s = s.next()) {
+            if (!in_window(s)) continue;
+            const slot_state& st = at(s);
+            if (st.accepted_ballot.is_zero() && !st.chosen) continue;
+            message_type e = make(message_kind::promise_entry, m.ballot, s);
+            e.accepted_ballot = st.accepted_ballot;
+            e.is_chosen = st.chosen;
+            e.values = st.values;
+            send(m.from, e);
+            ++entries;
+        }
+        message_type p = make(message_kind::promise, m.ballot, m.slot);
+        p.count = entries;
+        send(m.from, p);
+        preempted_by(m.ballot);
+        return {};
+    }
+
+    // Paxos Made Simple §2.2 (P1a): accept(n, v) if n is not below the promise.
+    // Accepting n also promises n: the promise is raised so an older proposer's
+    // later prepare cannot slip under a vote already cast.
+    result on_accept(const message_type& m) {
+        if (m.ballot < promised_) {
+            send(m.from, reject_for(m));
+            return {reason::stale_ballot, leader_};
+        }
+        raise_promise(m.ballot);
+        preempted_by(m.ballot);
+        hear_leader(m.from);
+        if (m.slot < base_) return {reason::slot_compacted, leader_};
+        if (!make_room(m.slot)) return {reason::slot_out_of_window, leader_};
+        slot_state& st = at(m.slot);
+        if (st.chosen) {
+            // Nothing to vote on: teach the proposer what was chosen instead.
+            send(m.from, chosen_message(m.slot, ballot_type{}));
+            return {reason::ignored, leader_};
+        }
+        cast_vote(st, m.ballot, m.values.view());
+        end_ = std::max(end_, m.slot.next());
+        send(m.from, make(message_kind::accepted, m.ballot, m.slot));
+        return {};
+    }
+
+    void cast_vote(slot_state& st, ballot_type b, std::span<const value_type> values) {
+        PAXOS_ASSERT(b <= promised_);
+        PAXOS_ASSERT(st.accepted_ballot <= b);  // votes only move to higher ballots
+        st.accepted_ballot = b;
+        st.values.assign(values);
+        if (!st.durable_dirty) ++dirty_slots_;
+        st.durable_dirty = true;
+    }
+
+    message_type reject_for(const message_type& m) const {
+        return make(message_kind::reject, promised_, m.slot);
+    }
+
+    // ---- proposer: Phase 1 ----------------------------------------------------------
+
+    result start_phase1() {
+        const ballot_type floor = std::max(promised_, highest_seen_);
+        const std::optional<ballot_type> next = ballot_type::next_above(floor, options_.self);
+        if (!next) return {reason::ballot_exhausted, leader_};
+        PAXOS_ASSERT(*next > floor);
+        role_ = role::candidate;
+        ballot_ = *next;
+        // Self-promise: the ballot is durable in this batch before the prepare
+        // leaves, so after a restart next_above(promised) never reuses it.
+        raise_promise(ballot_);
+        leader_ = node_id::none();
+        open_ = false;
+        open_batch_.clear();
+        retransmit_elapsed_ = 0;
+        phase1_from_ = chosen_end_;
+        promised_by_.clear();
+        tainted_.clear();
+        expected_.fill(no_count);
+        received_.fill(0);
+        for (slot_id s = base_; s.value < base_.value + window_slots; s = s.next()) {
+            slot_state& st = at(s);
+            st.proposed = false;
+            st.votes.clear();
+            st.adopt_ballot = ballot_type{};
+            st.adopt_values.clear();
+            st.reported.clear();
+        }
+        // Our own acceptor's answer, without a message.
+        for (slot_id s = phase1_from_; s < end_; s = s.next()) {
+            slot_state& st = at(s);
+            if (!st.chosen && !st.accepted_ballot.is_zero()) {
+                st.adopt_ballot = st.accepted_ballot;
+                st.adopt_values = st.values;
+            }
+        }
+        broadcast(make(message_kind::prepare, ballot_, phase1_from_));
+        promised_by_.insert(options_.self);
+        if (quorum_.is_phase1_quorum(promised_by_)) become_leader();
+        return {reason::ok, leader_};
+    }
+
+    result on_promise(const message_type& m) {
+        if (role_ != role::candidate || m.ballot != ballot_) return {reason::ignored, leader_};
+        if (m.slot != phase1_from_) return {reason::malformed, leader_};
+        if (expected_[m.from.value] != no_count) return {reason::ignored, leader_};  // dup
+        expected_[m.from.value] = m.count;
+        return count_promise(m.from);
+    }
+
+    result on_promise_entry(const message_type& m) {
+        if (role_ != role::candidate || m.ballot != ballot_) return {reason::ignored, leader_};
+        if (m.slot < phase1_from_) return {reason::malformed, leader_};
+        if (!make_room(m.slot)) {
+            // Cannot hold this vote, so this promise cannot be counted.
+            tainted_.insert(m.from);
+            return {reason::slot_out_of_window, leader_};
+        }
+        slot_state& st = at(m.slot);
+        if (st.reported.contains(m.from)) return {reason::ignored, leader_};  // duplicate
+        st.reported.insert(m.from);
+        ++received_[m.from.value];
+        end_ = std::max(end_, m.slot.next());
+        if (m.is_chosen) {
+            if (!st.chosen) mark_chosen(m.slot, m.values.view());
+        } else if (m.accepted_ballot > st.adopt_ballot) {
+            // Value adoption (P2c): keep the vote of the highest ballot.
+            st.adopt_ballot = m.accepted_ballot;
+            st.adopt_values = m.values;
+        }
+        return count_promise(m.from);
+    }
+
+    // A peer's promise counts once its header and all its entries are in.
+    result count_promise(node_id from) {
+        const std::uint32_t want = expected_[from.value];
+        if (want == no_count || received_[from.value] != want) return {reason::ok, leader_};
+        if (tainted_.contains(from)) return {reason::ok, leader_};
+        promised_by_.insert(from);
+        if (role_ == role::candidate && quorum_.is_phase1_quorum(promised_by_)) {
+            become_leader();
+        }
+        return {reason::ok, leader_};
+    }
+
+    void become_leader() {
+        PAXOS_ASSERT(role_ == role::candidate);
+        PAXOS_ASSERT(ballot_ == promised_);
+        role_ = role::leader;
+        leader_ = options_.self;
+        leader_policy_.on_elected();
+        // Announce the new leader at once so followers redirect clients and
+        // reset their election timers before the first command arrives.
+        broadcast(make(message_kind::heartbeat, ballot_));
+        // Re-propose every open slot: the adopted value, or a no-op in a gap.
+        const slot_id end = end_;
+        for (slot_id s = phase1_from_; s < end; s = s.next()) {
+            slot_state& st = at(s);
+            if (st.chosen) continue;
+            const batch_type values = st.adopt_values;
+            propose_slot(s, values.view());
+            if (role_ != role::leader) return;
+        }
+        next_slot_ = std::max(end_, chosen_end_);
+        flush_pending();
+    }
+
+    // ---- proposer: Phase 2 ----------------------------------------------------------
+
+    result propose_as_leader(const value_type& value) {
+        if (!open_) {
+            if (!make_room(next_slot_)) return {reason::window_full, leader_};
+            open_ = true;
+            open_slot_ = next_slot_;
+            next_slot_ = next_slot_.next();
+            end_ = std::max(end_, next_slot_);
+        }
+        open_batch_.push_back(value);
+        if (open_batch_.full()) seal_open_batch();
+        return {reason::ok, leader_};
+    }
+
+    void seal_open_batch() {
+        PAXOS_ASSERT(open_ && role_ == role::leader);
+        open_ = false;
+        const batch_type values = open_batch_;
+        open_batch_.clear();
+        propose_slot(open_slot_, values.view());
+    }
+
+    // Moves commands queued while not leader into a slot of their own.
+    void flush_pending() {
+        if (role_ != role::leader || pending_.empty() || decided()) return;
+        if (open_) seal_open_batch();
+        if (!make_room(next_slot_)) return;
+        open_ = true;
+        open_slot_ = next_slot_;
+        next_slot_ = next_slot_.next();
+        end_ = std::max(end_, next_slot_);
+        open_batch_ = pending_;
+        pending_.clear();
+        seal_open_batch();
+    }
+
+    void propose_slot(slot_id s, std::span<const value_type> values) {
+        slot_state& st = at(s);
+        PAXOS_ASSERT(!st.chosen);
+        st.proposed = true;
+        st.votes.clear();
+        // The leader's own acceptor votes first; ballot_ == promised_ here.
+        cast_vote(st, ballot_, values);
+        st.votes.insert(options_.self);
+        end_ = std::max(end_, s.next());
+        if (quorum_.is_phase2_quorum(st.votes)) {
+            // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
+            // message carries the value, so no accept is needed.
+            on_quorum_accepted(s);
+            return;
+        }
+        message_type a = make(message_kind::accept, ballot_, s);
+        a.values = st.values;
+        broadcast(a);
+    }
+
+    // Chosen only when one phase-2 quorum accepted in the same ballot: votes
+    // are collected per slot for ballot_ alone and reset on every proposal.
+    result on_accepted(const message_type& m) {
+        if (role_ != role::leader || m.ballot != ballot_) return {reason::ignored, leader_};
+        if (!in_window(m.slot)) return {reason::ignored, leader_};
+        slot_state& st = at(m.slot);
+        if (!st.proposed || st.chosen) return {reason::ignored, leader_};
+        st.votes.insert(m.from);
+        if (quorum_.is_phase2_quorum(st.votes)) on_quorum_accepted(m.slot);
+        return {};
+    }
+
+    void on_quorum_accepted(slot_id s) {
+        slot_state& st = at(s);
+        mark_chosen(s, st.values.view());
+        broadcast(chosen_message(s, ballot_));
+    }
+
+    // A leader or candidate that sees a higher ballot steps down at once; a
+    // retry always goes through Phase 1 with a new, higher ballot (seed "edge
+    // case 1": skipping Phase 1 on retry can overwrite a chosen value).
+    result on_reject(const message_type& m) {
+        if (role_ == role::follower || !(m.ballot > ballot_)) return {reason::ignored, leader_};
+        if (m.ballot.owner() != options_.self) leader_ = m.ballot.owner();
+        preempted_by(m.ballot);
+        return {reason::ok, leader_};
+    }
+
+    // Steps down if `higher` beats our ballot, and lets the leader policy
+    // decide whether to run Phase 1 again at once. A retry that finds the
+    // ballot space exhausted leaves us a follower; campaign() and propose()
+    // then report ballot_exhausted.
+    void preempted_by(ballot_type higher) {
+        if (role_ == role::follower || !(higher > ballot_)) return;
+        role_ = role::follower;
+        if constexpr (leader_type::followers_propose) {
+            // Keep the commands that never reached a slot; they go out again
+            // when this replica next leads.
+            if (open_) {
+                for (const value_type& v : open_batch_) {
+                    if (!pending_.full()) pending_.push_back(v);
+                }
+            }
+        }
+        open_ = false;
+        open_batch_.clear();
+        if (leader_policy_.on_preempted(context()) == leader_action::start_phase1 &&
+            !decided()) {
+            (void)start_phase1();
+        }
+    }
+
+    // ---- learner ------------------------------------------------------------------
+
+    void mark_chosen(slot_id s, std::span<const value_type> values) {
+        slot_state& st = at(s);
+        PAXOS_ASSERT(!st.chosen);
+        st.chosen = true;
+        // If our vote differs, the chosen value replaces it in memory; any
+        // later report of this slot is flagged chosen, which is the truth.
+        st.values.assign(values);
+        end_ = std::max(end_, s.next());
+        while (in_window(chosen_end_) && at(chosen_end_).chosen) chosen_end_ = chosen_end_.next();
+        if (decided()) pending_.clear();
+    }
+
+    // `b` is the leader's ballot when the leader announces its own choice, and
+    // zero when any replica repeats a chosen value (which says nothing about
+    // who leads).
+    message_type chosen_message(slot_id s, ballot_type b) const {
+        message_type c = make(message_kind::chosen, b, s);
+        c.values = at(s).values;
+        return c;
+    }
+
+    result on_chosen(const message_type& m) {
+        if (m.ballot.owner() == m.from && !m.ballot.is_zero() && m.ballot >= promised_) {
+            preempted_by(m.ballot);
+            hear_leader(m.from);
+        }
+        if (m.slot < base_) return {reason::ignored, leader_};
+        if (!make_room(m.slot)) return {reason::slot_out_of_window, leader_};
+        slot_state& st = at(m.slot);
+        if (st.chosen) {
+            PAXOS_ASSERT(st.values == m.values);  // agreement: one value per slot
+            return {reason::ignored, leader_};
+        }
+        mark_chosen(m.slot, m.values.view());
+        return {};
+    }
+
+    result on_heartbeat(const message_type& m) {
+        if (m.ballot < promised_) {
+            // A deposed leader: tell it, so it steps down.
+            send(m.from, reject_for(m));
+            return {reason::stale_ballot, leader_};
+        }
+        preempted_by(m.ballot);
+        hear_leader(m.from);
+        if (m.chosen_end > chosen_end_) {
+            send(m.from, make(message_kind::learn_request, promised_, chosen_end_));
+        }
+        return {};
+    }
+
+    result on_learn_request(const message_type& m) {
+        if (m.slot < base_) return {reason::slot_compacted, leader_};
+        std::size_t sent = 0;
+        for (slot_id s = m.slot; s < chosen_end_ && sent < window_slots; s = s.next()) {
+            if (!in_window(s)) break;
+            send(m.from, chosen_message(s, ballot_type{}));
+            ++sent;
+        }
+        return {};
+    }
+
+    void hear_leader(node_id from) {
+        leader_ = from;
+        leader_policy_.on_leader_heard();
+    }
+
+    void retransmit() {
+        if (role_ == role::candidate) {
+            broadcast(make(message_kind::prepare, ballot_, phase1_from_));
+            return;
+        }
+        std::size_t sent = 0;
+        for (slot_id s = chosen_end_; s < end_ && sent + 1 < messages_per_input_max;
+             s = s.next()) {
+            if (!in_window(s)) break;
+            const slot_state& st = at(s);
+            if (!st.proposed || st.chosen) continue;
+            message_type a = make(message_kind::accept, ballot_, s);
+            a.values = st.values;
+            broadcast(a);
+            ++sent;
+        }
+        broadcast(make(message_kind::heartbeat, ballot_));
+    }
+
+    static constexpr std::uint32_t no_count = ~std::uint32_t{0};
+
+    options options_;
+    quorum_type quorum_;
+    leader_type leader_policy_;
+    std::size_t node_count_ = 0;
+
+    role role_ = role::follower;
+    ballot_type promised_{};
+    bool promised_dirty_ = false;
+    ballot_type ballot_{};        // our latest own ballot
+    ballot_type highest_seen_{};  // highest ballot in any message
+    node_id leader_ = node_id::none();
+
+    std::array<slot_state, window_slots> slots_{};
+    slot_id base_{};         // lowest slot held
+    slot_id applied_end_{};  // first slot not yet handed out for applying
+    slot_id chosen_end_{};   // first slot not known chosen
+    slot_id end_{};          // one past the highest slot in use
+    std::size_t dirty_slots_ = 0;
+
+    slot_id next_slot_{};  // leader: next slot to fill
+    bool open_ = false;    // leader: open_slot_ is collecting a batch
+    slot_id open_slot_{};
+    batch_type open_batch_{};
+    batch_type pending_{};  // commands taken while not leader
+
+    slot_id phase1_from_{};
+    node_set promised_by_{};
+    node_set tainted_{};
+    std::array<std::uint32_t, Config::max_nodes> expected_{};
+    std::array<std::uint32_t, Config::max_nodes> received_{};
+    std::uint32_t retransmit_elapsed_ = 0;
+
+    fixed_vector<message_type, outbox_messages_max> outbox_{};
+    fixed_vector<record_type, window_slots> records_{};
+    fixed_vector<chosen_type, window_slots> chosen_out_{};
+    ready_type ready_{};
+    bool ready_outstanding_ = false;
+    bool fresh_ = true;
+};
+
+}  // namespace paxos

@@ -1,0 +1,84 @@
+// paxos/policies/node_set.hpp: node identities and sets of nodes.
+//
+// A node_id names one replica of the cluster, numbered 0 .. n-1. A node_set
+// is a set of them held in one 64-bit word, so a quorum test is a popcount or
+// a mask compare and never allocates. Clusters are therefore limited to 64
+// nodes (node_set::capacity); configurations static_assert that bound.
+#pragma once
+
+#include <bit>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+
+namespace paxos {
+
+// A replica's identity. A strong type, so it cannot be swapped with a slot or
+// a count by mistake.
+struct node_id {
+    std::uint16_t value = 0;
+
+    constexpr node_id() = default;
+    constexpr explicit node_id(std::uint16_t v) noexcept : value(v) {}
+
+    // The "send to every peer" destination of a message (see core/message.hpp).
+    static constexpr node_id broadcast() noexcept { return node_id{0xFFFF}; }
+    // "No node": the leader hint when no leader is known.
+    static constexpr node_id none() noexcept { return node_id{0xFFFE}; }
+
+    friend constexpr bool operator==(node_id, node_id) = default;
+    friend constexpr auto operator<=>(node_id, node_id) = default;
+};
+
+// A set of node ids below 64, as a bit mask (bit i is node i).
+class node_set {
+public:
+    static constexpr std::size_t capacity = 64;
+
+    constexpr node_set() = default;
+    constexpr explicit node_set(std::uint64_t mask) noexcept : mask_(mask) {}
+
+    // The set {0, 1, ..., count-1}: every node of a cluster of `count`.
+    static constexpr node_set first(std::size_t count) noexcept {
+        return node_set{count >= capacity ? ~std::uint64_t{0}
+                                          : (std::uint64_t{1} << count) - 1};
+    }
+
+    constexpr bool contains(node_id n) const noexcept {
+        return n.value < capacity && ((mask_ >> n.value) & 1u) != 0;
+    }
+    constexpr void insert(node_id n) noexcept {
+        if (n.value < capacity) mask_ |= std::uint64_t{1} << n.value;
+    }
+    constexpr void erase(node_id n) noexcept {
+        if (n.value < capacity) mask_ &= ~(std::uint64_t{1} << n.value);
+    }
+    constexpr void clear() noexcept { mask_ = 0; }
+
+    constexpr std::size_t size() const noexcept {
+        return static_cast<std::size_t>(std::popcount(mask_));
+    }
+    constexpr bool empty() const noexcept { return mask_ == 0; }
+    constexpr std::uint64_t mask() const noexcept { return mask_; }
+
+    // The nodes of a cluster of `count` that are not in this set.
+    constexpr node_set complement(std::size_t count) const noexcept {
+        return node_set{~mask_ & first(count).mask_};
+    }
+    constexpr bool intersects(node_set other) const noexcept {
+        return (mask_ & other.mask_) != 0;
+    }
+
+    friend constexpr node_set operator|(node_set a, node_set b) noexcept {
+        return node_set{a.mask_ | b.mask_};
+    }
+    friend constexpr node_set operator&(node_set a, node_set b) noexcept {
+        return node_set{a.mask_ & b.mask_};
+    }
+    friend constexpr bool operator==(node_set, node_set) = default;
+
+private:
+    std::uint64_t mask_ = 0;
+};
+
+}  // namespace paxos

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the project's one test command (the README's, and CI's).
+#
+#   bash scripts/test.sh          g++ -Werror, clang++ -Werror, ASan+UBSan
+#   bash scripts/test.sh quick    g++ -Werror only, for quick iteration
+#
+# Each configuration is a CMake preset (see CMakePresets.json) that is
+# configured, built and tested with `ctest --output-on-failure`. A failing
+# configuration does not stop the next one, so one run reports everything;
+# the exit status is non-zero if any step failed. Missing tools are
+# installed with apt-get when possible.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mode="${1:-full}"
+case "${mode}" in
+    full) presets=(dev clang asan) ;;
+    quick) presets=(dev) ;;
+    *)
+        echo "usage: bash scripts/test.sh [quick]" >&2
+        exit 2
+        ;;
+esac
+
+jobs="${PAXOS_TEST_JOBS:-2}"
+
+# --- tools ------------------------------------------------------------------
+
+missing=()
+[[ -f /usr/include/doctest/doctest.h ]] || missing+=(doctest-dev)
+[[ -f /usr/include/benchmark/benchmark.h ]] || missing+=(libbenchmark-dev)
+command -v cmake >/dev/null || missing+=(cmake)
+command -v ninja >/dev/null || missing+=(ninja-build)
+command -v g++ >/dev/null || missing+=(g++)
+if [[ "${mode}" == full ]]; then
+    command -v clang++ >/dev/null || missing+=(clang)
+fi
+
+if ((${#missing[@]} > 0)); then
+    echo "== installing: ${missing[*]}"
+    as_root=""
+    if [[ "$(id -u)" != 0 ]]; then
+        if ! command -v sudo >/dev/null; then
+            echo "scripts/test.sh: need ${missing[*]}; install them (apt-get) and rerun" >&2
+            exit 1
+        fi
+        as_root=sudo
+    fi
+    ${as_root} apt-get update
+    ${as_root} env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+echo "== $(cmake --version | head -n 1); $(g++ --version | head -n 1)"
+if [[ "${mode}" == full ]]; then
+    echo "== $(clang++ --version | head -n 1)"
+fi
+
+# --- configurations ---------------------------------------------------------
+
+summary=()
+failed=0
+
+# Runs one step, records its duration; returns the step's status.
+step() {
+    local preset="$1" name="$2"
+    shift 2
+    local start=${SECONDS}
+    echo
+    echo "== [${preset}] ${name}: $*"
+    local status=0
+    "$@" || status=$?
+    local seconds=$((SECONDS - start))
+    if ((status == 0)); then
+        summary+=("$(printf '%-6s %-9s ok    %4ds' "${preset}" "${name}" "${seconds}")")
+    else
+        summary+=("$(printf '%-6s %-9s FAIL  %4ds  (exit %d)' \
+            "${preset}" "${name}" "${seconds}" "${status}")")
+        failed=1
+    fi
+    return "${status}"
+}
+
+total_start=${SECONDS}
+for preset in "${presets[@]}"; do
+    step "${preset}" configure cmake --preset "${preset}" &&
+        step "${preset}" build cmake --build --preset "${preset}" -j "${jobs}" &&
+        step "${preset}" test ctest --preset "${preset}" -j "${jobs}" ||
+        true
+done
+
+echo
+echo "== summary (${mode}, $((SECONDS - total_start))s)"
+printf '   %s\n' "${summary[@]}"
+if ((failed)); then
+    echo "== FAILED"
+    exit 1
+fi
+echo "== all passed"

@@ -1,0 +1,20 @@
+// A downstream program: it sees paxos only through paxos::paxos.
+//
+// The asserts check what the target must carry: the include path (this
+// compiles at all), C++20 (the consumer's CMakeLists asks for no standard),
+// and the version CMake reported matching the one in the headers.
+#include <paxos/paxos.hpp>
+#include <paxos/version.hpp>
+
+#include <cstdio>
+
+static_assert(__cplusplus >= 202002L, "paxos::paxos must bring cxx_std_20 to its consumers");
+static_assert(PAXOS_VERSION_MAJOR == PAXOS_EXPECTED_MAJOR, "header and package disagree");
+static_assert(PAXOS_VERSION_MINOR == PAXOS_EXPECTED_MINOR, "header and package disagree");
+static_assert(PAXOS_VERSION_PATCH == PAXOS_EXPECTED_PATCH, "header and package disagree");
+
+int main() {
+    std::printf("paxos %d.%d.%d\n", paxos::version_major, paxos::version_minor,
+                paxos::version_patch);
+    return paxos::version_major == PAXOS_EXPECTED_MAJOR ? 0 : 1;
+}
