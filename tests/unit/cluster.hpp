@@ -122,6 +122,28 @@ public:
         return count;
     }
 
+    // The adversary of the seed's dueling-proposers schedule: Phase-1 traffic
+    // (prepare, promise, reject) always overtakes Phase-2 traffic, so a new
+    // prepare lands before the accepts of the ballot it preempts.
+    std::size_t deliver_phase1_first(std::size_t max) {
+        std::size_t count = 0;
+        while (!in_flight_.empty() && count < max) {
+            std::size_t pick = 0;
+            for (std::size_t k = 0; k < in_flight_.size(); ++k) {
+                const auto kind = in_flight_[k].message.kind;
+                if (kind == paxos::message_kind::prepare || kind == paxos::message_kind::promise ||
+                    kind == paxos::message_kind::promise_entry ||
+                    kind == paxos::message_kind::reject) {
+                    pick = k;
+                    break;
+                }
+            }
+            (void)deliver(pick);
+            ++count;
+        }
+        return count;
+    }
+
     void tick_all() {
         for (std::size_t i = 0; i < n_; ++i) {
             if (down_[i]) continue;
@@ -174,6 +196,21 @@ public:
     }
 
     bool is_down(std::size_t i) const { return down_[i]; }
+
+    // Starts a new, empty instance on the same nodes, in place: no allocation
+    // (Basic Paxos decides one value per instance).
+    void reset() {
+        for (std::size_t i = 0; i < n_; ++i) {
+            typename replica_type::options opts{};
+            opts.self = paxos::node_id{static_cast<std::uint16_t>(i)};
+            opts.seed = seed_ * 1000003 + i + 7 * (++restarts_);
+            opts.leader = leader_options_;
+            *replicas_[i] = replica_type(opts, quorum_);
+            applied_count_[i] = 0;
+            down_[i] = false;
+        }
+        in_flight_.clear();
+    }
 
     // Agreement: every pair of applied logs agrees on every slot both have.
     bool logs_agree() const {

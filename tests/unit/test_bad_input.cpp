@@ -1,0 +1,165 @@
+// Bad input gets a clear reason and loses nothing: malformed and misaddressed
+// messages, stale ballots, a full window, a full outbox, an exhausted ballot
+// space, a recovery that does not fit. After each refusal the replica's state
+// is unchanged (no promise raised, no vote cast, nothing queued to send).
+#include <doctest/doctest.h>
+
+#include <limits>
+
+#include "probe.hpp"
+
+using paxos::message_kind;
+using paxos::reason;
+
+namespace {
+
+using multi3 = paxos::multi_paxos<int, 3, 4, 1>;
+using P = paxos_test::probe<multi3>;
+using replica3 = paxos::replica<multi3>;
+
+// Steps `m` into a fresh acceptor (node 1) and checks that it was refused with
+// `expected` and left no trace.
+void expect_refused(const P::message_type& m, reason expected) {
+    INFO("kind " << static_cast<int>(m.kind) << " from " << m.from.value << " ballot " << m.ballot.raw());
+    replica3 r(P::options(1));
+    const auto res = r.step(m);
+    CHECK(res.code == expected);
+    CHECK_FALSE(r.has_ready());
+    CHECK(r.promised().is_zero());
+    CHECK_FALSE(r.vote(paxos::slot_id{0}).has_value());
+}
+
+}  // namespace
+
+TEST_CASE("bad input: unknown senders are refused") {
+    expect_refused(P::make(message_kind::prepare, 7, 1, P::ballot(1, 7)), reason::unknown_sender);
+    // A message claiming to come from ourselves.
+    expect_refused(P::make(message_kind::prepare, 1, 1, P::ballot(1, 1)), reason::unknown_sender);
+}
+
+TEST_CASE("bad input: a message for another node is refused") {
+    expect_refused(P::make(message_kind::prepare, 0, 2, P::ballot(1, 0)),
+                   reason::wrong_destination);
+}
+
+TEST_CASE("bad input: malformed messages are refused, never trusted") {
+    auto m = P::make(message_kind::prepare, 0, 1, P::ballot(1, 0));
+    m.kind = static_cast<message_kind>(0);
+    expect_refused(m, reason::malformed);
+    m.kind = static_cast<message_kind>(200);
+    expect_refused(m, reason::malformed);
+    // A proposer message must carry the sender's own ballot.
+    expect_refused(P::make(message_kind::prepare, 0, 1, P::ballot(1, 2)), reason::malformed);
+    expect_refused(P::make(message_kind::accept, 0, 1, P::ballot(1, 2), 0, {1}),
+                   reason::malformed);
+    expect_refused(P::make(message_kind::heartbeat, 0, 1, P::ballot_type{}), reason::malformed);
+    // Answers must be to one of our ballots.
+    expect_refused(P::make(message_kind::accepted, 0, 1, P::ballot(1, 0)), reason::malformed);
+    expect_refused(P::promise(0, 1, P::ballot(1, 2), 0, 0), reason::malformed);
+    // A promise announcing more entries than a window holds.
+    expect_refused(P::promise(0, 1, P::ballot(1, 1), 0, 1000), reason::malformed);
+    // A reported vote at or above the promise it travels with.
+    expect_refused(P::entry(0, 1, P::ballot(1, 1), 0, P::ballot(1, 1), {3}), reason::malformed);
+    // A reported "vote" with no ballot and no chosen flag.
+    expect_refused(P::entry(0, 1, P::ballot(1, 1), 0, P::ballot_type{}, {3}), reason::malformed);
+    expect_refused(P::make(message_kind::reject, 0, 1, P::ballot_type{}), reason::malformed);
+}
+
+TEST_CASE("bad input: a ballot owned by a node outside the cluster is malformed") {
+    // The ballot space (8 node ids) is wider than the cluster (3 nodes).
+    using wide = paxos::config<int, paxos::counter_ballot<8>, paxos::majority<3>,
+                               paxos::stable_leader, 3, 4, 1>;
+    using W = paxos_test::probe<wide>;
+    paxos::replica<wide> r(W::options(1));
+    CHECK(r.step(W::make(message_kind::reject, 0, 1, W::ballot(2, 6))).code == reason::malformed);
+    CHECK(r.step(W::make(message_kind::prepare, 0, 1, W::ballot(2, 6))).code ==
+          reason::malformed);
+    CHECK_FALSE(r.has_ready());
+}
+
+TEST_CASE("bad input: a stale ballot is rejected and the promise stands") {
+    replica3 r(P::options(1));
+    CHECK(r.step(P::make(message_kind::prepare, 2, 1, P::ballot(5, 2))).ok());
+    (void)P::take(r);
+    CHECK(r.step(P::make(message_kind::accept, 0, 1, P::ballot(4, 0), 0, {1})).code ==
+          reason::stale_ballot);
+    const auto out = P::take(r);
+    CHECK(out.accepted.empty());
+    CHECK_FALSE(out.promised_changed);
+    REQUIRE(out.count(message_kind::reject) == 1);
+    CHECK(out.first(message_kind::reject)->to == paxos::node_id{0});
+    CHECK(r.promised() == P::ballot(5, 2));
+}
+
+TEST_CASE("bad input: a full window refuses proposals until chosen slots are applied") {
+    replica3 r(P::options(0));
+    REQUIRE(r.campaign().ok());
+    const auto b = P::take(r).first(message_kind::prepare)->ballot;
+    REQUIRE(r.step(P::promise(1, 0, b, 0, 0)).ok());
+    (void)P::take(r);
+    for (int v = 0; v < 4; ++v) {
+        REQUIRE(r.propose(v).ok());
+        (void)P::take(r);  // seals the slot
+    }
+    CHECK(r.propose(99).code == reason::window_full);
+    // Slot 0 chosen and applied: one slot frees up.
+    REQUIRE(r.step(P::make(message_kind::accepted, 1, 0, b, 0)).ok());
+    const auto out = P::take(r);
+    CHECK(out.chosen == std::vector<std::uint64_t>{0});
+    CHECK(r.propose(99).ok());
+}
+
+TEST_CASE("bad input: a full outbox refuses the input without consuming it") {
+    replica3 r(P::options(1));
+    std::uint64_t counter = 1;
+    paxos::result res{};
+    // Higher and higher prepares without draining: each queues a promise.
+    while ((res = r.step(P::make(message_kind::prepare, 0, 1, P::ballot(counter, 0)))).ok()) {
+        ++counter;
+        REQUIRE(counter < 1000);
+    }
+    CHECK(res.code == reason::outbox_full);
+    const auto promised_before = r.promised();
+    CHECK(promised_before == P::ballot(counter - 1, 0));  // the refused one left no trace
+    const auto out = P::take(r);
+    CHECK(out.count(message_kind::promise) == counter - 1);
+    CHECK(r.step(P::make(message_kind::prepare, 0, 1, P::ballot(counter, 0))).ok());
+}
+
+TEST_CASE("bad input: an exhausted ballot space is an error, never a wrap") {
+    replica3 r(P::options(1));
+    replica3::recovery rec{};
+    rec.promised = P::ballot_type::from_raw(std::numeric_limits<std::uint64_t>::max() - 1);
+    REQUIRE(r.restore(rec).ok());
+    const auto res = r.campaign();
+    CHECK(res.code == reason::ballot_exhausted);
+    CHECK(r.current_role() == paxos::role::follower);
+    CHECK_FALSE(r.has_ready());
+}
+
+TEST_CASE("bad input: a recovery whose votes do not fit the window is refused") {
+    replica3 r(P::options(1));
+    const int value = 5;
+    replica3::record_type vote{paxos::slot_id{9}, P::ballot(1, 0),
+                               std::span<const int>(&value, 1)};
+    replica3::recovery rec{};
+    rec.promised = P::ballot(1, 0);
+    rec.first_unapplied = paxos::slot_id{0};  // window [0, 4) cannot hold slot 9
+    rec.accepted = std::span<const replica3::record_type>(&vote, 1);
+    CHECK(r.restore(rec).code == reason::slot_out_of_window);
+    rec.first_unapplied = paxos::slot_id{8};
+    replica3 again(P::options(1));
+    REQUIRE(again.restore(rec).ok());
+    REQUIRE(again.vote(paxos::slot_id{9}).has_value());
+    CHECK(again.vote(paxos::slot_id{9})->first == P::ballot(1, 0));
+}
+
+TEST_CASE("bad input: answers to a ballot left behind are ignored") {
+    replica3 r(P::options(0));
+    REQUIRE(r.campaign().ok());
+    const auto old = P::take(r).first(message_kind::prepare)->ballot;
+    REQUIRE(r.campaign().ok());  // a second Phase 1, higher ballot
+    (void)P::take(r);
+    CHECK(r.step(P::promise(1, 0, old, 0, 0)).code == reason::ignored);
+    CHECK_FALSE(r.is_leader());
+}
