@@ -226,3 +226,28 @@ TEST_CASE("restart: a crashed replica recovers its votes and the cluster goes on
     CHECK(c.logs_agree());
     CHECK(c.violation.empty());
 }
+
+TEST_CASE("runtime quorum: a quorum system built at start-up runs the same replica") {
+    using config = paxos::config<int, paxos::counter_ballot<64>, paxos::runtime_threshold,
+                                 paxos::stable_leader, 64, 16, 2>;
+    const auto refused = paxos::runtime_threshold::make(5, 2, 3);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error == paxos::quorum_build_error::quorums_disjoint);
+    CHECK_FALSE(refused.counterexample.phase1.intersects(refused.counterexample.phase2));
+
+    const auto built = paxos::runtime_threshold::make(5, 4, 2);
+    REQUIRE(built.ok());
+    cluster<config> c(5, 4, {}, *built.quorum);
+    CHECK(c.campaign(2).ok());
+    c.deliver_all();
+    REQUIRE(c.node(2).is_leader());
+    c.crash(0);
+    c.crash(1);
+    c.crash(4);  // phase 2 needs only 2 of 5
+    for (int v = 0; v < 5; ++v) {
+        REQUIRE(c.propose(2, v).ok());
+        c.deliver_all();
+    }
+    CHECK(c.applied_count(3) == 5);
+    CHECK(c.logs_agree());
+}

@@ -13,8 +13,21 @@ static_assert(PAXOS_VERSION_MAJOR == PAXOS_EXPECTED_MAJOR, "header and package d
 static_assert(PAXOS_VERSION_MINOR == PAXOS_EXPECTED_MINOR, "header and package disagree");
 static_assert(PAXOS_VERSION_PATCH == PAXOS_EXPECTED_PATCH, "header and package disagree");
 
+// A one-node cluster chooses a command by itself: the consumer links and
+// runs real replica code, not only the version header.
+static bool one_node_commit() {
+    paxos::replica<paxos::multi_paxos<int, 1>> r({});
+    if (!r.campaign().ok() || !r.propose(41).ok()) return false;
+    const auto& rd = r.ready();
+    const bool chosen = rd.chosen.size() == 1 && rd.chosen[0].values.size() == 1 &&
+                        rd.chosen[0].values[0] == 41;
+    r.advance(rd);
+    return chosen;
+}
+
 int main() {
     std::printf("paxos %d.%d.%d\n", paxos::version_major, paxos::version_minor,
                 paxos::version_patch);
+    if (!one_node_commit()) return 2;
     return paxos::version_major == PAXOS_EXPECTED_MAJOR ? 0 : 1;
 }
