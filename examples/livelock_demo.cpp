@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <vector>
 
@@ -131,11 +132,18 @@ void report(const char* name, std::uint64_t seeds) {
 
 }  // namespace
 
-int main() {
-    const std::uint64_t seeds = 1000;
+int main(int argc, char** argv) {
+    // Seeds to run (default 1,000); the test suite runs fewer in debug builds.
+    const std::uint64_t seeds = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000;
+    if (seeds == 0) {
+        std::fprintf(stderr, "usage: livelock_demo [seeds > 0]\n");
+        return 2;
+    }
     std::printf("dueling proposers, 3 nodes, Phase-1 messages overtake Phase-2 messages\n\n");
     std::printf("%-20s %8s %10s %7s %5s %5s %9s %5s %5s\n", "policy", "seeds", "no choice",
                 "rounds", "p99", "max", "ticks", "p99", "max");
+    std::printf("%-20s %8s %10s %7s %5s %5s %9s %5s %5s\n", "", "", "", "median", "", "",
+                "median", "", "");
     report<paxos::immediate>("immediate", seeds);
     report<paxos::randomized_backoff>("randomized_backoff", seeds);
     report<paxos::stable_leader>("stable_leader", seeds);
