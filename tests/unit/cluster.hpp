@@ -109,6 +109,9 @@ public:
         ++messages_delivered;
         const paxos::result res = replicas_[to]->step(e.message);
         drain(to);
+        if (res.code == paxos::reason::slot_compacted) {
+            serve_from_log(to, e.message.from.value, e.message.slot.value);
+        }
         return res;
     }
 
@@ -290,6 +293,21 @@ private:
                 }
                 default: break;
             }
+        }
+    }
+
+    // The driver's half of catch-up: slots the replica released from its
+    // window are served from the applied log (the state machine's storage).
+    void serve_from_log(std::size_t self, std::size_t peer, std::uint64_t from_slot) {
+        if (!tracking) return;
+        const std::uint64_t end = std::min<std::uint64_t>(
+            replicas_[self]->window_base().value, logs_[self].size());
+        for (std::uint64_t s = from_slot; s < end && s < from_slot + Config::window_slots; ++s) {
+            const auto& values = logs_[self][s].values;
+            push(self, peer,
+                 replicas_[self]->chosen_message_for(
+                     paxos::node_id{static_cast<std::uint16_t>(peer)}, paxos::slot_id{s},
+                     std::span<const value_type>(values)));
         }
     }
 

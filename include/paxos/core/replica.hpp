@@ -181,9 +181,16 @@ public:
                 break;
             case leader_action::none: break;
         }
-        if (role_ != role::follower && ++retransmit_elapsed_ >= options_.retransmit_ticks) {
+        if (++retransmit_elapsed_ >= options_.retransmit_ticks) {
             retransmit_elapsed_ = 0;
-            retransmit();
+            if (role_ != role::follower) {
+                retransmit();
+            } else if (wants_outcome()) {
+                // A learner that voted (or promised, in a single decree) but
+                // never heard the outcome asks everyone: the announcement may
+                // have been lost and no leader may be left to repeat it.
+                broadcast(make(message_kind::learn_request, promised_, chosen_end_));
+            }
         }
         return r;
     }
@@ -265,6 +272,21 @@ public:
     const leader_type& leader_policy() const noexcept { return leader_policy_; }
     std::size_t pending_count() const noexcept { return pending_.size(); }
 
+    // A chosen message that teaches peer `to` the value of slot `s`, for a
+    // driver that serves catch-up from its own log: step() answers a
+    // learn_request for slots below the window with slot_compacted, and the
+    // driver sends these (after its ready batch) for the slots it has applied.
+    message_type chosen_message_for(node_id to, slot_id s,
+                                    std::span<const value_type> values) const {
+        PAXOS_ASSERT(values.size() <= batch_values_max);
+        PAXOS_ASSERT(to != options_.self && to.value < node_count_);
+        PAXOS_ASSERT(s < applied_end_);  // only what is chosen and applied here
+        message_type c = make(message_kind::chosen, ballot_type{}, s);
+        c.to = to;
+        c.values.assign(values);
+        return c;
+    }
+
     // The vote this replica holds for slot s, if s is in its window.
     std::optional<std::pair<ballot_type, std::span<const value_type>>> vote(slot_id s) const {
         if (!in_window(s)) return std::nullopt;
@@ -319,6 +341,11 @@ private:
     }
 
     bool decided() const noexcept { return single_decree && chosen_end_.value > 0; }
+
+    bool wants_outcome() const noexcept {
+        if (chosen_end_ < end_) return true;
+        return single_decree && !decided() && !promised_.is_zero();
+    }
 
     bool has_work() const noexcept { return !pending_.empty() || chosen_end_ < end_; }
 
@@ -427,7 +454,9 @@ private:
         if (m.slot < base_) {
             // Our votes below base_ are gone (chosen, applied and released):
             // we cannot report them, so we must not promise. The candidate is
-            // behind and has to catch up first.
+            // behind: teach it what the window still holds, and the driver
+            // serves the rest from its log (slot_compacted, as for learners).
+            send_chosen_from(m.from, base_);
             return {reason::slot_compacted, leader_};
         }
         raise_promise(m.ballot);
@@ -760,15 +789,22 @@ private:
         return {};
     }
 
+    // A learner asks for chosen slots from m.slot on. We send what our window
+    // still holds; slots below it were applied and released, so the result
+    // says slot_compacted and the driver serves those from its own log or a
+    // snapshot (see chosen_message_for).
     result on_learn_request(const message_type& m) {
+        send_chosen_from(m.from, std::max(m.slot, base_));
         if (m.slot < base_) return {reason::slot_compacted, leader_};
-        std::size_t sent = 0;
-        for (slot_id s = m.slot; s < chosen_end_ && sent < window_slots; s = s.next()) {
-            if (!in_window(s)) break;
-            send(m.from, chosen_message(s, ballot_type{}));
-            ++sent;
-        }
         return {};
+    }
+
+    // Chosen messages to `to` for every chosen slot we hold from `from` on.
+    void send_chosen_from(node_id to, slot_id from) {
+        PAXOS_ASSERT(from >= base_);
+        for (slot_id s = from; s < chosen_end_; s = s.next()) {
+            send(to, chosen_message(s, ballot_type{}));
+        }
     }
 
     void hear_leader(node_id from) {
