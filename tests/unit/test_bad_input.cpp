@@ -20,7 +20,8 @@ using replica3 = paxos::replica<multi3>;
 // Steps `m` into a fresh acceptor (node 1) and checks that it was refused with
 // `expected` and left no trace.
 void expect_refused(const P::message_type& m, reason expected) {
-    INFO("kind " << static_cast<int>(m.kind) << " from " << m.from.value << " ballot " << m.ballot.raw());
+    INFO("kind " << static_cast<int>(m.kind) << " from " << m.from.value << " ballot "
+                 << m.ballot.raw());
     replica3 r(P::options(1));
     const auto res = r.step(m);
     CHECK(res.code == expected);

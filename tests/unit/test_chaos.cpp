@@ -10,7 +10,7 @@
 
 // Seeds per case; a longer hunt: -DPAXOS_CHAOS_SEEDS=5000.
 #ifndef PAXOS_CHAOS_SEEDS
-#define PAXOS_CHAOS_SEEDS 60
+#define PAXOS_CHAOS_SEEDS 200
 #endif
 
 namespace {

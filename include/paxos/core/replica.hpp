@@ -208,7 +208,7 @@ public:
     // ---- outputs ------------------------------------------------------------------
 
     bool has_ready() const noexcept {
-        return !outbox_.empty() || promised_dirty_ || dirty_slots_ > 0 ||
+        return !outbox_.empty() || promised_dirty_ || !dirty_slots_.empty() ||
                chosen_end_ > applied_end_ || (open_ && role_ == role::leader);
     }
 
@@ -218,14 +218,13 @@ public:
         fresh_ = false;
         if (open_ && role_ == role::leader) seal_open_batch();
         records_.clear();
-        for (slot_id s = base_; s < end_; s = s.next()) {
+        for (const slot_id s : dirty_slots_) {
             slot_state& st = at(s);
-            if (!st.durable_dirty) continue;
+            PAXOS_ASSERT(st.durable_dirty);
             st.durable_dirty = false;
             records_.push_back(record_type{s, st.accepted_ballot, st.values.view()});
         }
-        PAXOS_ASSERT(records_.size() == dirty_slots_);
-        dirty_slots_ = 0;
+        dirty_slots_.clear();
         chosen_out_.clear();
         for (slot_id s = applied_end_; s < chosen_end_; s = s.next()) {
             chosen_out_.push_back(chosen_type{s, at(s).values.view()});
@@ -500,18 +499,19 @@ private:
             send(m.from, chosen_message(m.slot, ballot_type{}));
             return {reason::ignored, leader_};
         }
-        cast_vote(st, m.ballot, m.values.view());
+        cast_vote(m.slot, m.ballot, m.values.view());
         end_ = std::max(end_, m.slot.next());
         send(m.from, make(message_kind::accepted, m.ballot, m.slot));
         return {};
     }
 
-    void cast_vote(slot_state& st, ballot_type b, std::span<const value_type> values) {
+    void cast_vote(slot_id s, ballot_type b, std::span<const value_type> values) {
+        slot_state& st = at(s);
         PAXOS_ASSERT(b <= promised_);
         PAXOS_ASSERT(st.accepted_ballot <= b);  // votes only move to higher ballots
         st.accepted_ballot = b;
         st.values.assign(values);
-        if (!st.durable_dirty) ++dirty_slots_;
+        if (!st.durable_dirty) dirty_slots_.push_back(s);  // once per slot per batch
         st.durable_dirty = true;
     }
 
@@ -670,7 +670,7 @@ private:
         st.proposed = true;
         st.votes.clear();
         // The leader's own acceptor votes first; ballot_ == promised_ here.
-        cast_vote(st, ballot_, values);
+        cast_vote(s, ballot_, values);
         st.votes.insert(options_.self);
         end_ = std::max(end_, s.next());
         if (quorum_.is_phase2_quorum(st.votes)) {
@@ -850,7 +850,7 @@ private:
     slot_id applied_end_{};  // first slot not yet handed out for applying
     slot_id chosen_end_{};   // first slot not known chosen
     slot_id end_{};          // one past the highest slot in use
-    std::size_t dirty_slots_ = 0;
+    fixed_vector<slot_id, window_slots> dirty_slots_{};  // votes not yet in a ready()
 
     slot_id next_slot_{};  // leader: next slot to fill
     bool open_ = false;    // leader: open_slot_ is collecting a batch
