@@ -132,6 +132,12 @@ public:
 
     // ---- inputs -------------------------------------------------------------------
 
+    // A client command. At the leader it joins the open batch of the next
+    // slot (sent at the latest by ready(), or at once when the batch is full).
+    // With a leader-free policy a follower queues it and may start Phase 1 to
+    // become the proposer; with stable_leader a follower answers not_leader.
+    // `ok` means the command was taken, not that it is chosen: watch the
+    // chosen entries of later ready batches.
     result propose(const value_type& value) {
         begin_input();
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
@@ -149,6 +155,10 @@ public:
         }
     }
 
+    // A message from a peer. One entry point: validate once, remember the
+    // highest ballot seen (so our next ballot beats it, without a durable write
+    // per message), then hand the message to the handler of its kind. Each
+    // handler applies the rule of its role and queues its answers.
     result step(const message_type& m) {
         begin_input();
         if (const reason r = validate(m); r != reason::ok) return {r, leader_};
@@ -168,6 +178,10 @@ public:
         return {reason::malformed, leader_};
     }
 
+    // One unit of logical time. The leader policy decides whether to start
+    // Phase 1 or heartbeat; the core adds its own timer for lost messages:
+    // proposers re-send, and learners with a vote whose outcome they never
+    // heard ask for it.
     result tick() {
         begin_input();
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
@@ -212,7 +226,9 @@ public:
                chosen_end_ > applied_end_ || (open_ && role_ == role::leader);
     }
 
-    // Collects the batch. Views stay valid until advance(ready()).
+    // Collects the batch. Views stay valid until advance(ready()). Sealing the
+    // open batch here is what makes batching free: every command proposed
+    // since the last ready() shares one slot, one accept and one fsync.
     const ready_type& ready() {
         PAXOS_ASSERT(!ready_outstanding_);
         fresh_ = false;
@@ -295,6 +311,9 @@ public:
     }
 
 private:
+    // Everything one replica knows about one slot of its window, for all three
+    // roles at once: a slot is a small record, and keeping the roles' fields
+    // together means one index computation per message.
     struct slot_state {
         // Acceptor: the vote (zero ballot = none). Once the slot is chosen,
         // `values` holds the chosen value.
@@ -339,13 +358,19 @@ private:
         return in_window(s);
     }
 
+    // Basic Paxos decides once; after that every proposal is moot.
     bool decided() const noexcept { return single_decree && chosen_end_.value > 0; }
 
+    // True for a learner that has seen a ballot at work but not its outcome:
+    // it holds a vote for a slot not known chosen (or, in a single decree, it
+    // promised but knows no decision).
     bool wants_outcome() const noexcept {
         if (chosen_end_ < end_) return true;
         return single_decree && !decided() && !promised_.is_zero();
     }
 
+    // Work a leader-free proposer should campaign for: commands of its own,
+    // or slots someone started and nobody finished (a leader died mid-way).
     bool has_work() const noexcept { return !pending_.empty() || chosen_end_ < end_; }
 
     leader_context context() const noexcept { return leader_context{role_, has_work()}; }
@@ -380,6 +405,12 @@ private:
     }
 
     // ---- validation: nothing in a message is trusted before this -------------------
+    //
+    // Checks only what the message claims about itself and the cluster (kind,
+    // sender, destination, who owns which ballot, internal consistency); the
+    // handlers then check it against our state. A malformed message changes
+    // nothing: an unchecked `from` would index arrays, and an unchecked ballot
+    // owner would let a node speak for another's ballot.
 
     bool owned_by_cluster(ballot_type b) const noexcept {
         return b.is_zero() || b.owner().value < node_count_;
@@ -562,6 +593,10 @@ private:
         return {reason::ok, leader_};
     }
 
+    // Phase 1b arrives in pieces: one promise_entry per reported vote and one
+    // promise header with their count, in any order, possibly duplicated. A
+    // peer counts toward the phase-1 quorum only once all its entries are in:
+    // a promise missing a vote could hide a value that was already chosen.
     result on_promise(const message_type& m) {
         if (role_ != role::candidate || m.ballot != ballot_) return {reason::ignored, leader_};
         if (m.slot != phase1_from_) return {reason::malformed, leader_};
@@ -605,6 +640,10 @@ private:
         return {reason::ok, leader_};
     }
 
+    // Phase 1 is complete. Every slot from phase1_from_ up to the highest slot
+    // anyone reported is re-proposed in our ballot, even where a value was
+    // already accepted: only a phase-2 quorum in one ballot makes a value
+    // chosen, and older votes cannot be added to ours (PMS §2.2, P2c).
     void become_leader() {
         PAXOS_ASSERT(role_ == role::candidate);
         PAXOS_ASSERT(ballot_ == promised_);
@@ -629,6 +668,8 @@ private:
 
     // ---- proposer: Phase 2 ----------------------------------------------------------
 
+    // Slots are reserved when a batch opens, so the window bound is checked
+    // once per slot, not per command.
     result propose_as_leader(const value_type& value) {
         if (!open_) {
             if (!make_room(next_slot_)) return {reason::window_full, leader_};
@@ -664,6 +705,9 @@ private:
         seal_open_batch();
     }
 
+    // Phase 2a for one slot: vote for it ourselves (durable in this batch, so
+    // counting our own vote before it is on disk is safe: nothing that depends
+    // on it leaves before the batch is persisted), then ask everyone else.
     void propose_slot(slot_id s, std::span<const value_type> values) {
         slot_state& st = at(s);
         PAXOS_ASSERT(!st.chosen);
@@ -738,6 +782,9 @@ private:
 
     // ---- learner ------------------------------------------------------------------
 
+    // Learner: record a chosen value and advance chosen_end_ over the
+    // contiguous prefix. Slots may be learned out of order; they are handed
+    // to the state machine only in order, without gaps.
     void mark_chosen(slot_id s, std::span<const value_type> values) {
         slot_state& st = at(s);
         PAXOS_ASSERT(!st.chosen);
@@ -759,6 +806,9 @@ private:
         return c;
     }
 
+    // A chosen value, announced by the leader that got it chosen (carrying its
+    // ballot, which also tells us who leads) or repeated by any replica for a
+    // learner that asked (zero ballot).
     result on_chosen(const message_type& m) {
         if (m.ballot.owner() == m.from && !m.ballot.is_zero() && m.ballot >= promised_) {
             preempted_by(m.ballot);
@@ -775,6 +825,10 @@ private:
         return {};
     }
 
+    // A leader is alive. A heartbeat does not raise the promise (it is not a
+    // prepare, and a durable write per heartbeat would cost an fsync), but it
+    // does reveal how far the leader's log is chosen, so a lagging learner
+    // asks for the rest.
     result on_heartbeat(const message_type& m) {
         if (m.ballot < promised_) {
             // A deposed leader: tell it, so it steps down.
@@ -812,6 +866,10 @@ private:
         leader_policy_.on_leader_heard();
     }
 
+    // The network may lose anything, so a proposer repeats itself: a
+    // candidate its prepare, a leader the accepts of unchosen slots and a
+    // heartbeat. Acceptors answer repeats idempotently; duplicate votes do
+    // not count twice (votes are a node set).
     void retransmit() {
         if (role_ == role::candidate) {
             broadcast(make(message_kind::prepare, ballot_, phase1_from_));
@@ -832,6 +890,9 @@ private:
     }
 
     static constexpr std::uint32_t no_count = ~std::uint32_t{0};
+
+    // ---- state ---------------------------------------------------------------------
+    // Fixed-size members only: the replica never allocates after construction.
 
     options options_;
     quorum_type quorum_;
@@ -858,6 +919,9 @@ private:
     batch_type open_batch_{};
     batch_type pending_{};  // commands taken while not leader
 
+    // Phase 1 bookkeeping of a candidate: which peers' promises are complete,
+    // which were spoiled (a vote we could not hold), and per peer how many
+    // entries were announced and how many arrived.
     slot_id phase1_from_{};
     node_set promised_by_{};
     node_set tainted_{};
@@ -865,6 +929,7 @@ private:
     std::array<std::uint32_t, Config::max_nodes> received_{};
     std::uint32_t retransmit_elapsed_ = 0;
 
+    // Outputs of the current batch; ready() hands out views of these.
     fixed_vector<message_type, outbox_messages_max> outbox_{};
     fixed_vector<record_type, window_slots> records_{};
     fixed_vector<chosen_type, window_slots> chosen_out_{};
