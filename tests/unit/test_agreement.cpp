@@ -251,3 +251,30 @@ TEST_CASE("runtime quorum: a quorum system built at start-up runs the same repli
     CHECK(c.applied_count(3) == 5);
     CHECK(c.logs_agree());
 }
+
+TEST_CASE("composed config: pair ballots, weighted quorums and backoff reach agreement") {
+    // Node 0 weighs 3, the others 1 each (total 7); phase 1 needs 4, phase 2
+    // needs 4: 4 + 4 > 7, so every pair of quorums meets.
+    using quorum = paxos::weighted<paxos::weights<3, 1, 1, 1, 1>, 4, 4>;
+    using config = paxos::config<int, paxos::pair_ballot, quorum, paxos::randomized_backoff, 5,
+                                 8, 2>;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        cluster<config> c(5, seed);
+        CHECK(c.propose(1, 10).ok());
+        CHECK(c.propose(3, 30).ok());
+        REQUIRE(c.run_until([&] { return c.chosen_everywhere() >= 2; }, 500));
+        CHECK(c.logs_agree());
+        CHECK(c.violation.empty());
+    }
+    // Node 0 and one other are a phase-2 quorum on their own.
+    cluster<config> c(5, 99);
+    REQUIRE(c.campaign(0).ok());
+    c.deliver_all();
+    REQUIRE(c.node(0).is_leader());
+    c.crash(2);
+    c.crash(3);
+    c.crash(4);
+    REQUIRE(c.propose(0, 5).ok());
+    c.deliver_all();
+    CHECK(c.applied_count(1) == 1);
+}
