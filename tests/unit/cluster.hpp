@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <paxos/paxos.hpp>
+#include <paxos/storage/memory_store.hpp>
 
 namespace paxos_test {
 
@@ -41,8 +42,13 @@ public:
         std::vector<value_type> values;
     };
 
-    // What a node has made durable.
+    using store_type = paxos::storage::memory_store<Config>;
+    using crash_mode = typename store_type::crash_mode;
+
+    // What a node has made durable: the store the replica restarts from, and
+    // a plain summary of it for the persist-before-send check.
     struct storage {
+        store_type store;
         ballot_type promised{};
         std::map<std::uint64_t, vote_record> votes;
         std::uint64_t syncs = 0;
@@ -178,23 +184,26 @@ public:
         return res;
     }
 
-    // Crash: the node stops; messages to it are lost; its durable storage stays.
-    void crash(std::size_t i) { down_[i] = true; }
+    // Crash: the node stops; messages to it are lost; writes it never synced
+    // are lost, or partly kept, as `mode` says (all three are what a real page
+    // cache may do).
+    void crash(std::size_t i, crash_mode mode = crash_mode::lose_unsynced,
+               std::uint64_t seed = 0) {
+        down_[i] = true;
+        storage_[i].store.crash(mode, seed);
+    }
 
-    // Restart from durable storage only, as a fresh process would.
+    // Restart from the durable store only, as a fresh process would. The
+    // harness's applied log stands for the state machine, which is durable.
     void restart(std::size_t i) {
         replicas_[i] = make_replica(i, seed_ + 7919 * (++restarts_));
-        std::vector<record_type> records;
-        for (const auto& [slot, vote] : storage_[i].votes) {
-            records.push_back(record_type{paxos::slot_id{slot}, vote.ballot,
-                                          std::span<const value_type>(vote.values)});
-        }
-        typename replica_type::recovery rec{};
-        rec.promised = storage_[i].promised;
-        rec.first_unapplied = paxos::slot_id{applied_count_[i]};
-        rec.accepted = records;
-        const paxos::result res = replicas_[i]->restore(rec);
-        if (!res.ok()) violation = "restore refused: " + std::string(paxos::to_string(res.code));
+        paxos::storage::replica_recovery<Config> recovered;
+        const auto st = storage_[i].store.recover(recovered);
+        if (st != paxos::storage::status::ok) note("store refused to recover");
+        const paxos::result res =
+            replicas_[i]->restore(recovered.recovery(paxos::slot_id{applied_count_[i]}));
+        if (!res.ok()) note("restore refused: " + std::string(paxos::to_string(res.code)));
+        storage_[i].promised = recovered.promised();
         down_[i] = false;
     }
 
@@ -254,6 +263,7 @@ private:
     void persist(std::size_t i, const Ready& rd) {
         if (!tracking) return;
         storage& s = storage_[i];
+        if (s.store.persist(rd) != paxos::storage::status::ok) note("store failed");
         if (rd.promised_changed) {
             if (rd.promised < s.promised) violation = "durable promise went down";
             s.promised = rd.promised;

@@ -1,6 +1,7 @@
 // Randomized runs through the unit harness: messages delivered in random
-// order, lost, duplicated; replicas crashing and restarting from their durable
-// state. Safety must hold in every run (agreement across applied logs, and
+// order, lost, duplicated; replicas crashing (unsynced writes lost, or partly
+// kept in order, or partly kept in any order) and restarting from their
+// durable store. Safety must hold in every run (agreement across applied logs, and
 // persist-before-send); once the faults stop, every replica must catch up.
 // The deterministic simulator with its full fault model is a separate suite;
 // this is the core's own smoke test under faults.
@@ -43,7 +44,9 @@ void chaos_run(std::size_t n, std::uint64_t seed, std::size_t steps) {
             c.tick_all();
         } else if (dice < 99) {
             const std::size_t victim = rng.below(n);
-            if (!c.is_down(victim)) c.crash(victim);
+            using mode = typename paxos_test::cluster<Config>::crash_mode;
+            const mode how = static_cast<mode>(rng.below(3));  // unsynced: lost, prefix, any
+            if (!c.is_down(victim)) c.crash(victim, how, rng.next());
         } else {
             for (std::size_t i = 0; i < n; ++i) {
                 if (c.is_down(i)) {
