@@ -164,8 +164,9 @@ private:
     slot_id snapshot_{};
 };
 
-// Replays `store` into a replica_recovery and forwards chosen entries to
-// `apply(slot, values)` (the driver's state machine), in log order.
+// Replays `store` into a replica_recovery and forwards the contiguous prefix
+// of chosen entries to `apply(slot, values)` (the driver's state machine), in
+// slot order.
 template <class Config, class Store, class Apply>
 status recover_into(Store& store, replica_recovery<Config>& out, Apply&& apply) {
     struct forwarding {
@@ -177,8 +178,11 @@ status recover_into(Store& store, replica_recovery<Config>& out, Apply&& apply) 
             out.on_vote(s, b, v);
         }
         void on_chosen(slot_id s, std::span<const typename Config::value_type> v) {
+            // Only the contiguous prefix is applied: a chosen record after a
+            // gap (its predecessor was never synced) is learned again later.
+            const bool extends_prefix = s == out.first_unapplied();
             out.on_chosen(s, v);
-            apply(s, v);
+            if (extends_prefix) apply(s, v);
         }
         void on_snapshot(slot_id s) { out.on_snapshot(s); }
     } visitor{out, apply};

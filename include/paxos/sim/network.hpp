@@ -1,0 +1,160 @@
+// paxos/sim/network.hpp: a deterministic simulated network.
+//
+// Messages travel with a latency drawn from a per-link model, and may be
+// lost, duplicated, delayed by slow nodes, or blocked by partitions (both
+// ways or one way). Delivery order is by arrival time, ties broken by send
+// order, so one seed always gives one schedule. Reordering is what random
+// latencies do: two messages on one link can overtake each other.
+//
+// Randomness comes only from the prng handed in, and every distribution is
+// integer arithmetic of our own: <random>'s distributions differ between
+// standard libraries, and a replay must be byte-for-byte the same with g++
+// and clang++.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <queue>
+#include <vector>
+
+#include "../policies/node_set.hpp"
+#include "../policies/random.hpp"
+
+namespace paxos::sim {
+
+using time_us = std::uint64_t;  // simulated time, in microseconds
+
+// A one-way latency distribution.
+struct latency_model {
+    enum class shape : std::uint8_t {
+        fixed,      // always `low`
+        uniform,    // uniform in [low, high]
+        long_tail,  // uniform in [low, high], but tail_permille of draws uniform in (high, tail_max]
+    };
+    shape kind = shape::uniform;
+    time_us low = 500;
+    time_us high = 1500;
+    std::uint32_t tail_permille = 0;
+    time_us tail_max = 0;
+
+    time_us draw(prng& rng) const noexcept {
+        switch (kind) {
+            case shape::fixed: return low;
+            case shape::uniform: return rng.between(low, high);
+            case shape::long_tail:
+                if (tail_max > high && rng.below(1000) < tail_permille) {
+                    return rng.between(high + 1, tail_max);
+                }
+                return rng.between(low, high);
+        }
+        return low;
+    }
+};
+
+struct network_faults {
+    std::uint32_t loss_permille = 0;
+    std::uint32_t duplicate_permille = 0;
+};
+
+template <class Message>
+class network {
+public:
+    struct delivery {
+        time_us at = 0;
+        std::uint64_t sequence = 0;  // send order: the tie-breaker
+        node_id from{};
+        node_id to{};
+        Message message{};
+    };
+
+    explicit network(std::size_t nodes) : nodes_(nodes), slow_extra_(nodes, 0) {}
+
+    latency_model latency{};
+    network_faults faults{};
+
+    // Sends `m` from `from` to `to` at time `now`. Returns false if it was lost.
+    bool send(time_us now, node_id from, node_id to, const Message& m, prng& rng) {
+        ++sent_;
+        if (blocked(from, to) || rng.below(1000) < faults.loss_permille) {
+            ++lost_;
+            return false;
+        }
+        enqueue(now, from, to, m, rng);
+        if (rng.below(1000) < faults.duplicate_permille) {
+            ++duplicated_;
+            enqueue(now, from, to, m, rng);
+        }
+        return true;
+    }
+
+    bool has_next() const noexcept { return !queue_.empty(); }
+    time_us next_time() const noexcept { return queue_.top().at; }
+    delivery pop() {
+        delivery d = queue_.top();
+        queue_.pop();
+        return d;
+    }
+
+    // Drops everything in flight (used when a run is reset).
+    void clear() {
+        while (!queue_.empty()) queue_.pop();
+    }
+
+    // ---- partitions and slow nodes -------------------------------------------
+
+    void block(node_id from, node_id to) { blocked_[from.value] |= bit(to); }
+    void unblock(node_id from, node_id to) { blocked_[from.value] &= ~bit(to); }
+    bool blocked(node_id from, node_id to) const {
+        return (blocked_[from.value] & bit(to)) != 0;
+    }
+    // Cuts every link between the two sides, both ways.
+    void partition(node_set a, node_set b) {
+        for (std::size_t i = 0; i < nodes_; ++i) {
+            for (std::size_t j = 0; j < nodes_; ++j) {
+                const node_id x{static_cast<std::uint16_t>(i)};
+                const node_id y{static_cast<std::uint16_t>(j)};
+                if ((a.contains(x) && b.contains(y)) || (b.contains(x) && a.contains(y))) {
+                    block(x, y);
+                }
+            }
+        }
+    }
+    void isolate(node_id n) {
+        const node_set self = node_set{std::uint64_t{1} << n.value};
+        partition(self, self.complement(nodes_));
+    }
+    void heal() { std::fill(std::begin(blocked_), std::end(blocked_), 0); }
+    // Every message from or to `n` takes `extra` longer.
+    void slow(node_id n, time_us extra) { slow_extra_[n.value] = extra; }
+    void unslow_all() { std::fill(slow_extra_.begin(), slow_extra_.end(), 0); }
+
+    std::uint64_t sent() const noexcept { return sent_; }
+    std::uint64_t lost() const noexcept { return lost_; }
+    std::uint64_t duplicated() const noexcept { return duplicated_; }
+    std::size_t in_flight() const noexcept { return queue_.size(); }
+
+private:
+    static constexpr std::uint64_t bit(node_id n) { return std::uint64_t{1} << n.value; }
+
+    void enqueue(time_us now, node_id from, node_id to, const Message& m, prng& rng) {
+        const time_us delay = latency.draw(rng) + slow_extra_[from.value] + slow_extra_[to.value];
+        queue_.push(delivery{now + delay, sequence_++, from, to, m});
+    }
+
+    struct later {
+        bool operator()(const delivery& a, const delivery& b) const noexcept {
+            return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
+        }
+    };
+
+    std::size_t nodes_;
+    std::priority_queue<delivery, std::vector<delivery>, later> queue_;
+    std::uint64_t blocked_[node_set::capacity] = {};
+    std::vector<time_us> slow_extra_;
+    std::uint64_t sequence_ = 0;
+    std::uint64_t sent_ = 0;
+    std::uint64_t lost_ = 0;
+    std::uint64_t duplicated_ = 0;
+};
+
+}  // namespace paxos::sim

@@ -1,0 +1,711 @@
+// paxos/sim/simulation.hpp: a deterministic simulation of a cluster of real
+// replicas, in the manner of FoundationDB's simulator and TigerBeetle's VOPR.
+//
+// Everything runs in one thread on a virtual clock: the replicas (the real
+// core, unchanged), their durable stores (storage::memory_store, which loses
+// unsynced writes on a crash), the network (sim/network.hpp), closed-loop
+// clients that retry until their command is chosen, and a nemesis that
+// crashes and restarts nodes, cuts the network, isolates the leader and slows
+// nodes down. The driver of each replica is the README's ready loop, so the
+// simulation also checks that loop: persist, then send, then apply.
+//
+// A run has two phases. In the safety phase the nemesis and the network
+// faults are on; the checkers (sim/checkers.hpp) watch every step. Then the
+// run heals (every node up, no partition, no loss) and must reach liveness:
+// every client command acknowledged and every replica caught up within a
+// bound of simulated time. One seed gives one run, byte for byte, on every
+// compiler: trace_hash() fingerprints it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../core/replica.hpp"
+#include "../storage/durable_state.hpp"
+#include "../storage/memory_store.hpp"
+#include "checkers.hpp"
+#include "network.hpp"
+
+namespace paxos::sim {
+
+// What the nemesis may do, and how often (per nemesis step).
+struct fault_profile {
+    const char* name = "calm";
+    time_us nemesis_interval_us = 20'000;
+    std::uint32_t crash_permille = 0;      // crash a random up node
+    std::uint32_t restart_permille = 0;    // restart a random down node
+    std::uint32_t partition_permille = 0;  // split the cluster in two random halves
+    std::uint32_t one_way_permille = 0;    // block one random link one way
+    std::uint32_t isolate_leader_permille = 0;
+    std::uint32_t slow_permille = 0;       // make a random node slow
+    std::uint32_t heal_permille = 0;       // heal partitions and slowness
+    std::uint32_t loss_permille_max = 0;   // the run draws its loss rate up to this
+    std::uint32_t duplicate_permille_max = 0;
+    std::uint32_t tick_skew_permille_max = 0;  // per-node tick period skew
+    bool long_tail_latency = false;
+};
+
+struct run_options {
+    std::size_t nodes = 3;
+    std::uint64_t seed = 1;
+    fault_profile faults{};
+    time_us tick_us = 1'000;             // one tick of every replica, nominally
+    time_us safety_phase_us = 2'000'000;  // faults on
+    time_us liveness_bound_us = 3'000'000;  // after healing, everything done within this
+    std::size_t clients = 3;
+    std::uint64_t commands_per_client = 40;
+    time_us client_think_us = 3'000;
+    time_us client_retry_us = 60'000;
+    std::size_t trace_events = 64;  // how many recent events a failure report shows
+    // Planted driver fault, for the checker's own test: node 0 sends each
+    // batch's messages before persisting it.
+    bool plant_send_before_persist = false;
+};
+
+struct run_result {
+    bool ok = true;
+    std::optional<violation> failure;
+    std::uint64_t trace_hash = 0;
+    std::uint64_t commands_acknowledged = 0;
+    std::uint64_t slots_chosen = 0;
+    std::uint64_t messages_sent = 0;
+    std::uint64_t crashes = 0;
+    time_us healed_at = 0;
+    time_us finished_at = 0;
+    std::vector<std::string> trace;  // the last events, oldest first (on failure)
+};
+
+template <class Config>
+class simulation {
+    static_assert(std::is_same_v<typename Config::value_type, command>,
+                  "simulation: the config's value_type must be paxos::sim::command "
+                  "(std::uint64_t), so the checkers can tell commands apart");
+
+public:
+    using replica_type = replica<Config>;
+    using message_type = typename replica_type::message_type;
+    using store_type = storage::memory_store<Config>;
+    using ballot_type = typename Config::ballot;
+
+    explicit simulation(const run_options& opts)
+        : options_(opts), rng_(opts.seed), network_(opts.nodes) {
+        PAXOS_ASSERT(opts.nodes >= 1 && opts.nodes <= Config::max_nodes);
+        const fault_profile& f = opts.faults;
+        network_.faults.loss_permille = draw_up_to(f.loss_permille_max);
+        network_.faults.duplicate_permille = draw_up_to(f.duplicate_permille_max);
+        if (f.long_tail_latency) {
+            network_.latency = {latency_model::shape::long_tail, 300, 1'500, 50, 40'000};
+        } else {
+            network_.latency = {latency_model::shape::uniform, 300, rng_.between(600, 3'000)};
+        }
+        nodes_.resize(opts.nodes);
+        for (std::size_t i = 0; i < opts.nodes; ++i) {
+            node& n = nodes_[i];
+            n.replica = make_replica(i);
+            const std::uint32_t skew = draw_up_to(f.tick_skew_permille_max);
+            n.tick_period = opts.tick_us + opts.tick_us * skew / 1000;
+            n.next_tick = rng_.between(0, opts.tick_us);
+        }
+        clients_.resize(opts.clients);
+        for (std::size_t c = 0; c < opts.clients; ++c) {
+            clients_[c].next_action = rng_.between(0, opts.client_think_us);
+            clients_[c].target = c % opts.nodes;
+        }
+        next_nemesis_ = f.nemesis_interval_us;
+    }
+
+    // Runs both phases and returns what happened.
+    run_result run() {
+        run_result out;
+        const time_us safety_end = options_.safety_phase_us;
+        while (!checks_.first_violation() && step_until(safety_end)) {
+        }
+        if (!checks_.first_violation()) heal();
+        out.healed_at = now_;
+        const time_us deadline = now_ + options_.liveness_bound_us;
+        while (!checks_.first_violation() && !settled() && step_until(deadline)) {
+        }
+        if (!checks_.first_violation() && !settled()) {
+            checks_.fail(check::liveness, now_, liveness_report());
+        }
+        if (!checks_.first_violation()) {
+            for (std::size_t i = 0; i < nodes_.size(); ++i) {
+                checks_.check_durability(now_, i, nodes_[i].log);
+            }
+        }
+        out.failure = checks_.first_violation();
+        out.ok = !out.failure.has_value();
+        out.trace_hash = hash_;
+        out.commands_acknowledged = checks_.acknowledged();
+        out.slots_chosen = checks_.chosen_slots();
+        out.messages_sent = network_.sent();
+        out.crashes = crashes_;
+        out.finished_at = now_;
+        if (!out.ok) out.trace = trace_lines();
+        return out;
+    }
+
+    const checkers& checks() const noexcept { return checks_; }
+    std::uint64_t trace_hash() const noexcept { return hash_; }
+
+private:
+    struct node {
+        std::unique_ptr<replica_type> replica;
+        store_type store;
+        bool up = true;
+        time_us tick_period = 1'000;
+        time_us next_tick = 0;
+        std::vector<std::vector<command>> log;  // the state machine: applied slots
+        // What this node's store has synced, as the persist-before-send check sees it.
+        ballot_type synced_promise{};
+        std::vector<ballot_type> synced_votes;  // by slot
+        std::size_t synced_seen = 0;
+    };
+
+    struct client {
+        std::uint64_t sequence = 0;  // commands issued so far
+        bool waiting = false;        // a command is outstanding
+        bool done = false;
+        command current = 0;
+        std::size_t target = 0;
+        time_us next_action = 0;
+        time_us sent_at = 0;
+    };
+
+    enum class event_kind : std::uint8_t {
+        deliver, send, drop, persist, apply, propose, crash, restart, partition, heal, slow,
+        tick_phase1,
+    };
+
+    struct event {
+        time_us at = 0;
+        event_kind kind = event_kind::deliver;
+        std::uint16_t node = 0;
+        std::uint16_t peer = 0;
+        std::uint8_t message = 0;
+        std::uint64_t slot = 0;
+        std::uint64_t ballot = 0;
+        std::uint64_t detail = 0;
+    };
+
+    // ---- the event loop ---------------------------------------------------------
+
+    // Runs the next event if it is due before `end`; false when none is.
+    bool step_until(time_us end) {
+        time_us next = end;
+        int which = -1;  // 0 network, 1 tick, 2 client, 3 nemesis
+        std::size_t index = 0;
+        if (network_.has_next() && network_.next_time() < next) {
+            next = network_.next_time();
+            which = 0;
+        }
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (nodes_[i].up && nodes_[i].next_tick < next) {
+                next = nodes_[i].next_tick;
+                which = 1;
+                index = i;
+            }
+        }
+        for (std::size_t c = 0; c < clients_.size(); ++c) {
+            if (!clients_[c].done && clients_[c].next_action < next) {
+                next = clients_[c].next_action;
+                which = 2;
+                index = c;
+            }
+        }
+        if (!healed_ && next_nemesis_ < next) {
+            next = next_nemesis_;
+            which = 3;
+        }
+        if (which < 0) {
+            now_ = end;
+            return false;
+        }
+        now_ = next;
+        switch (which) {
+            case 0: deliver(network_.pop()); break;
+            case 1: tick(index); break;
+            case 2: client_action(index); break;
+            default: nemesis(); break;
+        }
+        return true;
+    }
+
+    void deliver(const typename network<message_type>::delivery& d) {
+        node& n = nodes_[d.to.value];
+        if (!n.up) {
+            record({now_, event_kind::drop, d.to.value, d.from.value, kind_of(d.message),
+                    d.message.slot.value, raw(d.message.ballot), 0});
+            return;
+        }
+        record({now_, event_kind::deliver, d.to.value, d.from.value, kind_of(d.message),
+                d.message.slot.value, raw(d.message.ballot), 0});
+        const result res = n.replica->step(d.message);
+        drain(d.to.value);
+        if (res.code == reason::slot_compacted && n.up) {
+            serve_catch_up(d.to.value, d.from.value, d.message.slot.value);
+        }
+    }
+
+    void tick(std::size_t i) {
+        node& n = nodes_[i];
+        n.next_tick = now_ + n.tick_period;
+        const role before = n.replica->current_role();
+        (void)n.replica->tick();
+        if (before != role::candidate && n.replica->current_role() == role::candidate) {
+            record({now_, event_kind::tick_phase1, static_cast<std::uint16_t>(i), 0, 0, 0,
+                    raw(n.replica->ballot()), 0});
+        }
+        drain(i);
+    }
+
+    // ---- the driver: the README's ready loop -----------------------------------------
+
+    void drain(std::size_t i) {
+        node& n = nodes_[i];
+        while (n.up && n.replica->has_ready()) {
+            const auto& rd = n.replica->ready();
+            if (options_.plant_send_before_persist && i == 0) {
+                for (const message_type& m : rd.messages) {
+                    check_backed(i, m);
+                    send(i, m);
+                }
+            }
+            if (n.store.persist(rd) != storage::status::ok) {
+                // Fail-stop: the process dies rather than send what it could not
+                // make durable.
+                crash(i, store_type::crash_mode::lose_unsynced);
+                return;
+            }
+            record({now_, event_kind::persist, static_cast<std::uint16_t>(i), 0,
+                    static_cast<std::uint8_t>(rd.accepted.size()), rd.applied_end.value,
+                    raw(rd.promised), rd.sync_needed ? 1u : 0u});
+            absorb_synced(n);
+            if (!(options_.plant_send_before_persist && i == 0)) {
+                for (const message_type& m : rd.messages) {
+                    check_backed(i, m);
+                    send(i, m);
+                }
+            }
+            for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values);
+            n.replica->advance(rd);
+        }
+    }
+
+    void send(std::size_t from, const message_type& m) {
+        for (std::size_t to = 0; to < nodes_.size(); ++to) {
+            const bool addressed = m.to == node_id::broadcast() ? to != from : m.to.value == to;
+            if (!addressed) continue;
+            message_type copy = m;
+            copy.to = node_id{static_cast<std::uint16_t>(to)};
+            const bool delivered =
+                network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy,
+                              rng_);
+            record({now_, delivered ? event_kind::send : event_kind::drop,
+                    static_cast<std::uint16_t>(from), static_cast<std::uint16_t>(to),
+                    kind_of(m), m.slot.value, raw(m.ballot), 0});
+        }
+    }
+
+    void apply(std::size_t i, std::uint64_t slot, std::span<const command> values) {
+        node& n = nodes_[i];
+        checks_.on_applied(now_, i, slot, values);
+        if (slot == n.log.size()) n.log.emplace_back(values.begin(), values.end());
+        record({now_, event_kind::apply, static_cast<std::uint16_t>(i), 0,
+                static_cast<std::uint8_t>(values.size()), slot, 0,
+                values.empty() ? 0 : values[0]});
+        for (command c : values) acknowledge(c, slot);
+    }
+
+    // Slots the replica released from its window, served from the log.
+    void serve_catch_up(std::size_t self, std::size_t peer, std::uint64_t from_slot) {
+        node& n = nodes_[self];
+        const std::uint64_t end =
+            std::min<std::uint64_t>(n.replica->window_base().value, n.log.size());
+        for (std::uint64_t s = from_slot; s < end && s < from_slot + Config::window_slots; ++s) {
+            send(self, n.replica->chosen_message_for(node_id{static_cast<std::uint16_t>(peer)},
+                                                     slot_id{s}, n.log[s]));
+        }
+    }
+
+    // ---- persist-before-send, from outside ---------------------------------------
+
+    void absorb_synced(node& n) {
+        const auto& synced = n.store.synced();
+        for (; n.synced_seen < synced.size(); ++n.synced_seen) {
+            const auto& r = synced[n.synced_seen];
+            if (r.kind == storage::record_kind::promise && r.ballot > n.synced_promise) {
+                n.synced_promise = r.ballot;
+            } else if (r.kind == storage::record_kind::vote) {
+                if (r.ballot > n.synced_promise) n.synced_promise = r.ballot;
+                if (n.synced_votes.size() <= r.slot.value) n.synced_votes.resize(r.slot.value + 1);
+                if (r.ballot > n.synced_votes[r.slot.value]) n.synced_votes[r.slot.value] = r.ballot;
+            }
+        }
+    }
+
+    void check_backed(std::size_t i, const message_type& m) {
+        const node& n = nodes_[i];
+        const bool promise_like = m.kind == message_kind::promise ||
+                                  m.kind == message_kind::promise_entry ||
+                                  m.kind == message_kind::prepare ||
+                                  m.kind == message_kind::accept;
+        if (promise_like && n.synced_promise < m.ballot) {
+            checks_.fail(check::persist_before_send, now_,
+                         "node " + std::to_string(i) + " sent " + to_string(m.kind) +
+                             " for ballot " + std::to_string(raw(m.ballot)) +
+                             " before that promise was synced");
+        }
+        if (m.kind == message_kind::accepted) {
+            const bool synced = m.slot.value < n.synced_votes.size() &&
+                                !(n.synced_votes[m.slot.value] < m.ballot);
+            if (!synced) {
+                checks_.fail(check::persist_before_send, now_,
+                             "node " + std::to_string(i) + " sent accepted for slot " +
+                                 std::to_string(m.slot.value) + " before its vote was synced");
+            }
+        }
+    }
+
+    // ---- crash and restart ----------------------------------------------------------
+
+    void crash(std::size_t i, typename store_type::crash_mode mode) {
+        node& n = nodes_[i];
+        if (!n.up) return;
+        n.up = false;
+        ++crashes_;
+        n.store.crash(mode, rng_.next());
+        record({now_, event_kind::crash, static_cast<std::uint16_t>(i), 0,
+                static_cast<std::uint8_t>(mode), 0, 0, 0});
+    }
+
+    void restart(std::size_t i) {
+        node& n = nodes_[i];
+        if (n.up) return;
+        n.replica = make_replica(i);
+        n.log.clear();
+        checks_.on_restart(i, 0);
+        storage::replica_recovery<Config> recovered;
+        const storage::status st = storage::recover_into(
+            n.store, recovered, [&](slot_id s, std::span<const command> values) {
+                checks_.on_applied(now_, i, s.value, values);
+                n.log.emplace_back(values.begin(), values.end());
+            });
+        if (st != storage::status::ok) {
+            checks_.fail(check::durability, now_, "node " + std::to_string(i) +
+                                                      " could not recover its store");
+            return;
+        }
+        const result res = n.replica->restore(recovered.recovery(slot_id{n.log.size()}));
+        if (!res.ok()) {
+            checks_.fail(check::durability, now_,
+                         "node " + std::to_string(i) + " refused its recovered state: " +
+                             to_string(res.code));
+            return;
+        }
+        n.synced_promise = ballot_type{};
+        n.synced_votes.clear();
+        n.synced_seen = 0;
+        absorb_synced(n);
+        n.up = true;
+        n.next_tick = now_ + rng_.between(1, n.tick_period);
+        record({now_, event_kind::restart, static_cast<std::uint16_t>(i), 0, 0, n.log.size(),
+                raw(recovered.promised()), 0});
+    }
+
+    std::unique_ptr<replica_type> make_replica(std::size_t i) {
+        typename replica_type::options o{};
+        o.self = node_id{static_cast<std::uint16_t>(i)};
+        o.seed = rng_.next();
+        return std::make_unique<replica_type>(o);
+    }
+
+    // ---- clients --------------------------------------------------------------------
+
+    void client_action(std::size_t c) {
+        client& cl = clients_[c];
+        if (!cl.waiting) {
+            if (cl.sequence == options_.commands_per_client) {
+                cl.done = true;
+                return;
+            }
+            cl.current = (static_cast<command>(c + 1) << 32) | ++cl.sequence;
+            checks_.on_proposed(cl.current);
+            cl.waiting = true;
+        }
+        // (Re)submit the outstanding command to the node we think leads.
+        node& n = nodes_[cl.target];
+        cl.next_action = now_ + options_.client_retry_us;
+        if (!n.up) {
+            cl.target = (cl.target + 1) % nodes_.size();
+            cl.next_action = now_ + options_.client_think_us;
+            return;
+        }
+        const result res = n.replica->propose(cl.current);
+        record({now_, event_kind::propose, static_cast<std::uint16_t>(cl.target), 0,
+                static_cast<std::uint8_t>(res.code), 0, 0, cl.current});
+        drain(cl.target);
+        switch (res.code) {
+            case reason::ok: break;
+            case reason::already_chosen: finish_decided(cl); break;
+            case reason::not_leader:
+                cl.target = res.leader != node_id::none() && res.leader.value < nodes_.size()
+                                ? res.leader.value
+                                : (cl.target + 1) % nodes_.size();
+                cl.next_action = now_ + options_.client_think_us;
+                break;
+            default: cl.next_action = now_ + options_.client_think_us; break;
+        }
+    }
+
+    // Single decree: another command won the instance; this client is done.
+    void finish_decided(client& cl) {
+        cl.waiting = false;
+        cl.done = true;
+    }
+
+    void acknowledge(command c, std::uint64_t slot) {
+        const std::size_t owner = static_cast<std::size_t>(c >> 32);
+        if (owner == 0 || owner > clients_.size()) return;
+        client& cl = clients_[owner - 1];
+        if (!cl.waiting || cl.current != c) return;
+        checks_.on_acknowledged(c, slot);
+        cl.waiting = false;
+        cl.next_action = now_ + rng_.between(1, options_.client_think_us);
+        if constexpr (Config::single_decree) cl.done = true;
+    }
+
+    // ---- the nemesis -------------------------------------------------------------------
+
+    void nemesis() {
+        const fault_profile& f = options_.faults;
+        next_nemesis_ = now_ + f.nemesis_interval_us;
+        const std::size_t count = nodes_.size();
+        if (roll(f.crash_permille)) {
+            const std::size_t victim = rng_.below(count);
+            // Keep a phase-2 quorum's worth alive most of the time; crashing
+            // more is allowed, it only pauses progress.
+            crash(victim, static_cast<typename store_type::crash_mode>(rng_.below(3)));
+        }
+        if (roll(f.restart_permille)) {
+            for (std::size_t k = 0; k < count; ++k) {
+                const std::size_t i = (k + rng_.below(count)) % count;
+                if (!nodes_[i].up) {
+                    restart(i);
+                    break;
+                }
+            }
+        }
+        if (roll(f.partition_permille)) {
+            node_set side{};
+            for (std::size_t i = 0; i < count; ++i) {
+                if (rng_.below(2) == 0) side.insert(node_id{static_cast<std::uint16_t>(i)});
+            }
+            network_.partition(side, side.complement(count));
+            record({now_, event_kind::partition, 0, 0, 0, side.mask(), 0, 0});
+        }
+        if (roll(f.one_way_permille)) {
+            const auto a = static_cast<std::uint16_t>(rng_.below(count));
+            const auto b = static_cast<std::uint16_t>(rng_.below(count));
+            if (a != b) network_.block(node_id{a}, node_id{b});
+            record({now_, event_kind::partition, a, b, 1, 0, 0, 0});
+        }
+        if (roll(f.isolate_leader_permille)) {
+            for (std::size_t i = 0; i < count; ++i) {
+                if (nodes_[i].up && nodes_[i].replica->is_leader()) {
+                    network_.isolate(node_id{static_cast<std::uint16_t>(i)});
+                    record({now_, event_kind::partition, static_cast<std::uint16_t>(i), 0, 2, 0,
+                            0, 0});
+                    break;
+                }
+            }
+        }
+        if (roll(f.slow_permille)) {
+            const auto i = static_cast<std::uint16_t>(rng_.below(count));
+            network_.slow(node_id{i}, rng_.between(5'000, 50'000));
+            record({now_, event_kind::slow, i, 0, 0, 0, 0, 0});
+        }
+        if (roll(f.heal_permille)) {
+            network_.heal();
+            network_.unslow_all();
+            record({now_, event_kind::heal, 0, 0, 0, 0, 0, 0});
+        }
+    }
+
+    void heal() {
+        healed_ = true;
+        network_.heal();
+        network_.unslow_all();
+        network_.faults = network_faults{};
+        for (std::size_t i = 0; i < nodes_.size(); ++i) restart(i);
+        record({now_, event_kind::heal, 1, 0, 0, 0, 0, 0});
+        if constexpr (Config::single_decree) {
+            // A replica that never heard of the instance learns it only when
+            // asked: a reader asks every replica once (Phase 1 reports any
+            // decision).
+            for (std::size_t i = 0; i < nodes_.size(); ++i) {
+                if (nodes_[i].log.empty()) {
+                    (void)nodes_[i].replica->campaign();
+                    drain(i);
+                }
+            }
+        }
+    }
+
+    // Liveness reached: every client finished and every replica has the same
+    // log, at least as long as every acknowledged slot.
+    bool settled() const {
+        for (const client& cl : clients_) {
+            if (!cl.done) return false;
+        }
+        for (const node& n : nodes_) {
+            if (!n.up || n.log.size() != nodes_[0].log.size()) return false;
+        }
+        return nodes_[0].log.size() >= checks_.chosen_slots();
+    }
+
+    std::string liveness_report() const {
+        std::string s = "not settled " + std::to_string(options_.liveness_bound_us / 1000) +
+                        " ms after healing:";
+        std::size_t open = 0;
+        for (const client& cl : clients_) open += cl.done ? 0 : 1;
+        s += " " + std::to_string(open) + " client(s) still waiting; logs";
+        for (const node& n : nodes_) s += " " + std::to_string(n.log.size());
+        return s;
+    }
+
+    // ---- trace --------------------------------------------------------------------------
+
+    void record(const event& e) {
+        // FNV-1a over the event's fields: a fingerprint of the whole run.
+        const std::uint64_t fields[] = {e.at,   static_cast<std::uint64_t>(e.kind),
+                                        e.node, e.peer,
+                                        e.message, e.slot,
+                                        e.ballot, e.detail};
+        for (std::uint64_t f : fields) {
+            for (int b = 0; b < 8; ++b) {
+                hash_ ^= (f >> (8 * b)) & 0xFF;
+                hash_ *= 0x100000001B3ull;
+            }
+        }
+        if (options_.trace_events == 0) return;
+        if (recent_.size() < options_.trace_events) {
+            recent_.push_back(e);
+        } else {
+            recent_[recent_next_] = e;
+        }
+        recent_next_ = (recent_next_ + 1) % options_.trace_events;
+    }
+
+    std::vector<std::string> trace_lines() const {
+        std::vector<std::string> lines;
+        const std::size_t count = recent_.size();
+        const std::size_t start = count < options_.trace_events ? 0 : recent_next_;
+        for (std::size_t k = 0; k < count; ++k) lines.push_back(format(recent_[(start + k) % count]));
+        return lines;
+    }
+
+    static std::string format(const event& e) {
+        char buf[200];
+        const auto kind = static_cast<message_kind>(e.message);
+        const double ms = static_cast<double>(e.at) / 1000.0;
+        switch (e.kind) {
+            case event_kind::send:
+            case event_kind::drop:
+            case event_kind::deliver:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  %s %u %s %u: %s slot %llu ballot %llu",
+                              ms,
+                              e.kind == event_kind::deliver ? "deliver" :
+                              e.kind == event_kind::send    ? "send   " : "lost   ",
+                              e.kind == event_kind::deliver ? e.peer : e.node,
+                              "->", e.kind == event_kind::deliver ? e.node : e.peer,
+                              to_string(kind), static_cast<unsigned long long>(e.slot),
+                              static_cast<unsigned long long>(e.ballot));
+                break;
+            case event_kind::persist:
+                std::snprintf(buf, sizeof buf,
+                              "%10.3f ms  persist node %u: promise %llu, %u vote(s)%s", ms,
+                              e.node, static_cast<unsigned long long>(e.ballot), e.message,
+                              e.detail ? ", synced" : "");
+                break;
+            case event_kind::apply:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  apply   node %u: slot %llu (%u cmd)",
+                              ms, e.node, static_cast<unsigned long long>(e.slot), e.message);
+                break;
+            case event_kind::propose:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  propose node %u: command %llu -> %s",
+                              ms, e.node, static_cast<unsigned long long>(e.detail),
+                              to_string(static_cast<reason>(e.message)));
+                break;
+            case event_kind::crash:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  crash   node %u (unsynced writes: %s)",
+                              ms, e.node,
+                              e.message == 0 ? "lost" : e.message == 1 ? "a prefix kept"
+                                                                      : "some kept");
+                break;
+            case event_kind::restart:
+                std::snprintf(buf, sizeof buf,
+                              "%10.3f ms  restart node %u: promise %llu, %llu slot(s) replayed",
+                              ms, e.node, static_cast<unsigned long long>(e.ballot),
+                              static_cast<unsigned long long>(e.slot));
+                break;
+            case event_kind::partition:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  network %s", ms,
+                              e.message == 0   ? "partitioned in two"
+                              : e.message == 1 ? "link blocked one way"
+                                               : "isolated the leader");
+                break;
+            case event_kind::heal:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  %s", ms,
+                              e.node ? "run healed: all nodes up, no faults" : "network healed");
+                break;
+            case event_kind::slow:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  node %u slowed down", ms, e.node);
+                break;
+            case event_kind::tick_phase1:
+                std::snprintf(buf, sizeof buf, "%10.3f ms  node %u starts phase 1, ballot %llu",
+                              ms, e.node, static_cast<unsigned long long>(e.ballot));
+                break;
+        }
+        return buf;
+    }
+
+    // ---- helpers --------------------------------------------------------------------------
+
+    bool roll(std::uint32_t permille) { return permille > 0 && rng_.below(1000) < permille; }
+    std::uint32_t draw_up_to(std::uint32_t max) {
+        return max == 0 ? 0 : static_cast<std::uint32_t>(rng_.below(max + 1));
+    }
+    static std::uint8_t kind_of(const message_type& m) {
+        return static_cast<std::uint8_t>(m.kind);
+    }
+    static std::uint64_t raw(const ballot_type& b) {
+        if constexpr (requires { b.raw(); }) {
+            return b.raw();
+        } else {
+            return b.round() * 65536 + b.node().value;
+        }
+    }
+
+    run_options options_;
+    prng rng_;
+    network<message_type> network_;
+    std::vector<node> nodes_;
+    std::vector<client> clients_;
+    checkers checks_;
+    time_us now_ = 0;
+    time_us next_nemesis_ = 0;
+    bool healed_ = false;
+    std::uint64_t crashes_ = 0;
+    std::uint64_t hash_ = 0xCBF29CE484222325ull;
+    std::vector<event> recent_;
+    std::size_t recent_next_ = 0;
+};
+
+}  // namespace paxos::sim

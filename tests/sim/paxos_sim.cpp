@@ -1,0 +1,212 @@
+// paxos_sim: the swarm runner of the deterministic simulator.
+//
+//   paxos_sim --seed 42                      one run; on failure, its trace
+//   paxos_sim --seeds 1-2000                 a swarm; prints failures and a summary
+//   paxos_sim --seeds 1-500 --variant multi --nodes 5 --profile partitions
+//   paxos_sim --seeds 1-20 --hashes          print each run's trace hash
+//
+// Each seed picks, unless fixed by a flag, the variant (basic, multi,
+// flexible), the cluster size (3 or 5) and the fault profile, then the
+// profile's rates. A failing seed prints the one command that replays it.
+// Exit status: 0 when every run passed, 1 when any failed, 2 on bad usage.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <paxos/paxos.hpp>
+#include <paxos/sim/simulation.hpp>
+
+namespace {
+
+using paxos::sim::command;
+using paxos::sim::fault_profile;
+
+// Small windows and batches, so window sliding and catch-up run often.
+using basic3 = paxos::basic_paxos<command, 3>;
+using basic5 = paxos::basic_paxos<command, 5>;
+using multi3 = paxos::multi_paxos<command, 3, 16, 4>;
+using multi5 = paxos::multi_paxos<command, 5, 16, 4>;
+using flexible3 = paxos::flexible_paxos<command, 3, 3, 1, 16, 4>;
+using flexible5 = paxos::flexible_paxos<command, 5, 4, 2, 16, 4>;
+
+constexpr const char* variants[] = {"basic", "multi", "flexible"};
+constexpr const char* profiles[] = {"calm", "lossy", "partitions", "crashes", "chaos"};
+
+fault_profile profile_named(std::string_view name) {
+    fault_profile f{};
+    f.name = "calm";
+    if (name == "lossy" || name == "chaos") {
+        f.loss_permille_max = 150;
+        f.duplicate_permille_max = 80;
+        f.tick_skew_permille_max = 300;
+        f.long_tail_latency = true;
+    }
+    if (name == "partitions" || name == "chaos") {
+        f.partition_permille = 120;
+        f.one_way_permille = 80;
+        f.isolate_leader_permille = 100;
+        f.slow_permille = 60;
+        f.heal_permille = 250;
+    }
+    if (name == "crashes" || name == "chaos") {
+        f.crash_permille = 120;
+        f.restart_permille = 350;
+    }
+    for (const char* p : profiles) {
+        if (name == p) f.name = p;
+    }
+    return f;
+}
+
+struct choice {
+    std::string variant;  // empty: drawn per seed
+    std::size_t nodes = 0;  // 0: drawn per seed
+    std::string profile;  // empty: drawn per seed
+};
+
+struct outcome {
+    paxos::sim::run_result result;
+    std::string variant;
+    std::size_t nodes = 0;
+    std::string profile;
+};
+
+template <class Config>
+paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_profile f,
+                               bool trace) {
+    paxos::sim::run_options o{};
+    o.nodes = nodes;
+    o.seed = seed;
+    o.faults = f;
+    o.trace_events = trace ? 64 : 0;
+    paxos::prng sizes(seed ^ 0x5EED);
+    // The workload spans most of the safety phase, so faults hit it mid-way.
+    o.clients = 1 + sizes.below(4);
+    o.commands_per_client = 20 + sizes.below(80);
+    o.client_think_us = 2'000 + sizes.below(18'000);
+    return paxos::sim::simulation<Config>(o).run();
+}
+
+outcome run_seed(std::uint64_t seed, const choice& fixed, bool trace) {
+    paxos::prng pick(seed * 0x9E3779B97F4A7C15ull + 1);
+    outcome out;
+    out.variant = !fixed.variant.empty() ? fixed.variant : variants[pick.below(3)];
+    out.nodes = fixed.nodes ? fixed.nodes : (pick.below(2) == 0 ? 3 : 5);
+    out.profile = !fixed.profile.empty() ? fixed.profile : profiles[pick.below(5)];
+    const fault_profile f = profile_named(out.profile);
+    const bool three = out.nodes == 3;
+    if (out.variant == "basic") {
+        out.result = three ? run_one<basic3>(3, seed, f, trace) : run_one<basic5>(5, seed, f, trace);
+    } else if (out.variant == "multi") {
+        out.result = three ? run_one<multi3>(3, seed, f, trace) : run_one<multi5>(5, seed, f, trace);
+    } else {
+        out.result = three ? run_one<flexible3>(3, seed, f, trace)
+                           : run_one<flexible5>(5, seed, f, trace);
+    }
+    return out;
+}
+
+bool parse_range(const char* text, std::uint64_t& first, std::uint64_t& last) {
+    char* end = nullptr;
+    first = std::strtoull(text, &end, 10);
+    if (end == text) return false;
+    if (*end == '\0') {
+        last = first;
+        return true;
+    }
+    if (*end != '-') return false;
+    const char* second = end + 1;
+    last = std::strtoull(second, &end, 10);
+    return end != second && *end == '\0' && first <= last;
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible]\n"
+                 "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos]\n"
+                 "                 [--hashes] [--quiet]\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::uint64_t first = 1;
+    std::uint64_t last = 0;
+    choice fixed;
+    bool hashes = false;
+    bool quiet = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const bool has_value = i + 1 < argc;
+        if ((arg == "--seed" || arg == "--seeds") && has_value) {
+            if (!parse_range(argv[++i], first, last)) return usage();
+        } else if (arg == "--variant" && has_value) {
+            fixed.variant = argv[++i];
+            if (fixed.variant != "basic" && fixed.variant != "multi" &&
+                fixed.variant != "flexible") {
+                return usage();
+            }
+        } else if (arg == "--nodes" && has_value) {
+            fixed.nodes = std::strtoull(argv[++i], nullptr, 10);
+            if (fixed.nodes != 3 && fixed.nodes != 5) return usage();
+        } else if (arg == "--profile" && has_value) {
+            fixed.profile = argv[++i];
+            if (std::strcmp(profile_named(fixed.profile).name, argv[i]) != 0) return usage();
+        } else if (arg == "--hashes") {
+            hashes = true;
+        } else if (arg == "--quiet") {
+            quiet = true;
+        } else {
+            return usage();
+        }
+    }
+    if (last < first) return usage();
+
+    const auto started = std::chrono::steady_clock::now();
+    std::uint64_t passed = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t commands = 0;
+    const bool single = first == last;
+    for (std::uint64_t seed = first; seed <= last; ++seed) {
+        const outcome o = run_seed(seed, fixed, single);
+        commands += o.result.commands_acknowledged;
+        if (hashes) {
+            std::printf("seed %llu %s %zu %s hash %016llx\n",
+                        static_cast<unsigned long long>(seed), o.variant.c_str(), o.nodes,
+                        o.profile.c_str(),
+                        static_cast<unsigned long long>(o.result.trace_hash));
+        }
+        if (o.result.ok) {
+            ++passed;
+            continue;
+        }
+        ++failed;
+        const auto& v = *o.result.failure;
+        std::printf("FAIL seed %llu (%s, %zu nodes, %s): %s at %.3f ms: %s\n",
+                    static_cast<unsigned long long>(seed), o.variant.c_str(), o.nodes,
+                    o.profile.c_str(), paxos::sim::to_string(v.kind),
+                    static_cast<double>(v.at) / 1000.0, v.what.c_str());
+        std::printf("  replay: paxos_sim --seed %llu --variant %s --nodes %zu --profile %s\n",
+                    static_cast<unsigned long long>(seed), o.variant.c_str(), o.nodes,
+                    o.profile.c_str());
+        if (single) {
+            std::printf("  last events:\n");
+            for (const auto& line : o.result.trace) std::printf("    %s\n", line.c_str());
+        }
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!quiet || failed > 0) {
+        std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
+                    static_cast<unsigned long long>(failed));
+        std::printf("seeds %llu-%llu: %.1f seeds/s, %llu commands acknowledged\n",
+                    static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
+                    static_cast<double>(passed + failed) / (seconds > 0 ? seconds : 1),
+                    static_cast<unsigned long long>(commands));
+    }
+    return failed == 0 ? 0 : 1;
+}

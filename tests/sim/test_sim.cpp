@@ -1,0 +1,165 @@
+// The simulator's own tests: each checker catches the fault it is for (a
+// checker that cannot fail proves nothing), the network model behaves, and a
+// run is a pure function of its seed.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include <paxos/paxos.hpp>
+#include <paxos/sim/simulation.hpp>
+
+using paxos::sim::check;
+using paxos::sim::checkers;
+using paxos::sim::command;
+
+namespace {
+using multi3 = paxos::multi_paxos<command, 3, 16, 4>;
+
+paxos::sim::run_options quick_run(std::uint64_t seed) {
+    paxos::sim::run_options o{};
+    o.nodes = 3;
+    o.seed = seed;
+    o.safety_phase_us = 300'000;
+    o.commands_per_client = 10;
+    return o;
+}
+}  // namespace
+
+TEST_CASE("checker: agreement catches two values applied in one slot") {
+    checkers c;
+    c.on_proposed(1);
+    c.on_proposed(2);
+    const std::vector<command> one{1}, two{2};
+    c.on_applied(0, 0, 0, one);
+    CHECK_FALSE(c.first_violation());
+    c.on_applied(5, 1, 0, two);  // planted: node 1 applies another value in slot 0
+    REQUIRE(c.first_violation());
+    CHECK(c.first_violation()->kind == check::agreement);
+    CHECK(c.first_violation()->at == 5);
+}
+
+TEST_CASE("checker: validity catches a command no client proposed") {
+    checkers c;
+    c.on_proposed(1);
+    const std::vector<command> forged{99};
+    c.on_applied(0, 0, 0, forged);
+    REQUIRE(c.first_violation());
+    CHECK(c.first_violation()->kind == check::validity);
+}
+
+TEST_CASE("checker: order catches a replica that skips a slot") {
+    checkers c;
+    c.on_proposed(1);
+    const std::vector<command> one{1};
+    c.on_applied(0, 0, 0, one);
+    c.on_applied(0, 0, 2, one);  // planted: slot 1 skipped
+    REQUIRE(c.first_violation());
+    CHECK(c.first_violation()->kind == check::order);
+}
+
+TEST_CASE("checker: durability catches an acknowledged command that vanished") {
+    checkers c;
+    c.on_proposed(7);
+    c.on_acknowledged(7, 3);
+    std::vector<std::vector<command>> log(4);
+    log[3] = {7};
+    c.check_durability(0, 0, log);
+    CHECK_FALSE(c.first_violation());
+    log[3] = {};  // planted: the slot lost its command
+    c.check_durability(0, 1, log);
+    REQUIRE(c.first_violation());
+    CHECK(c.first_violation()->kind == check::durability);
+}
+
+TEST_CASE("checker: persist-before-send catches a driver that sends before persisting") {
+    auto o = quick_run(3);
+    o.plant_send_before_persist = true;
+    const auto r = paxos::sim::simulation<multi3>(o).run();
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.failure->kind == check::persist_before_send);
+    // And the same run without the plant passes.
+    o.plant_send_before_persist = false;
+    CHECK(paxos::sim::simulation<multi3>(o).run().ok);
+}
+
+TEST_CASE("checker: liveness catches a run that does not settle in time") {
+    auto o = quick_run(4);
+    o.safety_phase_us = 1;  // heal at once, with all the work still to do
+    o.liveness_bound_us = 2'000;  // planted: far too short for 30 commands
+    o.clients = 3;
+    const auto r = paxos::sim::simulation<multi3>(o).run();
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.failure->kind == check::liveness);
+}
+
+TEST_CASE("simulation: one seed gives one run; another seed another") {
+    auto o = quick_run(11);
+    o.faults.crash_permille = 200;
+    o.faults.restart_permille = 400;
+    o.faults.loss_permille_max = 100;
+    const auto a = paxos::sim::simulation<multi3>(o).run();
+    const auto b = paxos::sim::simulation<multi3>(o).run();
+    CHECK(a.ok);
+    CHECK(a.trace_hash == b.trace_hash);
+    CHECK(a.commands_acknowledged == b.commands_acknowledged);
+    o.seed = 12;
+    CHECK(paxos::sim::simulation<multi3>(o).run().trace_hash != a.trace_hash);
+}
+
+TEST_CASE("network: loss, partitions and ordering by arrival time") {
+    paxos::sim::network<int> net(3);
+    paxos::prng rng(1);
+    net.latency = {paxos::sim::latency_model::shape::fixed, 100, 100, 0, 0};
+    CHECK(net.send(0, paxos::node_id{0}, paxos::node_id{1}, 1, rng));
+    CHECK(net.send(50, paxos::node_id{1}, paxos::node_id{2}, 2, rng));
+    CHECK(net.send(10, paxos::node_id{2}, paxos::node_id{0}, 3, rng));
+    CHECK(net.pop().message == 1);  // arrives at 100
+    CHECK(net.pop().message == 3);  // 110
+    CHECK(net.pop().message == 2);  // 150
+    net.block(paxos::node_id{0}, paxos::node_id{1});
+    CHECK_FALSE(net.send(0, paxos::node_id{0}, paxos::node_id{1}, 4, rng));  // one way...
+    CHECK(net.send(0, paxos::node_id{1}, paxos::node_id{0}, 5, rng));        // ...only
+    net.heal();
+    net.isolate(paxos::node_id{2});
+    CHECK_FALSE(net.send(0, paxos::node_id{2}, paxos::node_id{0}, 6, rng));
+    CHECK_FALSE(net.send(0, paxos::node_id{1}, paxos::node_id{2}, 7, rng));
+    net.heal();
+    net.faults.loss_permille = 1000;
+    CHECK_FALSE(net.send(0, paxos::node_id{0}, paxos::node_id{1}, 8, rng));
+}
+
+TEST_CASE("network: the long-tailed latency has its tail, deterministically") {
+    paxos::sim::latency_model m{paxos::sim::latency_model::shape::long_tail, 100, 200, 100,
+                                10'000};
+    paxos::prng a(5), b(5);
+    int tail = 0;
+    for (int i = 0; i < 10'000; ++i) {
+        const auto x = m.draw(a);
+        CHECK(x == m.draw(b));
+        CHECK((x >= 100 && x <= 10'000));
+        tail += x > 200 ? 1 : 0;
+    }
+    CHECK((tail > 800 && tail < 1200));  // 10 %, give or take
+}
+
+TEST_CASE("simulation: basic, multi and flexible pass a faulty run") {
+    auto o = quick_run(21);
+    o.faults = {};
+    o.faults.crash_permille = 100;
+    o.faults.restart_permille = 300;
+    o.faults.partition_permille = 100;
+    o.faults.heal_permille = 300;
+    o.faults.loss_permille_max = 100;
+    o.nodes = 5;
+    const auto basic = paxos::sim::simulation<paxos::basic_paxos<command, 5>>(o).run();
+    CHECK(basic.ok);
+    CHECK(basic.slots_chosen == 1);
+    const auto multi = paxos::sim::simulation<paxos::multi_paxos<command, 5, 16, 4>>(o).run();
+    CHECK(multi.ok);
+    CHECK(multi.commands_acknowledged == o.clients * o.commands_per_client);
+    const auto flexible =
+        paxos::sim::simulation<paxos::flexible_paxos<command, 5, 4, 2, 16, 4>>(o).run();
+    CHECK(flexible.ok);
+    CHECK(flexible.commands_acknowledged == o.clients * o.commands_per_client);
+}
