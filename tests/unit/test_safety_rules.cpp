@@ -332,3 +332,21 @@ TEST_CASE("checker: the agreement check catches two values applied in one slot")
     c.plant_conflicting_entry(2, 1, 999);  // planted fault
     CHECK_FALSE(c.logs_agree());
 }
+
+TEST_CASE("fingerprint: equal histories give equal fingerprints; a vote changes it") {
+    using P = probe<multi3>;
+    paxos::replica<multi3> a(P::options(1)), b(P::options(1));
+    CHECK(a.fingerprint() == b.fingerprint());
+    for (auto* r : {&a, &b}) {
+        REQUIRE(r->step(P::make(message_kind::prepare, 0, 1, P::ballot(2, 0))).ok());
+        (void)P::take(*r);
+    }
+    CHECK(a.fingerprint() == b.fingerprint());
+    const auto before = a.fingerprint();
+    REQUIRE(a.step(P::make(message_kind::accept, 0, 1, P::ballot(2, 0), 0, {4})).ok());
+    (void)P::take(a);
+    CHECK(a.fingerprint() != before);
+    REQUIRE(b.step(P::make(message_kind::accept, 0, 1, P::ballot(2, 0), 0, {5})).ok());
+    (void)P::take(b);
+    CHECK(a.fingerprint() != b.fingerprint());  // same slot, different value
+}

@@ -33,6 +33,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <span>
 
@@ -287,6 +289,57 @@ public:
     const leader_type& leader_policy() const noexcept { return leader_policy_; }
     std::size_t pending_count() const noexcept { return pending_.size(); }
 
+    // A 64-bit fingerprint of everything that decides this replica's future
+    // behaviour (roles, ballots, window, votes, pending commands, leader
+    // policy state when the policy exposes fingerprint()). Two replicas with
+    // equal fingerprints behave alike on equal inputs, with overwhelming
+    // probability: the exhaustive explorer uses it to visit each state once.
+    // Call it between inputs (no ready batch outstanding).
+    std::uint64_t fingerprint() const noexcept {
+        PAXOS_ASSERT(!ready_outstanding_);
+        fingerprint_hasher h;
+        h.add(static_cast<std::uint64_t>(role_));
+        h.add_ballot(promised_);
+        h.add(promised_dirty_);
+        h.add_ballot(ballot_);
+        h.add_ballot(highest_seen_);
+        h.add(leader_.value);
+        h.add(base_.value);
+        h.add(applied_end_.value);
+        h.add(chosen_end_.value);
+        h.add(end_.value);
+        h.add(next_slot_.value);
+        h.add(open_);
+        h.add(open_slot_.value);
+        h.add_values(open_batch_.view());
+        h.add_values(pending_.view());
+        h.add(phase1_from_.value);
+        h.add(promised_by_.mask());
+        h.add(tainted_.mask());
+        for (std::size_t i = 0; i < node_count_; ++i) {
+            h.add(expected_[i]);
+            h.add(received_[i]);
+        }
+        h.add(retransmit_elapsed_);
+        for (slot_id s = base_; s < end_; s = s.next()) {
+            const slot_state& st = at(s);
+            h.add(s.value);
+            h.add_ballot(st.accepted_ballot);
+            h.add_values(st.values.view());
+            h.add(st.chosen);
+            h.add(st.durable_dirty);
+            h.add(st.proposed);
+            h.add(st.votes.mask());
+            h.add_ballot(st.adopt_ballot);
+            h.add_values(st.adopt_values.view());
+            h.add(st.reported.mask());
+        }
+        if constexpr (requires { leader_policy_.fingerprint(); }) {
+            h.add(leader_policy_.fingerprint());
+        }
+        return h.value;
+    }
+
     // A chosen message that teaches peer `to` the value of slot `s`, for a
     // driver that serves catch-up from its own log: step() answers a
     // learn_request for slots below the window with slot_compacted, and the
@@ -311,6 +364,42 @@ public:
     }
 
 private:
+    // FNV-1a over fields, not over object bytes: padding is not part of the
+    // state. Values are hashed through std::hash when it exists, else as the
+    // bytes of trivially copyable values.
+    struct fingerprint_hasher {
+        std::uint64_t value = 0xCBF29CE484222325ull;
+
+        void add(std::uint64_t x) noexcept {
+            for (int b = 0; b < 8; ++b) {
+                value ^= (x >> (8 * b)) & 0xFF;
+                value *= 0x100000001B3ull;
+            }
+        }
+        void add_ballot(const ballot_type& b) noexcept {
+            if constexpr (requires { b.raw(); }) {
+                add(b.raw());
+            } else {
+                add(b.round());
+                add(b.node().value);
+            }
+        }
+        void add_values(std::span<const value_type> values) noexcept {
+            add(values.size());
+            for (const value_type& v : values) {
+                if constexpr (requires { std::hash<value_type>{}(v); }) {
+                    add(std::hash<value_type>{}(v));
+                } else {
+                    static_assert(std::is_trivially_copyable_v<value_type>,
+                                  "fingerprint(): give value_type a std::hash specialization");
+                    unsigned char bytes[sizeof(value_type)];
+                    std::memcpy(bytes, &v, sizeof bytes);
+                    for (unsigned char c : bytes) add(c);
+                }
+            }
+        }
+    };
+
     // Everything one replica knows about one slot of its window, for all three
     // roles at once: a slot is a small record, and keeping the roles' fields
     // together means one index computation per message.

@@ -150,6 +150,9 @@ public:
     void on_elected() noexcept { candidate_ticks_ = 0; }
     void on_leader_heard() noexcept {}
 
+    // The state that decides what this policy does next (for state hashing).
+    std::uint64_t fingerprint() const noexcept { return candidate_ticks_; }
+
 private:
     options options_;
     std::uint32_t candidate_ticks_ = 0;
@@ -203,6 +206,10 @@ public:
     void on_leader_heard() noexcept {}
 
     std::uint32_t wait_ticks() const noexcept { return wait_ticks_; }
+    std::uint64_t fingerprint() const noexcept {
+        return rng_.fingerprint() ^ (std::uint64_t{attempts_} << 40) ^
+               (std::uint64_t{wait_ticks_} << 20) ^ candidate_ticks_;
+    }
 
 private:
     void back_off() noexcept {
@@ -264,6 +271,10 @@ public:
     void on_leader_heard() noexcept { election_elapsed_ = 0; }
 
     std::uint32_t election_timeout_ticks() const noexcept { return election_timeout_; }
+    std::uint64_t fingerprint() const noexcept {
+        return rng_.fingerprint() ^ (std::uint64_t{election_timeout_} << 40) ^
+               (std::uint64_t{election_elapsed_} << 20) ^ heartbeat_elapsed_;
+    }
 
 private:
     void reset_election_timer() noexcept {

@@ -48,6 +48,11 @@ public:
         return low + below(high - low + 1);
     }
 
+    // The generator's state folded to one word (for state hashing).
+    constexpr std::uint64_t fingerprint() const noexcept {
+        return state_[0] ^ rotl(state_[1], 16) ^ rotl(state_[2], 32) ^ rotl(state_[3], 48);
+    }
+
 private:
     static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {
         return (x << k) | (x >> (64 - k));
