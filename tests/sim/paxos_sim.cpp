@@ -4,6 +4,7 @@
 //   paxos_sim --seeds 1-2000                 a swarm; prints failures and a summary
 //   paxos_sim --seeds 1-500 --variant multi --nodes 5 --profile partitions
 //   paxos_sim --seeds 1-20 --hashes          print each run's trace hash
+//   paxos_sim livelock [seeds]               the dueling-proposers table
 //
 // Each seed picks, unless fixed by a flag, the variant (basic, multi,
 // flexible), the cluster size (3 or 5) and the fault profile, then the
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include <paxos/paxos.hpp>
+#include <paxos/sim/livelock.hpp>
 #include <paxos/sim/simulation.hpp>
 
 namespace {
@@ -62,9 +64,9 @@ fault_profile profile_named(std::string_view name) {
 }
 
 struct choice {
-    std::string variant;  // empty: drawn per seed
+    std::string variant;    // empty: drawn per seed
     std::size_t nodes = 0;  // 0: drawn per seed
-    std::string profile;  // empty: drawn per seed
+    std::string profile;    // empty: drawn per seed
 };
 
 struct outcome {
@@ -75,8 +77,7 @@ struct outcome {
 };
 
 template <class Config>
-paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_profile f,
-                               bool trace) {
+paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_profile f, bool trace) {
     paxos::sim::run_options o{};
     o.nodes = nodes;
     o.seed = seed;
@@ -99,12 +100,14 @@ outcome run_seed(std::uint64_t seed, const choice& fixed, bool trace) {
     const fault_profile f = profile_named(out.profile);
     const bool three = out.nodes == 3;
     if (out.variant == "basic") {
-        out.result = three ? run_one<basic3>(3, seed, f, trace) : run_one<basic5>(5, seed, f, trace);
+        out.result =
+            three ? run_one<basic3>(3, seed, f, trace) : run_one<basic5>(5, seed, f, trace);
     } else if (out.variant == "multi") {
-        out.result = three ? run_one<multi3>(3, seed, f, trace) : run_one<multi5>(5, seed, f, trace);
+        out.result =
+            three ? run_one<multi3>(3, seed, f, trace) : run_one<multi5>(5, seed, f, trace);
     } else {
-        out.result = three ? run_one<flexible3>(3, seed, f, trace)
-                           : run_one<flexible5>(5, seed, f, trace);
+        out.result =
+            three ? run_one<flexible3>(3, seed, f, trace) : run_one<flexible5>(5, seed, f, trace);
     }
     return out;
 }
@@ -127,13 +130,20 @@ int usage() {
     std::fprintf(stderr,
                  "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible]\n"
                  "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos]\n"
-                 "                 [--hashes] [--quiet]\n");
+                 "                 [--hashes] [--quiet]\n"
+                 "       paxos_sim livelock [seeds]\n");
     return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "livelock") {
+        const std::uint64_t seeds = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1000;
+        if (seeds == 0) return usage();
+        paxos::sim::print_duel_table(stdout, seeds);
+        return 0;
+    }
     std::uint64_t first = 1;
     std::uint64_t last = 0;
     choice fixed;
@@ -175,9 +185,8 @@ int main(int argc, char** argv) {
         const outcome o = run_seed(seed, fixed, single);
         commands += o.result.commands_acknowledged;
         if (hashes) {
-            std::printf("seed %llu %s %zu %s hash %016llx\n",
-                        static_cast<unsigned long long>(seed), o.variant.c_str(), o.nodes,
-                        o.profile.c_str(),
+            std::printf("seed %llu %s %zu %s hash %016llx\n", static_cast<unsigned long long>(seed),
+                        o.variant.c_str(), o.nodes, o.profile.c_str(),
                         static_cast<unsigned long long>(o.result.trace_hash));
         }
         if (o.result.ok) {

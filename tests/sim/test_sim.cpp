@@ -85,7 +85,7 @@ TEST_CASE("checker: persist-before-send catches a driver that sends before persi
 
 TEST_CASE("checker: liveness catches a run that does not settle in time") {
     auto o = quick_run(4);
-    o.safety_phase_us = 1;  // heal at once, with all the work still to do
+    o.safety_phase_us = 1;        // heal at once, with all the work still to do
     o.liveness_bound_us = 2'000;  // planted: far too short for 30 commands
     o.clients = 3;
     const auto r = paxos::sim::simulation<multi3>(o).run();
@@ -130,8 +130,7 @@ TEST_CASE("network: loss, partitions and ordering by arrival time") {
 }
 
 TEST_CASE("network: the long-tailed latency has its tail, deterministically") {
-    paxos::sim::latency_model m{paxos::sim::latency_model::shape::long_tail, 100, 200, 100,
-                                10'000};
+    paxos::sim::latency_model m{paxos::sim::latency_model::shape::long_tail, 100, 200, 100, 10'000};
     paxos::prng a(5), b(5);
     int tail = 0;
     for (int i = 0; i < 10'000; ++i) {

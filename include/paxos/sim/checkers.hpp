@@ -80,9 +80,8 @@ public:
         const auto [it, inserted] = chosen_.emplace(slot, got);
         if (!inserted && it->second != got) {
             fail(check::agreement, now,
-                 "slot " + std::to_string(slot) + ": node " + std::to_string(node) +
-                     " applied " + describe(got) + " but another replica applied " +
-                     describe(it->second));
+                 "slot " + std::to_string(slot) + ": node " + std::to_string(node) + " applied " +
+                     describe(got) + " but another replica applied " + describe(it->second));
         }
         for (command c : got) {
             if (proposed_.count(c) == 0) {

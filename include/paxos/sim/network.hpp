@@ -29,7 +29,8 @@ struct latency_model {
     enum class shape : std::uint8_t {
         fixed,      // always `low`
         uniform,    // uniform in [low, high]
-        long_tail,  // uniform in [low, high], but tail_permille of draws uniform in (high, tail_max]
+        long_tail,  // uniform in [low, high], but tail_permille of draws uniform in (high,
+                    // tail_max]
     };
     shape kind = shape::uniform;
     time_us low = 500;
@@ -104,9 +105,7 @@ public:
 
     void block(node_id from, node_id to) { blocked_[from.value] |= bit(to); }
     void unblock(node_id from, node_id to) { blocked_[from.value] &= ~bit(to); }
-    bool blocked(node_id from, node_id to) const {
-        return (blocked_[from.value] & bit(to)) != 0;
-    }
+    bool blocked(node_id from, node_id to) const { return (blocked_[from.value] & bit(to)) != 0; }
     // Cuts every link between the two sides, both ways.
     void partition(node_set a, node_set b) {
         for (std::size_t i = 0; i < nodes_; ++i) {

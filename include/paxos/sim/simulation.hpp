@@ -43,9 +43,9 @@ struct fault_profile {
     std::uint32_t partition_permille = 0;  // split the cluster in two random halves
     std::uint32_t one_way_permille = 0;    // block one random link one way
     std::uint32_t isolate_leader_permille = 0;
-    std::uint32_t slow_permille = 0;       // make a random node slow
-    std::uint32_t heal_permille = 0;       // heal partitions and slowness
-    std::uint32_t loss_permille_max = 0;   // the run draws its loss rate up to this
+    std::uint32_t slow_permille = 0;      // make a random node slow
+    std::uint32_t heal_permille = 0;      // heal partitions and slowness
+    std::uint32_t loss_permille_max = 0;  // the run draws its loss rate up to this
     std::uint32_t duplicate_permille_max = 0;
     std::uint32_t tick_skew_permille_max = 0;  // per-node tick period skew
     bool long_tail_latency = false;
@@ -55,8 +55,8 @@ struct run_options {
     std::size_t nodes = 3;
     std::uint64_t seed = 1;
     fault_profile faults{};
-    time_us tick_us = 1'000;             // one tick of every replica, nominally
-    time_us safety_phase_us = 2'000'000;  // faults on
+    time_us tick_us = 1'000;                // one tick of every replica, nominally
+    time_us safety_phase_us = 2'000'000;    // faults on
     time_us liveness_bound_us = 3'000'000;  // after healing, everything done within this
     std::size_t clients = 3;
     std::uint64_t commands_per_client = 40;
@@ -179,7 +179,17 @@ private:
     };
 
     enum class event_kind : std::uint8_t {
-        deliver, send, drop, persist, apply, propose, crash, restart, partition, heal, slow,
+        deliver,
+        send,
+        drop,
+        persist,
+        apply,
+        propose,
+        crash,
+        restart,
+        partition,
+        heal,
+        slow,
         tick_phase1,
     };
 
@@ -305,11 +315,10 @@ private:
             message_type copy = m;
             copy.to = node_id{static_cast<std::uint16_t>(to)};
             const bool delivered =
-                network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy,
-                              rng_);
+                network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy, rng_);
             record({now_, delivered ? event_kind::send : event_kind::drop,
-                    static_cast<std::uint16_t>(from), static_cast<std::uint16_t>(to),
-                    kind_of(m), m.slot.value, raw(m.ballot), 0});
+                    static_cast<std::uint16_t>(from), static_cast<std::uint16_t>(to), kind_of(m),
+                    m.slot.value, raw(m.ballot), 0});
         }
     }
 
@@ -318,8 +327,7 @@ private:
         checks_.on_applied(now_, i, slot, values);
         if (slot == n.log.size()) n.log.emplace_back(values.begin(), values.end());
         record({now_, event_kind::apply, static_cast<std::uint16_t>(i), 0,
-                static_cast<std::uint8_t>(values.size()), slot, 0,
-                values.empty() ? 0 : values[0]});
+                static_cast<std::uint8_t>(values.size()), slot, 0, values.empty() ? 0 : values[0]});
         for (command c : values) acknowledge(c, slot);
     }
 
@@ -345,7 +353,8 @@ private:
             } else if (r.kind == storage::record_kind::vote) {
                 if (r.ballot > n.synced_promise) n.synced_promise = r.ballot;
                 if (n.synced_votes.size() <= r.slot.value) n.synced_votes.resize(r.slot.value + 1);
-                if (r.ballot > n.synced_votes[r.slot.value]) n.synced_votes[r.slot.value] = r.ballot;
+                if (r.ballot > n.synced_votes[r.slot.value])
+                    n.synced_votes[r.slot.value] = r.ballot;
             }
         }
     }
@@ -354,8 +363,7 @@ private:
         const node& n = nodes_[i];
         const bool promise_like = m.kind == message_kind::promise ||
                                   m.kind == message_kind::promise_entry ||
-                                  m.kind == message_kind::prepare ||
-                                  m.kind == message_kind::accept;
+                                  m.kind == message_kind::prepare || m.kind == message_kind::accept;
         if (promise_like && n.synced_promise < m.ballot) {
             checks_.fail(check::persist_before_send, now_,
                          "node " + std::to_string(i) + " sent " + to_string(m.kind) +
@@ -363,8 +371,8 @@ private:
                              " before that promise was synced");
         }
         if (m.kind == message_kind::accepted) {
-            const bool synced = m.slot.value < n.synced_votes.size() &&
-                                !(n.synced_votes[m.slot.value] < m.ballot);
+            const bool synced =
+                m.slot.value < n.synced_votes.size() && !(n.synced_votes[m.slot.value] < m.ballot);
             if (!synced) {
                 checks_.fail(check::persist_before_send, now_,
                              "node " + std::to_string(i) + " sent accepted for slot " +
@@ -398,15 +406,15 @@ private:
                 n.log.emplace_back(values.begin(), values.end());
             });
         if (st != storage::status::ok) {
-            checks_.fail(check::durability, now_, "node " + std::to_string(i) +
-                                                      " could not recover its store");
+            checks_.fail(check::durability, now_,
+                         "node " + std::to_string(i) + " could not recover its store");
             return;
         }
         const result res = n.replica->restore(recovered.recovery(slot_id{n.log.size()}));
         if (!res.ok()) {
             checks_.fail(check::durability, now_,
-                         "node " + std::to_string(i) + " refused its recovered state: " +
-                             to_string(res.code));
+                         "node " + std::to_string(i) +
+                             " refused its recovered state: " + to_string(res.code));
             return;
         }
         n.synced_promise = ballot_type{};
@@ -520,8 +528,8 @@ private:
             for (std::size_t i = 0; i < count; ++i) {
                 if (nodes_[i].up && nodes_[i].replica->is_leader()) {
                     network_.isolate(node_id{static_cast<std::uint16_t>(i)});
-                    record({now_, event_kind::partition, static_cast<std::uint16_t>(i), 0, 2, 0,
-                            0, 0});
+                    record({now_, event_kind::partition, static_cast<std::uint16_t>(i), 0, 2, 0, 0,
+                            0});
                     break;
                 }
             }
@@ -584,10 +592,10 @@ private:
 
     void record(const event& e) {
         // FNV-1a over the event's fields: a fingerprint of the whole run.
-        const std::uint64_t fields[] = {e.at,   static_cast<std::uint64_t>(e.kind),
-                                        e.node, e.peer,
+        const std::uint64_t fields[] = {e.at,      static_cast<std::uint64_t>(e.kind),
+                                        e.node,    e.peer,
                                         e.message, e.slot,
-                                        e.ballot, e.detail};
+                                        e.ballot,  e.detail};
         for (std::uint64_t f : fields) {
             for (int b = 0; b < 8; ++b) {
                 hash_ ^= (f >> (8 * b)) & 0xFF;
@@ -607,7 +615,8 @@ private:
         std::vector<std::string> lines;
         const std::size_t count = recent_.size();
         const std::size_t start = count < options_.trace_events ? 0 : recent_next_;
-        for (std::size_t k = 0; k < count; ++k) lines.push_back(format(recent_[(start + k) % count]));
+        for (std::size_t k = 0; k < count; ++k)
+            lines.push_back(format(recent_[(start + k) % count]));
         return lines;
     }
 
@@ -621,38 +630,40 @@ private:
             case event_kind::deliver:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  %s %u %s %u: %s slot %llu ballot %llu",
                               ms,
-                              e.kind == event_kind::deliver ? "deliver" :
-                              e.kind == event_kind::send    ? "send   " : "lost   ",
-                              e.kind == event_kind::deliver ? e.peer : e.node,
-                              "->", e.kind == event_kind::deliver ? e.node : e.peer,
-                              to_string(kind), static_cast<unsigned long long>(e.slot),
+                              e.kind == event_kind::deliver ? "deliver"
+                              : e.kind == event_kind::send  ? "send   "
+                                                            : "lost   ",
+                              e.kind == event_kind::deliver ? e.peer : e.node, "->",
+                              e.kind == event_kind::deliver ? e.node : e.peer, to_string(kind),
+                              static_cast<unsigned long long>(e.slot),
                               static_cast<unsigned long long>(e.ballot));
                 break;
             case event_kind::persist:
                 std::snprintf(buf, sizeof buf,
-                              "%10.3f ms  persist node %u: promise %llu, %u vote(s)%s", ms,
-                              e.node, static_cast<unsigned long long>(e.ballot), e.message,
+                              "%10.3f ms  persist node %u: promise %llu, %u vote(s)%s", ms, e.node,
+                              static_cast<unsigned long long>(e.ballot), e.message,
                               e.detail ? ", synced" : "");
                 break;
             case event_kind::apply:
-                std::snprintf(buf, sizeof buf, "%10.3f ms  apply   node %u: slot %llu (%u cmd)",
-                              ms, e.node, static_cast<unsigned long long>(e.slot), e.message);
+                std::snprintf(buf, sizeof buf, "%10.3f ms  apply   node %u: slot %llu (%u cmd)", ms,
+                              e.node, static_cast<unsigned long long>(e.slot), e.message);
                 break;
             case event_kind::propose:
-                std::snprintf(buf, sizeof buf, "%10.3f ms  propose node %u: command %llu -> %s",
-                              ms, e.node, static_cast<unsigned long long>(e.detail),
+                std::snprintf(buf, sizeof buf, "%10.3f ms  propose node %u: command %llu -> %s", ms,
+                              e.node, static_cast<unsigned long long>(e.detail),
                               to_string(static_cast<reason>(e.message)));
                 break;
             case event_kind::crash:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  crash   node %u (unsynced writes: %s)",
                               ms, e.node,
-                              e.message == 0 ? "lost" : e.message == 1 ? "a prefix kept"
-                                                                      : "some kept");
+                              e.message == 0   ? "lost"
+                              : e.message == 1 ? "a prefix kept"
+                                               : "some kept");
                 break;
             case event_kind::restart:
                 std::snprintf(buf, sizeof buf,
-                              "%10.3f ms  restart node %u: promise %llu, %llu slot(s) replayed",
-                              ms, e.node, static_cast<unsigned long long>(e.ballot),
+                              "%10.3f ms  restart node %u: promise %llu, %llu slot(s) replayed", ms,
+                              e.node, static_cast<unsigned long long>(e.ballot),
                               static_cast<unsigned long long>(e.slot));
                 break;
             case event_kind::partition:
@@ -669,8 +680,8 @@ private:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  node %u slowed down", ms, e.node);
                 break;
             case event_kind::tick_phase1:
-                std::snprintf(buf, sizeof buf, "%10.3f ms  node %u starts phase 1, ballot %llu",
-                              ms, e.node, static_cast<unsigned long long>(e.ballot));
+                std::snprintf(buf, sizeof buf, "%10.3f ms  node %u starts phase 1, ballot %llu", ms,
+                              e.node, static_cast<unsigned long long>(e.ballot));
                 break;
         }
         return buf;
@@ -682,9 +693,7 @@ private:
     std::uint32_t draw_up_to(std::uint32_t max) {
         return max == 0 ? 0 : static_cast<std::uint32_t>(rng_.below(max + 1));
     }
-    static std::uint8_t kind_of(const message_type& m) {
-        return static_cast<std::uint8_t>(m.kind);
-    }
+    static std::uint8_t kind_of(const message_type& m) { return static_cast<std::uint8_t>(m.kind); }
     static std::uint64_t raw(const ballot_type& b) {
         if constexpr (requires { b.raw(); }) {
             return b.raw();
