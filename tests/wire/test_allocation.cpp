@@ -1,0 +1,63 @@
+// encode() and decode() never allocate: the global operator new of this test
+// binary counts calls while a flag is up, and the count must stay at zero
+// across round trips, bit flips and truncations of every kind.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#include "wire_support.hpp"
+
+namespace {
+
+bool counting = false;
+std::size_t allocations = 0;
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (counting) ++allocations;
+    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("wire: encode and decode allocate nothing") {
+    using M = wire_test::command_pair_8;
+    paxos::prng rng(11);
+    std::size_t decodes = 0;
+    for (const paxos::message_kind kind : wire_test::all_kinds) {
+        const M m = wire_test::sample<M>(kind, 8, rng);
+        paxos::wire::buffer_for<M> buffer{};
+        M out{};
+        counting = true;
+        const auto res = paxos::wire::encode(m, buffer);
+        bool all_ok = res.ok() && paxos::wire::decode(std::span(buffer).first(res.size), out) ==
+                                      paxos::wire::decode_reason::ok;
+        for (std::size_t bit = 0; bit < res.size * 8; bit += 7) {
+            buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+            all_ok = all_ok && paxos::wire::decode(std::span(buffer).first(res.size), out) !=
+                                   paxos::wire::decode_reason::ok;
+            buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+            ++decodes;
+        }
+        for (std::size_t size = 0; size < res.size; ++size) {
+            all_ok = all_ok && paxos::wire::decode(std::span(buffer).first(size), out) !=
+                                   paxos::wire::decode_reason::ok;
+            ++decodes;
+        }
+        counting = false;
+        CHECK(all_ok);
+        CHECK(out == m);
+    }
+    CHECK(allocations == 0);
+    CHECK(decodes > 1000);
+    // The counter works: an allocation while counting is seen.
+    counting = true;
+    int* planted = new int(1);
+    counting = false;
+    delete planted;
+    CHECK(allocations == 1);
+}

@@ -1,0 +1,163 @@
+// tests/wire/wire_support.hpp: shared by the wire unit tests and the fuzz target.
+//
+// - `command`: a variable-length command in a fixed-capacity buffer, with a
+//   value_codec specialization that sends only its live bytes and refuses a
+//   size above the capacity (the README's "commands without allocation"
+//   pattern, on the wire).
+// - the message types the tests run over (two ballots x two value types x
+//   batch 1 and 8), and configs whose replicas take those messages;
+// - sample(): a message of a given kind with every field that kind uses set
+//   (random, or small enough that a replica may accept it), the rest default;
+// - reseal(): recomputes the checksum of an encoding a test has edited, so a
+//   test can reach the body checks behind the CRC.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include <paxos/detail/crc32c.hpp>
+#include <paxos/paxos.hpp>
+#include <paxos/wire/codec.hpp>
+
+namespace wire_test {
+
+struct command {
+    static constexpr std::size_t capacity = 32;
+    std::uint16_t size = 0;
+    std::array<std::byte, capacity> bytes{};
+
+    // Only the live bytes count; the tail is scratch.
+    friend bool operator==(const command& a, const command& b) noexcept {
+        if (a.size != b.size) return false;
+        for (std::size_t i = 0; i < a.size && i < capacity; ++i) {
+            if (a.bytes[i] != b.bytes[i]) return false;
+        }
+        return true;
+    }
+};
+
+}  // namespace wire_test
+
+template <>
+struct paxos::wire::value_codec<wire_test::command> {
+    static constexpr std::size_t encoded_size_min = 2;
+    static constexpr std::size_t encoded_size_max = 2 + wire_test::command::capacity;
+
+    static bool encode(const wire_test::command& c, paxos::wire::writer& out) noexcept {
+        if (c.size > wire_test::command::capacity) return false;
+        out.put_u16(c.size);
+        out.put_bytes(std::span<const std::byte>(c.bytes).first(c.size));
+        return true;
+    }
+    static bool decode(paxos::wire::reader& in, wire_test::command& c) noexcept {
+        std::uint16_t size = 0;
+        if (!in.get_u16(size)) return false;
+        if (size > wire_test::command::capacity) return false;  // a lie about the size
+        c.size = size;
+        return in.get_bytes(std::span<std::byte>(c.bytes).first(size));
+    }
+};
+
+namespace wire_test {
+
+inline constexpr std::uint16_t node_count = 5;
+
+template <class Value, class Ballot, std::size_t Batch>
+using config = paxos::config<Value, Ballot, paxos::majority<node_count>, paxos::stable_leader,
+                             node_count, 8, Batch>;
+
+using counter5 = paxos::counter_ballot<node_count>;
+using int_counter_1 = paxos::basic_message<counter5, int, 1>;
+using int_counter_8 = paxos::basic_message<counter5, int, 8>;
+using int_pair_8 = paxos::basic_message<paxos::pair_ballot, int, 8>;
+using command_pair_1 = paxos::basic_message<paxos::pair_ballot, command, 1>;
+using command_pair_8 = paxos::basic_message<paxos::pair_ballot, command, 8>;
+using command_counter_8 = paxos::basic_message<counter5, command, 8>;
+
+inline constexpr paxos::message_kind all_kinds[] = {
+    paxos::message_kind::prepare,       paxos::message_kind::promise,
+    paxos::message_kind::promise_entry, paxos::message_kind::accept,
+    paxos::message_kind::accepted,      paxos::message_kind::reject,
+    paxos::message_kind::chosen,        paxos::message_kind::heartbeat,
+    paxos::message_kind::learn_request,
+};
+
+// Field ranges: `wide` draws from the whole range of each field (for the
+// codec, every bit matters); `small` keeps node ids, ballots and slots
+// near what a 5-node cluster uses, so a replica may take the message.
+enum class fields { wide, small };
+
+inline void fill(paxos::prng& rng, fields f, int& v) {
+    v = f == fields::wide ? static_cast<int>(static_cast<std::uint32_t>(rng.next()))
+                          : static_cast<int>(rng.below(100));
+}
+inline void fill(paxos::prng& rng, fields, command& c) {
+    c.size = static_cast<std::uint16_t>(rng.below(command::capacity + 1));
+    for (std::size_t i = 0; i < c.size; ++i) c.bytes[i] = static_cast<std::byte>(rng.next());
+}
+inline void fill(paxos::prng& rng, fields f, counter5& b) {
+    b = counter5::from_raw(f == fields::wide ? rng.next() : rng.below(8 * node_count));
+}
+inline void fill(paxos::prng& rng, fields f, paxos::pair_ballot& b) {
+    // One draw per statement: the order of arguments is unspecified, and the
+    // same seed must give the same messages on every compiler.
+    const std::uint64_t round = f == fields::wide ? rng.next() : rng.below(8);
+    const auto node =
+        static_cast<std::uint16_t>(f == fields::wide ? rng.next() : rng.below(node_count));
+    b = paxos::pair_ballot::from_parts(round, paxos::node_id{node});
+}
+
+inline paxos::node_id draw_node(paxos::prng& rng, fields f) {
+    if (f == fields::wide) return paxos::node_id{static_cast<std::uint16_t>(rng.next())};
+    if (rng.below(6) == 0) return paxos::node_id::broadcast();
+    return paxos::node_id{static_cast<std::uint16_t>(rng.below(node_count))};
+}
+inline std::uint64_t draw_u64(paxos::prng& rng, fields f, std::uint64_t small_bound) {
+    return f == fields::wide ? rng.next() : rng.below(small_bound);
+}
+
+// A message of kind `kind` carrying `values` values (when the kind has
+// values), every field the kind uses drawn from `rng`, all others default.
+template <class Message>
+Message sample(paxos::message_kind kind, std::size_t values, paxos::prng& rng,
+               fields f = fields::wide) {
+    using codec = paxos::wire::message_codec<Message>;
+    Message m{};
+    m.kind = kind;
+    m.from = draw_node(rng, f);
+    m.to = draw_node(rng, f);
+    m.chosen_end = paxos::slot_id{draw_u64(rng, f, 16)};
+    fill(rng, f, m.ballot);
+    if (codec::has_slot(kind)) m.slot = paxos::slot_id{draw_u64(rng, f, 16)};
+    if (kind == paxos::message_kind::promise) {
+        m.count = static_cast<std::uint32_t>(draw_u64(rng, f, 10));
+    }
+    if (kind == paxos::message_kind::promise_entry) {
+        fill(rng, f, m.accepted_ballot);
+        m.is_chosen = rng.below(2) == 1;
+    }
+    if (codec::has_values(kind)) {
+        for (std::size_t i = 0; i < values && !m.values.full(); ++i) {
+            typename Message::value_type v{};
+            fill(rng, f, v);
+            m.values.push_back(v);
+        }
+    }
+    return m;
+}
+
+// Recomputes the header checksum of an encoding edited in place.
+inline void reseal(std::span<std::byte> encoding) {
+    using paxos::wire::checksum_offset;
+    using paxos::wire::header_size;
+    const std::uint32_t crc =
+        paxos::detail::crc32c(std::span<const std::byte>(encoding).subspan(header_size),
+                              paxos::detail::crc32c(encoding.first(checksum_offset)));
+    for (std::size_t i = 0; i < 4; ++i) {
+        encoding[checksum_offset + i] = static_cast<std::byte>(crc >> (8 * i));
+    }
+}
+
+}  // namespace wire_test
