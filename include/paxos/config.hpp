@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "detail/planted.hpp"
 #include "policies/ballot.hpp"
 #include "policies/leader.hpp"
 #include "policies/node_set.hpp"
@@ -129,7 +130,11 @@ constexpr bool check_config() {
         return false;
     } else {
         static_assert(check_ballot_policy<typename C::ballot>());
-        static_assert(check_quorum_system<typename C::quorum>());
+        if constexpr (detail::planted_in<C>() == detail::planted_bug::quorum_proof_bypassed) {
+            static_assert(quorum_system<typename C::quorum>);  // test-only: no proof
+        } else {
+            static_assert(check_quorum_system<typename C::quorum>());
+        }
         static_assert(check_leader_policy<typename C::leader>());
         if constexpr (ballot_policy<typename C::ballot> &&
                       quorum_system<typename C::quorum> &&

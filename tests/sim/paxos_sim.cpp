@@ -32,9 +32,13 @@ using basic5 = paxos::basic_paxos<command, 5>;
 using multi3 = paxos::multi_paxos<command, 3, 16, 4>;
 using multi5 = paxos::multi_paxos<command, 5, 16, 4>;
 using flexible3 = paxos::flexible_paxos<command, 3, 3, 1, 16, 4>;
+// Multi-Paxos with no distinguished leader: proposers back off at random.
+template <std::size_t N>
+using leaderless = paxos::config<command, paxos::counter_ballot<N>, paxos::majority<N>,
+                                 paxos::randomized_backoff, N, 16, 4>;
 using flexible5 = paxos::flexible_paxos<command, 5, 4, 2, 16, 4>;
 
-constexpr const char* variants[] = {"basic", "multi", "flexible"};
+constexpr const char* variants[] = {"basic", "multi", "flexible", "leaderless"};
 constexpr const char* profiles[] = {"calm", "lossy", "partitions", "crashes", "chaos"};
 
 fault_profile profile_named(std::string_view name) {
@@ -79,6 +83,11 @@ struct outcome {
 template <class Config>
 paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_profile f, bool trace) {
     paxos::sim::run_options o{};
+    // Without a distinguished leader, every client's node competes for each
+    // slot; progress is certain but slow (see `paxos_sim livelock`), so the
+    // bound on settling is wider.
+    const bool leaderless_log = Config::leader::followers_propose && !Config::single_decree;
+    o.liveness_bound_us = leaderless_log ? 30'000'000 : 3'000'000;
     o.nodes = nodes;
     o.seed = seed;
     o.faults = f;
@@ -94,7 +103,7 @@ paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_prof
 outcome run_seed(std::uint64_t seed, const choice& fixed, bool trace) {
     paxos::prng pick(seed * 0x9E3779B97F4A7C15ull + 1);
     outcome out;
-    out.variant = !fixed.variant.empty() ? fixed.variant : variants[pick.below(3)];
+    out.variant = !fixed.variant.empty() ? fixed.variant : variants[pick.below(4)];
     out.nodes = fixed.nodes ? fixed.nodes : (pick.below(2) == 0 ? 3 : 5);
     out.profile = !fixed.profile.empty() ? fixed.profile : profiles[pick.below(5)];
     const fault_profile f = profile_named(out.profile);
@@ -102,6 +111,9 @@ outcome run_seed(std::uint64_t seed, const choice& fixed, bool trace) {
     if (out.variant == "basic") {
         out.result =
             three ? run_one<basic3>(3, seed, f, trace) : run_one<basic5>(5, seed, f, trace);
+    } else if (out.variant == "leaderless") {
+        out.result = three ? run_one<leaderless<3>>(3, seed, f, trace)
+                           : run_one<leaderless<5>>(5, seed, f, trace);
     } else if (out.variant == "multi") {
         out.result =
             three ? run_one<multi3>(3, seed, f, trace) : run_one<multi5>(5, seed, f, trace);
@@ -128,7 +140,7 @@ bool parse_range(const char* text, std::uint64_t& first, std::uint64_t& last) {
 
 int usage() {
     std::fprintf(stderr,
-                 "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible]\n"
+                 "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible|leaderless]\n"
                  "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos]\n"
                  "                 [--hashes] [--quiet]\n"
                  "       paxos_sim livelock [seeds]\n");
@@ -157,7 +169,7 @@ int main(int argc, char** argv) {
         } else if (arg == "--variant" && has_value) {
             fixed.variant = argv[++i];
             if (fixed.variant != "basic" && fixed.variant != "multi" &&
-                fixed.variant != "flexible") {
+                fixed.variant != "flexible" && fixed.variant != "leaderless") {
                 return usage();
             }
         } else if (arg == "--nodes" && has_value) {

@@ -40,6 +40,7 @@
 
 #include "../assert.hpp"
 #include "../config.hpp"
+#include "../detail/planted.hpp"
 #include "../policies/leader.hpp"
 #include "../policies/node_set.hpp"
 #include "fixed_vector.hpp"
@@ -52,6 +53,15 @@ namespace paxos {
 template <class Config>
 class replica {
     static_assert(check_config<Config>());
+
+    // Test-only planted mistakes (detail/planted.hpp); `none` in every normal
+    // build, where each `if constexpr (planted(...))` branch is discarded.
+    using bug = detail::planted_bug;
+    static constexpr bug planted_ = detail::planted_in<Config>();
+    static constexpr bool planted(bug b) noexcept { return planted_ == b; }
+    // Invariants a planted mistake breaks on purpose are left to the outside
+    // checkers in that build, so the test shows which checker catches it.
+    static constexpr bool strict = planted_ == bug::none;
 
 public:
     using config_type = Config;
@@ -119,15 +129,20 @@ public:
             if (rec.values.size() > batch_values_max) return {reason::malformed, leader_};
         }
         promised_ = r.promised;
+        // Planted: the ballot lived only in memory, so a restarted node bids
+        // (and promises) from scratch and reuses ballots it already used.
+        if constexpr (planted(bug::ballot_reused_after_restart)) promised_ = ballot_type{};
         base_ = applied_end_ = chosen_end_ = end_ = next_slot_ = r.first_unapplied;
         for (const record_type& rec : r.accepted) {
             if (rec.slot < base_) continue;  // applied, so chosen: the vote is moot
-            PAXOS_ASSERT(rec.ballot <= promised_);
+            if constexpr (strict) PAXOS_ASSERT(rec.ballot <= promised_);
             slot_state& st = at(rec.slot);
             st.accepted_ballot = rec.ballot;
             st.values.assign(rec.values);
             end_ = std::max(end_, rec.slot.next());
         }
+        // A restarted replica asks its peers what it missed on its first tick.
+        quiet_ticks_ = quiet_ticks_max() - 1;
         fresh_ = false;
         return {};
     }
@@ -166,18 +181,29 @@ public:
         if (const reason r = validate(m); r != reason::ok) return {r, leader_};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (!m.ballot.is_zero() && m.ballot > highest_seen_) highest_seen_ = m.ballot;
+        result r{reason::malformed, leader_};
         switch (m.kind) {
-            case message_kind::prepare: return on_prepare(m);
-            case message_kind::promise: return on_promise(m);
-            case message_kind::promise_entry: return on_promise_entry(m);
-            case message_kind::accept: return on_accept(m);
-            case message_kind::accepted: return on_accepted(m);
-            case message_kind::reject: return on_reject(m);
-            case message_kind::chosen: return on_chosen(m);
-            case message_kind::heartbeat: return on_heartbeat(m);
-            case message_kind::learn_request: return on_learn_request(m);
+            case message_kind::prepare: r = on_prepare(m); break;
+            case message_kind::promise: r = on_promise(m); break;
+            case message_kind::promise_entry: r = on_promise_entry(m); break;
+            case message_kind::accept: r = on_accept(m); break;
+            case message_kind::accepted: r = on_accepted(m); break;
+            case message_kind::reject: r = on_reject(m); break;
+            case message_kind::chosen: r = on_chosen(m); break;
+            case message_kind::heartbeat: r = on_heartbeat(m); break;
+            case message_kind::learn_request: r = on_learn_request(m); break;
         }
-        return {reason::malformed, leader_};
+        // A retry the policy asked for when we were preempted starts only now,
+        // after the message is fully handled: a Phase 1 started mid-handler
+        // would report our votes before the vote this very message casts, and
+        // then cast a vote below the promise it just made (found by the
+        // exhaustive explorer).
+        if (retry_phase1_) {
+            retry_phase1_ = false;
+            if (role_ == role::follower && !decided()) (void)start_phase1();
+        }
+        r.leader = leader_;
+        return r;
     }
 
     // One unit of logical time. The leader policy decides whether to start
@@ -188,6 +214,16 @@ public:
         begin_input();
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         result r{reason::ok, leader_};
+        if (role_ == role::candidate && chosen_end_ > phase1_from_) {
+            // Our Phase 1 asked from a slot that has since been chosen (we
+            // were behind and caught up meanwhile): its promises can no longer
+            // complete, so stop re-sending it and let the policy decide.
+            role_ = role::follower;
+            if (leader_policy_.on_preempted(context()) == leader_action::start_phase1 &&
+                !decided()) {
+                r = start_phase1();
+            }
+        }
         switch (leader_policy_.on_tick(context())) {
             case leader_action::start_phase1:
                 if (role_ != role::leader && !decided()) r = start_phase1();
@@ -205,6 +241,16 @@ public:
                 // A learner that voted (or promised, in a single decree) but
                 // never heard the outcome asks everyone: the announcement may
                 // have been lost and no leader may be left to repeat it.
+                broadcast(make(message_kind::learn_request, promised_, chosen_end_));
+            }
+        }
+        if (role_ == role::follower) {
+            if (quiet_ticks_ < ~std::uint32_t{0}) ++quiet_ticks_;
+            if (quiet_ticks_ % quiet_ticks_max() == 0 && quiet_ticks_ < ~std::uint32_t{0}) {
+                // Anti-entropy: a follower that has heard no leader for a long
+                // while (none may be left: leader-free policies elect one only
+                // for new work) asks whether it missed chosen slots. Peers
+                // that know no more stay silent.
                 broadcast(make(message_kind::learn_request, promised_, chosen_end_));
             }
         }
@@ -321,6 +367,8 @@ public:
             h.add(received_[i]);
         }
         h.add(retransmit_elapsed_);
+        h.add(quiet_ticks_);
+        h.add(proposer_unfinished_);
         for (slot_id s = base_; s < end_; s = s.next()) {
             const slot_state& st = at(s);
             h.add(s.value);
@@ -459,8 +507,14 @@ private:
     }
 
     // Work a leader-free proposer should campaign for: commands of its own,
-    // or slots someone started and nobody finished (a leader died mid-way).
-    bool has_work() const noexcept { return !pending_.empty() || chosen_end_ < end_; }
+    // or slots someone started and nobody finished -- but only once no leader
+    // has been heard for a while: a live leader is finishing them, and
+    // preempting it would only restart the duel.
+    bool has_work() const noexcept {
+        if (!pending_.empty()) return true;
+        if (chosen_end_ >= end_) return false;
+        return proposer_unfinished_ || quiet_ticks_ >= 2 * options_.retransmit_ticks;
+    }
 
     leader_context context() const noexcept { return leader_context{role_, has_work()}; }
 
@@ -538,9 +592,13 @@ private:
                 if (m.ballot.is_zero() || m.ballot.owner() != options_.self) {
                     return reason::malformed;
                 }
-                // A reported vote predates the promise it travels with.
-                if (!m.accepted_ballot.is_zero() && !(m.accepted_ballot < m.ballot)) {
-                    return reason::malformed;
+                // A reported vote predates the promise it travels with. (An
+                // implementation whose accepts do not raise the promise has no
+                // such cross-check: the planted bug drops it too.)
+                if constexpr (!planted(bug::accept_keeps_promise)) {
+                    if (!m.accepted_ballot.is_zero() && !(m.accepted_ballot < m.ballot)) {
+                        return reason::malformed;
+                    }
                 }
                 if (m.accepted_ballot.is_zero() && !m.is_chosen) return reason::malformed;
                 break;
@@ -559,14 +617,16 @@ private:
         PAXOS_ASSERT(b >= promised_);  // the promise never goes down
         if (b == promised_) return;
         promised_ = b;
-        promised_dirty_ = true;
+        if constexpr (!planted(bug::promise_before_durable)) promised_dirty_ = true;
     }
 
     // Paxos Made Simple §2.2 (P1a): promise on prepare(n) only if n exceeds every
     // ballot promised so far. `>=` would let two proposers that share a ballot
     // both pass Phase 1 (seed: "promise number vs accept number").
     result on_prepare(const message_type& m) {
-        if (!(m.ballot > promised_)) {
+        bool fresh = m.ballot > promised_;
+        if constexpr (planted(bug::promise_on_equal_ballot)) fresh = !(m.ballot < promised_);
+        if (!fresh) {
             send(m.from, reject_for(m));
             return {reason::stale_ballot, leader_};
         }
@@ -608,7 +668,7 @@ private:
             send(m.from, reject_for(m));
             return {reason::stale_ballot, leader_};
         }
-        raise_promise(m.ballot);
+        if constexpr (!planted(bug::accept_keeps_promise)) raise_promise(m.ballot);
         preempted_by(m.ballot);
         hear_leader(m.from);
         if (m.slot < base_) return {reason::slot_compacted, leader_};
@@ -627,8 +687,10 @@ private:
 
     void cast_vote(slot_id s, ballot_type b, std::span<const value_type> values) {
         slot_state& st = at(s);
-        PAXOS_ASSERT(b <= promised_);
-        PAXOS_ASSERT(st.accepted_ballot <= b);  // votes only move to higher ballots
+        if constexpr (strict) {
+            PAXOS_ASSERT(b <= promised_);
+            PAXOS_ASSERT(st.accepted_ballot <= b);  // votes only move to higher ballots
+        }
         st.accepted_ballot = b;
         st.values.assign(values);
         if (!st.durable_dirty) dirty_slots_.push_back(s);  // once per slot per batch
@@ -663,7 +725,7 @@ private:
         for (slot_id s = base_; s.value < base_.value + window_slots; s = s.next()) {
             slot_state& st = at(s);
             st.proposed = false;
-            st.votes.clear();
+            if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
             st.adopt_ballot = ballot_type{};
             st.adopt_values.clear();
             st.reported.clear();
@@ -735,9 +797,10 @@ private:
     // chosen, and older votes cannot be added to ours (PMS §2.2, P2c).
     void become_leader() {
         PAXOS_ASSERT(role_ == role::candidate);
-        PAXOS_ASSERT(ballot_ == promised_);
+        if constexpr (strict) PAXOS_ASSERT(ballot_ == promised_);
         role_ = role::leader;
         leader_ = options_.self;
+        proposer_unfinished_ = false;
         leader_policy_.on_elected();
         // Announce the new leader at once so followers redirect clients and
         // reset their election timers before the first command arrives.
@@ -747,7 +810,8 @@ private:
         for (slot_id s = phase1_from_; s < end; s = s.next()) {
             slot_state& st = at(s);
             if (st.chosen) continue;
-            const batch_type values = st.adopt_values;
+            batch_type values = st.adopt_values;
+            if constexpr (planted(bug::leader_skips_adoption)) values.clear();
             propose_slot(s, values.view());
             if (role_ != role::leader) return;
         }
@@ -799,9 +863,14 @@ private:
     // on it leaves before the batch is persisted), then ask everyone else.
     void propose_slot(slot_id s, std::span<const value_type> values) {
         slot_state& st = at(s);
-        PAXOS_ASSERT(!st.chosen);
+        if (st.chosen) {
+            // Only a planted split brain gets here: another leader's choice
+            // arrived for a slot this leader reserved.
+            PAXOS_ASSERT(!strict);
+            return;
+        }
         st.proposed = true;
-        st.votes.clear();
+        if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
         // The leader's own acceptor votes first; ballot_ == promised_ here.
         cast_vote(s, ballot_, values);
         st.votes.insert(options_.self);
@@ -820,7 +889,9 @@ private:
     // Chosen only when one phase-2 quorum accepted in the same ballot: votes
     // are collected per slot for ballot_ alone and reset on every proposal.
     result on_accepted(const message_type& m) {
-        if (role_ != role::leader || m.ballot != ballot_) return {reason::ignored, leader_};
+        bool ours = m.ballot == ballot_;
+        if constexpr (planted(bug::votes_across_ballots)) ours = true;  // any of our ballots
+        if (role_ != role::leader || !ours) return {reason::ignored, leader_};
         if (!in_window(m.slot)) return {reason::ignored, leader_};
         slot_state& st = at(m.slot);
         if (!st.proposed || st.chosen) return {reason::ignored, leader_};
@@ -861,11 +932,13 @@ private:
                 }
             }
         }
+        // Slots we proposed and did not see chosen are our unfinished work:
+        // a leader-free policy may retry for them at once.
+        if (chosen_end_ < end_) proposer_unfinished_ = true;
         open_ = false;
         open_batch_.clear();
-        if (leader_policy_.on_preempted(context()) == leader_action::start_phase1 &&
-            !decided()) {
-            (void)start_phase1();
+        if (leader_policy_.on_preempted(context()) == leader_action::start_phase1) {
+            retry_phase1_ = true;  // after the current message (see step())
         }
     }
 
@@ -883,6 +956,7 @@ private:
         st.values.assign(values);
         end_ = std::max(end_, s.next());
         while (in_window(chosen_end_) && at(chosen_end_).chosen) chosen_end_ = chosen_end_.next();
+        if (chosen_end_ >= end_) proposer_unfinished_ = false;
         if (decided()) pending_.clear();
     }
 
@@ -907,7 +981,7 @@ private:
         if (!make_room(m.slot)) return {reason::slot_out_of_window, leader_};
         slot_state& st = at(m.slot);
         if (st.chosen) {
-            PAXOS_ASSERT(st.values == m.values);  // agreement: one value per slot
+            if constexpr (strict) PAXOS_ASSERT(st.values == m.values);  // agreement
             return {reason::ignored, leader_};
         }
         mark_chosen(m.slot, m.values.view());
@@ -952,8 +1026,11 @@ private:
 
     void hear_leader(node_id from) {
         leader_ = from;
+        quiet_ticks_ = 0;
         leader_policy_.on_leader_heard();
     }
+
+    std::uint32_t quiet_ticks_max() const noexcept { return 8 * options_.retransmit_ticks; }
 
     // The network may lose anything, so a proposer repeats itself: a
     // candidate its prepare, a leader the accepts of unchosen slots and a
@@ -1017,6 +1094,9 @@ private:
     std::array<std::uint32_t, Config::max_nodes> expected_{};
     std::array<std::uint32_t, Config::max_nodes> received_{};
     std::uint32_t retransmit_elapsed_ = 0;
+    std::uint32_t quiet_ticks_ = 0;  // follower: ticks since a leader was last heard
+    bool proposer_unfinished_ = false;  // stepped down with our own slots unchosen
+    bool retry_phase1_ = false;         // preempted; the policy wants Phase 1 again
 
     // Outputs of the current batch; ready() hands out views of these.
     fixed_vector<message_type, outbox_messages_max> outbox_{};

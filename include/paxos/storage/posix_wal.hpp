@@ -1,0 +1,751 @@
+// paxos/storage/posix_wal.hpp: a crash-safe write-ahead log on POSIX files,
+// a durable_store (durable_state.hpp) for a real replica.
+//
+// Layout. A directory of segment files `wal-<first record number, 16 hex>.log`.
+// A segment is a sequence of records, each
+//
+//   offset size  field
+//        0    4  magic 0x4C575850 ("PXWL")
+//        4    4  CRC-32C of bytes 8 .. end of payload
+//        8    4  payload length in bytes
+//       12    1  record_kind (durable_state.hpp)
+//       13    1  format version (1)
+//       14    2  reserved, 0
+//       16    8  record number: consecutive across the whole log
+//       24    8  synced_end: how many bytes of this segment were durable
+//                when the record was written
+//       32       payload:  promise  ballot
+//                          vote     slot u64, ballot, count u32, values
+//                          chosen   slot u64, count u32, values
+//                          snapshot slot u64
+//
+// Integers are little-endian. Ballots and values are encoded by the same
+// customization points as the wire codec, paxos::wire::ballot_codec<B> and
+// paxos::wire::value_codec<V> (wire/value_codec.hpp): integers little-endian,
+// other trivially copyable types byte for byte (read back only on a machine
+// of the same byte order and layout), anything else through the
+// specialization a user writes once for both the wire and the disk. A value
+// the codec refuses to encode stops the log (io_error): it cannot be made
+// durable, so nothing that depends on it may be sent.
+//
+// Writing. persist() encodes the whole ready batch into one buffer and writes
+// it with one write; when the batch needs it, one fdatasync follows (group
+// commit). A segment is rotated at a batch boundary once it holds
+// segment_bytes: the old segment is synced first, so every segment but the
+// last is whole and durable; the new file's directory entry is fsynced before
+// anything is written into it, and the new segment opens with the highest
+// promise and the latest snapshot, so older segments can be deleted without
+// losing either. snapshot(slot) appends a snapshot record, syncs, then deletes
+// the oldest segments whose every vote and chosen slot lies below the slot
+// (one directory fsync per deletion, so a crash leaves a contiguous suffix).
+//
+// The promise is a checksummed record in the log, not a separate file. A
+// promise whose write was torn is the torn tail: recovery drops it and the
+// previous promise stands. That is safe because persist() had not returned
+// (the promise was never synced), so the driver sent nothing that depends on
+// it: no acceptor answered on the strength of a promise it may forget.
+//
+// Recovery (recover()) reads every segment twice: first to validate the whole
+// log without calling the visitor, then to replay it. It distinguishes a crash
+// from damage as follows. Let the first record that fails (short, bad magic,
+// bad checksum, out of sequence) start at offset p.
+//   * In a segment other than the last: the segment was synced whole before
+//     its successor was created, so this is corruption: status::corrupt.
+//   * In the last segment, recovery looks for valid records after p (at every
+//     byte offset). If one of them has synced_end > p, then the bytes at p had
+//     been synced before that record was written: corruption in the middle of
+//     the log, status::corrupt. Otherwise the damage lies in writes that were
+//     never synced, whatever order the disk persisted their pages in (a torn
+//     record, a zero-filled or preallocated tail, a later page that reached
+//     the disk before an earlier one): the tail from p on is truncated, the
+//     truncation is synced, and the log continues from there.
+//   * A record whose checksum holds but whose contents make no sense (unknown
+//     kind, wrong length, unknown version) is corrupt wherever it is.
+// A corrupt log is left untouched, and last_error() names the file and the
+// offset of the damaged record. The limit of any single-copy log applies:
+// damage to records synced by the very last sync, with nothing written after
+// them, cannot be told from a torn write and is truncated too.
+//
+// Recovery also syncs the last segment and the directory once before it
+// replays: the previous process may have died with its writes still in the
+// page cache, and nothing may be built on a record that could still vanish.
+//
+// Replay order: on_snapshot(latest snapshot) first (the state below it is the
+// base everything else builds on), then every promise, and every vote and
+// chosen entry at or above the snapshot slot, oldest first.
+//
+// Fail-stop. Any failed write, sync, truncate, create or delete sets the log
+// to io_error for good: every later call returns io_error, even if the disk
+// would succeed again, because a failed fsync may have dropped dirty pages
+// that no retry can bring back. last_error() says which call failed on which
+// file, with its errno.
+//
+// Linux/POSIX, header-only. Not thread-safe (one replica, one log). The
+// buffers here allocate; the replica core still does not.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../assert.hpp"
+#include "../detail/crc32c.hpp"
+#include "../wire/bytes.hpp"
+#include "../wire/value_codec.hpp"
+#include "durable_state.hpp"
+#include "file_io.hpp"
+
+namespace paxos::storage {
+
+// ---- options and errors ----------------------------------------------------------
+
+struct wal_options {
+    // A segment is closed and a new one started once it holds this many
+    // bytes (checked between batches, so a segment may exceed it by one).
+    std::uint64_t segment_bytes = std::uint64_t{64} << 20;
+    // One fdatasync per record instead of one per batch. For measuring what
+    // group commit buys; never faster, never safer.
+    bool sync_each_record = false;
+};
+
+// What went wrong, for the operator. `file` is a fixed buffer so the error
+// can be read after the log is gone and costs no allocation to keep.
+struct wal_error {
+    status code = status::ok;
+    const char* what = "";         // a fixed description, e.g. "fdatasync failed"
+    int system_error = 0;          // errno of the failed call (io_error), else 0
+    std::uint64_t offset = 0;      // corrupt: first byte of the damaged record in `file`
+    std::array<char, 256> file{};  // NUL-terminated, cut short if longer
+
+    const char* file_name() const noexcept { return file.data(); }
+};
+
+// ---- the log ---------------------------------------------------------------------
+
+template <class Config, class File = posix_file_system>
+class posix_wal {
+    static_assert(file_system<File>,
+                  "posix_wal<Config, File>: File must model paxos::storage::file_system "
+                  "(see file_io.hpp)");
+
+public:
+    using replica_type = replica<Config>;
+    using ballot_type = typename Config::ballot;
+    using value_type = typename Config::value_type;
+    using ready_type = typename replica_type::ready_type;
+    using ballot_codec = wire::ballot_codec<ballot_type>;
+    using value_codec = wire::value_codec<value_type>;
+
+    static constexpr std::size_t header_bytes = 32;
+    static constexpr std::uint32_t record_magic = 0x4C575850u;  // "PXWL" little-endian
+    static constexpr std::uint8_t format_version = 1;
+    static constexpr std::size_t batch_values_max = Config::batch_values_max;
+    static constexpr std::size_t payload_bytes_max =
+        8 + ballot_codec::encoded_size_max + 4 + batch_values_max * value_codec::encoded_size_max;
+
+    // No I/O here: call recover() before anything else, also on an empty or
+    // missing directory (it is created).
+    explicit posix_wal(std::string directory, wal_options options = {}, File files = File{})
+        : directory_(std::move(directory)), options_(options), files_(std::move(files)) {
+        PAXOS_ASSERT(!directory_.empty());
+        PAXOS_ASSERT(options_.segment_bytes > 0);
+    }
+    ~posix_wal() { close_active(); }
+    posix_wal(const posix_wal&) = delete;
+    posix_wal& operator=(const posix_wal&) = delete;
+
+    // Validates the whole log, truncates a torn tail, then replays every
+    // durable record into `visitor` (see the header comment for the order).
+    // Returns corrupt, calling the visitor not at all, if a damaged record
+    // lies in the middle of the log.
+    template <class Visitor>
+    status recover(Visitor& visitor) {
+        if (stopped_ != status::ok) return stopped_;
+        close_active();
+        segments_.clear();
+        recovered_ = false;
+        promised_ = ballot_type{};
+        snapshot_ = slot_id{};
+        next_lsn_ = 0;
+        if (const status st = open_directory(); st != status::ok) return st;
+        if (const status st = validate_all(); st != status::ok) return st;
+        if (const status st = reopen_last(); st != status::ok) return st;
+        if (!segments_.empty() && snapshot_.value > 0) visitor.on_snapshot(snapshot_);
+        for (const segment& seg : segments_) {
+            if (const status st = replay(seg, visitor); st != status::ok) return st;
+        }
+        recovered_ = true;
+        return status::ok;
+    }
+
+    // Writes the batch's promise (if changed), votes and chosen entries in
+    // one write, then, if rd.sync_needed, one fdatasync.
+    status persist(const ready_type& rd) {
+        if (stopped_ != status::ok) return stopped_;
+        PAXOS_ASSERT(recovered_);  // recover() first, also on a fresh directory
+        if (!rd.promised_changed && rd.accepted.empty() && rd.chosen.empty()) {
+            return status::ok;
+        }
+        buffer_.clear();
+        record_ends_.clear();
+        if (const status st = prepare_segment(); st != status::ok) return st;
+        bool encoded = !rd.promised_changed || append_promise(rd.promised);
+        for (const auto& vote : rd.accepted) {
+            encoded = encoded && append_vote(vote.slot, vote.ballot, vote.values);
+        }
+        for (const auto& entry : rd.chosen) {
+            encoded = encoded && append_chosen(entry.slot, entry.values);
+        }
+        if (!encoded) return refuse_encoding();
+        return write_buffer(rd.sync_needed);
+    }
+
+    // Records that state through slot-1 is saved elsewhere (synced), then
+    // deletes the segments that hold nothing at or above `slot`.
+    status snapshot(slot_id slot) {
+        if (stopped_ != status::ok) return stopped_;
+        PAXOS_ASSERT(recovered_);
+        if (slot <= snapshot_) return status::ok;  // nothing new to record
+        buffer_.clear();
+        record_ends_.clear();
+        if (const status st = prepare_segment(); st != status::ok) return st;
+        if (!append_snapshot(slot)) return refuse_encoding();
+        if (const status st = write_buffer(true); st != status::ok) return st;
+        snapshot_ = slot;
+        return compact();
+    }
+
+    // ---- observers ----------------------------------------------------------------
+
+    const wal_error& last_error() const noexcept { return error_; }
+    bool failed() const noexcept { return stopped_ != status::ok; }
+    std::uint64_t data_syncs() const noexcept { return data_syncs_; }
+    std::uint64_t directory_syncs() const noexcept { return directory_syncs_; }
+    std::size_t segment_count() const noexcept { return segments_.size(); }
+    std::uint64_t next_record_number() const noexcept { return next_lsn_; }
+    slot_id snapshot_slot() const noexcept { return snapshot_; }
+    const std::string& directory() const noexcept { return directory_; }
+    File& files() noexcept { return files_; }
+
+    static std::string segment_name(std::uint64_t first_lsn) {
+        std::array<char, 32> name{};
+        std::snprintf(name.data(), name.size(), "wal-%016llx.log",
+                      static_cast<unsigned long long>(first_lsn));
+        return name.data();
+    }
+
+private:
+    using handle = typename File::handle;
+
+    struct segment {
+        std::uint64_t first_lsn = 0;
+        std::uint64_t slot_end = 0;  // 1 + the highest vote or chosen slot in it
+        std::uint64_t valid_bytes = 0;
+    };
+
+    // One decoded record header (fields of the table in the header comment).
+    struct header {
+        std::uint32_t length = 0;
+        std::uint8_t kind = 0;
+        std::uint8_t version = 0;
+        std::uint16_t reserved = 0;
+        std::uint64_t lsn = 0;
+        std::uint64_t synced_end = 0;
+    };
+
+    // One decoded payload.
+    struct decoded {
+        slot_id slot{};
+        ballot_type ballot{};
+        fixed_vector<value_type, batch_values_max> values{};
+    };
+
+    // ---- failures -----------------------------------------------------------------
+
+    status fail(status code, const char* what, const std::string& file, int system_error,
+                std::uint64_t offset = 0) {
+        PAXOS_ASSERT(code != status::ok);
+        error_.code = code;
+        error_.what = what;
+        error_.system_error = system_error;
+        error_.offset = offset;
+        error_.file.fill('\0');
+        const std::size_t n = std::min(file.size(), error_.file.size() - 1);
+        std::memcpy(error_.file.data(), file.data(), n);
+        stopped_ = code;
+        return code;
+    }
+
+    std::string path_of(std::uint64_t first_lsn) const {
+        return directory_ + "/" + segment_name(first_lsn);
+    }
+
+    void close_active() {
+        if (active_ != File::invalid_handle) files_.close(active_);
+        active_ = File::invalid_handle;
+    }
+
+    // ---- encoding -----------------------------------------------------------------
+
+    status refuse_encoding() {
+        return fail(status::io_error, "the value or ballot codec refused to encode a record",
+                    directory_, 0);
+    }
+
+    // Appends one record: the header, then the payload `fill` writes. The
+    // checksum covers everything after itself; the magic stays outside it so
+    // a scan can look for record starts cheaply.
+    template <class Fill>
+    bool append_record(record_kind kind, Fill&& fill) {
+        const std::size_t at = buffer_.size();
+        buffer_.resize(at + header_bytes + payload_bytes_max);
+        wire::writer payload(
+            std::span<std::byte>(buffer_.data() + at + header_bytes, payload_bytes_max));
+        if (!fill(payload) || payload.overflowed()) {
+            buffer_.resize(at);
+            return false;
+        }
+        buffer_.resize(at + header_bytes + payload.size());
+        wire::writer h(std::span<std::byte>(buffer_.data() + at, header_bytes));
+        h.put_u32(record_magic);
+        h.put_u32(0);  // the checksum, sealed below
+        h.put_u32(static_cast<std::uint32_t>(payload.size()));
+        h.put_u8(static_cast<std::uint8_t>(kind));
+        h.put_u8(format_version);
+        h.put_u16(0);
+        h.put_u64(next_lsn_++);
+        h.put_u64(active_synced_);
+        PAXOS_ASSERT(h.size() == header_bytes);
+        seal(at, buffer_.size());
+        record_ends_.push_back(buffer_.size());
+        return true;
+    }
+
+    // Writes the checksum of the record at [from, to) of the buffer.
+    void seal(std::size_t from, std::size_t to) {
+        const std::uint32_t crc = paxos::detail::crc32c(
+            std::span<const std::byte>(buffer_.data() + from + 8, to - from - 8));
+        wire::writer(std::span<std::byte>(buffer_.data() + from + 4, 4)).put_u32(crc);
+    }
+
+    // Rewrites synced_end of the record at [from, to) to what is durable
+    // now, and its checksum to match (one sync per record).
+    void reseal(std::size_t from, std::size_t to) {
+        wire::writer(std::span<std::byte>(buffer_.data() + from + 24, 8)).put_u64(active_synced_);
+        seal(from, to);
+    }
+
+    static bool put_values(wire::writer& w, std::span<const value_type> values) {
+        PAXOS_ASSERT(values.size() <= batch_values_max);
+        w.put_u32(static_cast<std::uint32_t>(values.size()));
+        for (const value_type& v : values) {
+            if (!value_codec::encode(v, w)) return false;
+        }
+        return true;
+    }
+
+    bool append_promise(ballot_type b) {
+        if (b > promised_) promised_ = b;
+        return append_record(record_kind::promise,
+                             [&](wire::writer& w) { return ballot_codec::encode(b, w); });
+    }
+
+    bool append_vote(slot_id s, ballot_type b, std::span<const value_type> values) {
+        note_slot(s);
+        return append_record(record_kind::vote, [&](wire::writer& w) {
+            w.put_u64(s.value);
+            return ballot_codec::encode(b, w) && put_values(w, values);
+        });
+    }
+
+    bool append_chosen(slot_id s, std::span<const value_type> values) {
+        note_slot(s);
+        return append_record(record_kind::chosen, [&](wire::writer& w) {
+            w.put_u64(s.value);
+            return put_values(w, values);
+        });
+    }
+
+    bool append_snapshot(slot_id s) {
+        return append_record(record_kind::snapshot, [&](wire::writer& w) {
+            w.put_u64(s.value);
+            return true;
+        });
+    }
+
+    void note_slot(slot_id s) {
+        PAXOS_ASSERT(!segments_.empty());
+        segment& seg = segments_.back();
+        seg.slot_end = std::max(seg.slot_end, s.value + 1);
+    }
+
+    // ---- writing ------------------------------------------------------------------
+
+    status sync_active() {
+        if (const int e = files_.sync_data(active_); e != 0) {
+            return fail(status::io_error, "fdatasync failed", path_of(segments_.back().first_lsn),
+                        e);
+        }
+        ++data_syncs_;
+        active_synced_ = active_size_;
+        return status::ok;
+    }
+
+    status sync_directory() {
+        if (const int e = files_.sync_directory(directory_.c_str()); e != 0) {
+            return fail(status::io_error, "fsync of the directory failed", directory_, e);
+        }
+        ++directory_syncs_;
+        return status::ok;
+    }
+
+    // Makes sure a segment with room is open, rotating if the active one is
+    // full. A new segment opens with the promise and the snapshot, so that
+    // deleting every older segment loses neither.
+    status prepare_segment() {
+        if (active_ != File::invalid_handle && active_size_ < options_.segment_bytes) {
+            return status::ok;
+        }
+        if (active_ != File::invalid_handle) {
+            // Every segment but the last is whole and durable (recovery relies on it).
+            if (active_synced_ < active_size_) {
+                if (const status st = sync_active(); st != status::ok) return st;
+            }
+            close_active();
+        }
+        const std::string path = path_of(next_lsn_);
+        if (const int e = files_.create(path.c_str(), active_); e != 0) {
+            active_ = File::invalid_handle;
+            return fail(status::io_error, "creating a segment failed", path, e);
+        }
+        segments_.push_back(segment{next_lsn_, 0, 0});
+        active_size_ = 0;
+        active_synced_ = 0;
+        if (const status st = sync_directory(); st != status::ok) return st;
+        if (!promised_.is_zero() && !append_promise(promised_)) return refuse_encoding();
+        if (snapshot_.value > 0 && !append_snapshot(snapshot_)) return refuse_encoding();
+        return status::ok;
+    }
+
+    status write_part(std::size_t from, std::size_t to) {
+        const std::span<const std::byte> bytes(buffer_.data() + from, to - from);
+        if (const int e = files_.write_at(active_, active_size_, bytes); e != 0) {
+            return fail(status::io_error, "write failed", path_of(segments_.back().first_lsn), e,
+                        active_size_);
+        }
+        active_size_ += bytes.size();
+        segments_.back().valid_bytes = active_size_;
+        return status::ok;
+    }
+
+    status write_buffer(bool sync) {
+        if (buffer_.empty()) return status::ok;
+        if (!sync || !options_.sync_each_record) {
+            if (const status st = write_part(0, buffer_.size()); st != status::ok) return st;
+            return sync ? sync_active() : status::ok;
+        }
+        std::size_t from = 0;
+        for (const std::size_t to : record_ends_) {
+            reseal(from, to);  // the records before this one are durable now
+            if (const status st = write_part(from, to); st != status::ok) return st;
+            if (const status st = sync_active(); st != status::ok) return st;
+            from = to;
+        }
+        return status::ok;
+    }
+
+    // Deletes the oldest segments while nothing in them is needed: every
+    // vote and chosen slot below the snapshot, and never the active one.
+    status compact() {
+        while (segments_.size() > 1 && segments_.front().slot_end <= snapshot_.value) {
+            const std::string path = path_of(segments_.front().first_lsn);
+            if (const int e = files_.remove(path.c_str()); e != 0) {
+                return fail(status::io_error, "deleting a segment failed", path, e);
+            }
+            segments_.erase(segments_.begin());
+            // One directory sync per deletion: a crash then leaves the
+            // newest segments, never a log with a hole in the middle.
+            if (const status st = sync_directory(); st != status::ok) return st;
+        }
+        return status::ok;
+    }
+
+    // ---- recovery -----------------------------------------------------------------
+
+    status open_directory() {
+        bool created = false;
+        if (const int e = files_.make_directory(directory_.c_str(), created); e != 0) {
+            return fail(status::io_error, "creating the log directory failed", directory_, e);
+        }
+        if (created) {
+            const std::size_t cut = directory_.find_last_of('/');
+            const std::string parent = cut == std::string::npos ? std::string(".")
+                                       : cut == 0               ? std::string("/")
+                                                                : directory_.substr(0, cut);
+            if (const int e = files_.sync_directory(parent.c_str()); e != 0) {
+                return fail(status::io_error, "fsync of the parent directory failed", parent, e);
+            }
+            ++directory_syncs_;
+        }
+        std::vector<std::string> names;
+        if (const int e = files_.list_directory(directory_.c_str(), names); e != 0) {
+            return fail(status::io_error, "listing the log directory failed", directory_, e);
+        }
+        for (const std::string& name : names) {
+            std::uint64_t lsn = 0;
+            if (parse_segment_name(name, lsn)) segments_.push_back(segment{lsn, 0, 0});
+        }
+        std::sort(segments_.begin(), segments_.end(),
+                  [](const segment& a, const segment& b) { return a.first_lsn < b.first_lsn; });
+        return status::ok;
+    }
+
+    static bool parse_segment_name(std::string_view name, std::uint64_t& lsn) {
+        if (name.size() != 24 || name.substr(0, 4) != "wal-" || name.substr(20) != ".log") {
+            return false;
+        }
+        lsn = 0;
+        for (const char c : name.substr(4, 16)) {
+            std::uint64_t digit = 0;
+            if (c >= '0' && c <= '9') {
+                digit = static_cast<std::uint64_t>(c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                digit = static_cast<std::uint64_t>(c - 'a' + 10);
+            } else {
+                return false;
+            }
+            lsn = (lsn << 4) | digit;
+        }
+        return true;
+    }
+
+    status read_segment(const segment& seg, std::vector<std::byte>& out) {
+        const std::string path = path_of(seg.first_lsn);
+        handle h = File::invalid_handle;
+        if (const int e = files_.open_existing(path.c_str(), h); e != 0) {
+            return fail(status::io_error, "opening a segment failed", path, e);
+        }
+        std::uint64_t size = 0;
+        int e = files_.file_size(h, size);
+        if (e == 0) {
+            out.resize(static_cast<std::size_t>(size));
+            e = files_.read_at(h, 0, out);
+        }
+        files_.close(h);
+        if (e != 0) return fail(status::io_error, "reading a segment failed", path, e);
+        return status::ok;
+    }
+
+    // Checks framing only: room, magic, length bound, checksum.
+    bool frame_at(std::span<const std::byte> data, std::size_t pos, header& h) const {
+        if (data.size() - pos < header_bytes) return false;
+        wire::reader r(data.subspan(pos, header_bytes));
+        std::uint32_t magic = 0;
+        std::uint32_t crc = 0;
+        if (!r.get_u32(magic) || magic != record_magic) return false;
+        if (!r.get_u32(crc) || !r.get_u32(h.length)) return false;
+        if (h.length > payload_bytes_max) return false;
+        if (data.size() - pos - header_bytes < h.length) return false;
+        if (paxos::detail::crc32c(data.subspan(pos + 8, header_bytes - 8 + h.length)) != crc) {
+            return false;
+        }
+        return r.get_u8(h.kind) && r.get_u8(h.version) && r.get_u16(h.reserved) &&
+               r.get_u64(h.lsn) && r.get_u64(h.synced_end);
+    }
+
+    // Decodes a framed record's payload; false if it is not one this build
+    // writes (unknown kind, too many values, bytes left over or missing).
+    static bool decode(const header& h, std::span<const std::byte> payload, decoded& out) {
+        wire::reader r(payload);
+        bool ok = false;
+        out.values.clear();
+        switch (static_cast<record_kind>(h.kind)) {
+            case record_kind::promise: ok = ballot_codec::decode(r, out.ballot); break;
+            case record_kind::snapshot: ok = r.get_u64(out.slot.value); break;
+            case record_kind::vote:
+                ok = r.get_u64(out.slot.value) && ballot_codec::decode(r, out.ballot) &&
+                     get_values(r, out.values);
+                break;
+            case record_kind::chosen:
+                ok = r.get_u64(out.slot.value) && get_values(r, out.values);
+                break;
+        }
+        return ok && !r.overrun() && r.remaining() == 0;
+    }
+
+    static bool get_values(wire::reader& r, fixed_vector<value_type, batch_values_max>& out) {
+        std::uint32_t n = 0;
+        if (!r.get_u32(n) || n > batch_values_max) return false;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            value_type v{};
+            if (!value_codec::decode(r, v)) return false;
+            out.push_back(v);
+        }
+        return true;
+    }
+
+    // Scans one segment's bytes. On return seg.valid_bytes is the length of
+    // its prefix of whole records; a status other than ok is corruption.
+    status scan(segment& seg, std::span<const std::byte> data, bool last) {
+        const std::string path = path_of(seg.first_lsn);
+        std::size_t pos = 0;
+        header h;
+        decoded d;
+        while (pos < data.size()) {
+            if (!frame_at(data, pos, h) || h.lsn != next_lsn_ || h.synced_end > pos) break;
+            if (h.version != format_version || h.reserved != 0 ||
+                !decode(h, data.subspan(pos + header_bytes, h.length), d)) {
+                return fail(status::corrupt,
+                            "a record with a valid checksum has an unknown kind, version or "
+                            "length (written by another version, or a bug)",
+                            path, 0, pos);
+            }
+            note_record(seg, h, d);
+            ++next_lsn_;
+            pos += header_bytes + h.length;
+        }
+        seg.valid_bytes = pos;
+        if (pos == data.size()) return status::ok;
+        if (!last) {
+            return fail(status::corrupt,
+                        "damaged record in a segment that was synced whole (not the last one)",
+                        path, 0, pos);
+        }
+        // Evidence that the damage was synced: a later record written after it.
+        for (std::size_t q = pos + 1; q < data.size();) {
+            if (!frame_at(data, q, h)) {
+                ++q;
+                continue;
+            }
+            if (h.synced_end > pos) {
+                return fail(status::corrupt,
+                            "damaged record followed by records written after it was synced", path,
+                            0, pos);
+            }
+            q += header_bytes + h.length;
+        }
+        return status::ok;  // a torn tail: reopen_last() truncates it
+    }
+
+    void note_record(segment& seg, const header& h, const decoded& d) {
+        switch (static_cast<record_kind>(h.kind)) {
+            case record_kind::promise:
+                if (d.ballot > promised_) promised_ = d.ballot;
+                break;
+            case record_kind::snapshot:
+                if (d.slot > snapshot_) snapshot_ = d.slot;
+                break;
+            case record_kind::vote:
+            case record_kind::chosen:
+                seg.slot_end = std::max(seg.slot_end, d.slot.value + 1);
+                break;
+        }
+    }
+
+    status validate_all() {
+        std::vector<std::byte> data;
+        for (std::size_t i = 0; i < segments_.size(); ++i) {
+            segment& seg = segments_[i];
+            if (i == 0) next_lsn_ = seg.first_lsn;
+            if (seg.first_lsn != next_lsn_) {
+                return fail(status::corrupt,
+                            "records are missing between this segment and the one before it",
+                            path_of(seg.first_lsn), 0, 0);
+            }
+            if (const status st = read_segment(seg, data); st != status::ok) return st;
+            if (const status st = scan(seg, data, i + 1 == segments_.size()); st != status::ok) {
+                return st;
+            }
+            last_file_bytes_ = data.size();
+        }
+        return status::ok;
+    }
+
+    // Opens the last segment for appending: truncates its torn tail, then
+    // syncs it and the directory, so that everything replayed is durable.
+    status reopen_last() {
+        if (segments_.empty()) return status::ok;
+        const segment& seg = segments_.back();
+        const std::string path = path_of(seg.first_lsn);
+        if (const int e = files_.open_existing(path.c_str(), active_); e != 0) {
+            active_ = File::invalid_handle;
+            return fail(status::io_error, "opening the last segment failed", path, e);
+        }
+        if (seg.valid_bytes < last_file_bytes_) {
+            if (const int e = files_.truncate(active_, seg.valid_bytes); e != 0) {
+                return fail(status::io_error, "truncating the torn tail failed", path, e,
+                            seg.valid_bytes);
+            }
+        }
+        active_size_ = seg.valid_bytes;
+        if (const status st = sync_active(); st != status::ok) return st;
+        return sync_directory();
+    }
+
+    template <class Visitor>
+    status replay(const segment& seg, Visitor& visitor) {
+        std::vector<std::byte> data;
+        if (const status st = read_segment(seg, data); st != status::ok) return st;
+        if (data.size() < seg.valid_bytes) {
+            return fail(status::corrupt, "a segment shrank during recovery", path_of(seg.first_lsn),
+                        0, data.size());
+        }
+        std::size_t pos = 0;
+        header h;
+        decoded d;
+        while (pos < seg.valid_bytes) {
+            if (!frame_at(data, pos, h) ||
+                !decode(h, std::span<const std::byte>(data).subspan(pos + header_bytes, h.length),
+                        d)) {
+                return fail(status::corrupt, "a segment changed during recovery",
+                            path_of(seg.first_lsn), 0, pos);
+            }
+            switch (static_cast<record_kind>(h.kind)) {
+                case record_kind::promise: visitor.on_promise(d.ballot); break;
+                case record_kind::snapshot: break;  // the latest was replayed first
+                case record_kind::vote:
+                    if (d.slot >= snapshot_) visitor.on_vote(d.slot, d.ballot, d.values.view());
+                    break;
+                case record_kind::chosen:
+                    if (d.slot >= snapshot_) visitor.on_chosen(d.slot, d.values.view());
+                    break;
+            }
+            pos += header_bytes + h.length;
+        }
+        return status::ok;
+    }
+
+    std::string directory_;
+    wal_options options_;
+    File files_;
+
+    status stopped_ = status::ok;  // io_error or corrupt: sticky
+    bool recovered_ = false;
+    wal_error error_{};
+
+    std::vector<segment> segments_;  // oldest first; the last one is active
+    handle active_ = File::invalid_handle;
+    std::uint64_t active_size_ = 0;      // bytes written to the active segment
+    std::uint64_t active_synced_ = 0;    // of which durable
+    std::uint64_t last_file_bytes_ = 0;  // size of the last segment file at recovery
+    std::uint64_t next_lsn_ = 0;
+    ballot_type promised_{};  // the highest promise record in the log
+    slot_id snapshot_{};
+
+    std::uint64_t data_syncs_ = 0;
+    std::uint64_t directory_syncs_ = 0;
+
+    std::vector<std::byte> buffer_;         // the batch being encoded
+    std::vector<std::size_t> record_ends_;  // end of each record in buffer_
+};
+
+}  // namespace paxos::storage
