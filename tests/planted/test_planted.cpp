@@ -1,8 +1,8 @@
 // Planted bugs with teeth: test-only variants of the core, each carrying one
 // mistake shipped Paxos implementations have had, must be caught by the
-// simulator within 100 seeds, and by the right checker. (Bugs (c), (f) and
-// (g) of detail/planted.hpp need schedules the random swarm rarely makes;
-// they are the exhaustive explorer's to catch.) This binary alone is
+// simulator within 100 seeds, and by the right checker. Bug (g) needs a
+// restart at one precise moment, which the exhaustive explorer finds; (c) and
+// (f) of detail/planted.hpp are not caught yet by either (see the issue note). This binary alone is
 // built with PAXOS_PLANTED_BUGS (see include/paxos/detail/planted.hpp); the
 // mistakes exist in no other build.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
@@ -14,6 +14,8 @@
 
 #include <paxos/paxos.hpp>
 #include <paxos/sim/simulation.hpp>
+
+#include "../model/explorer.hpp"
 
 #ifndef PAXOS_PLANTED_BUGS
 #error "tests/planted must be compiled with PAXOS_PLANTED_BUGS"
@@ -78,6 +80,13 @@ using planted_test::naive_ballot;
 template <planted_bug Bug, class Quorum, class Ballot, class Leader, std::size_t N>
 struct planted_config
     : paxos::config<command, Ballot, Quorum, Leader, N, 16, 4> {
+    static constexpr planted_bug planted = Bug;
+};
+
+// The explorer's small world: 3 nodes, a 2-slot window, one command a slot.
+template <planted_bug Bug>
+struct explorer_config : paxos::config<int, paxos::counter_ballot<3>, paxos::majority<3>,
+                                       paxos::randomized_backoff, 3, 2, 1, false> {
     static constexpr planted_bug planted = Bug;
 };
 
@@ -167,6 +176,21 @@ TEST_CASE("planted (e): a promise sent before it is durable is caught by persist
     using config = planted_config<planted_bug::promise_before_durable, paxos::majority<3>,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
     expect_caught(hunt_for<config>(3, chaos()), check::persist_before_send);
+}
+
+TEST_CASE("planted (g): a ballot reused after a restart is caught by the explorer") {
+    // The random swarm rarely restarts a node at the one moment it matters;
+    // the exhaustive explorer finds the shortest such path.
+    using config = explorer_config<planted_bug::ballot_reused_after_restart>;
+    paxos_model::explore_options o{};
+    o.max_states = 200'000;
+    paxos_model::explorer<config, 3, 4> e(o);
+    const auto r = e.run();
+    REQUIRE(r.found.has_value());
+    CHECK(r.found->kind == paxos_model::violation_kind::promise_regressed);
+    CHECK(r.found->path.size() <= 6);
+    const std::string kind = paxos_model::to_string(r.found->kind);
+    MESSAGE("explorer: " << kind << " after " << r.states << " states: " << r.found->what);
 }
 
 TEST_CASE("planted: the same configurations without a bug pass all 100 seeds") {

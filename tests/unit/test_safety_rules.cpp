@@ -350,3 +350,36 @@ TEST_CASE("fingerprint: equal histories give equal fingerprints; a vote changes 
     (void)P::take(b);
     CHECK(a.fingerprint() != b.fingerprint());  // same slot, different value
 }
+
+TEST_CASE("rule: a preempted proposer votes first and retries after (explorer's find)") {
+    // The exhaustive explorer found this with the immediate policy: an accept
+    // at a higher ballot preempted node 0, whose retry started Phase 1 in the
+    // middle of the accept. Its own promise report then missed the vote the
+    // accept was about to cast, it voted below its new promise, and as leader
+    // it filled the slot with a no-op while 200 was already chosen.
+    using P = probe<immediate3>;
+    paxos::replica<immediate3> r(P::options(0));
+    REQUIRE(r.propose(100).ok());  // immediate: campaigns for its command at once
+    const auto first = P::take(r).first(message_kind::prepare)->ballot;
+    const auto rival = P::ballot(first.counter(), 1);  // node 1's ballot, just above
+    REQUIRE(rival > first);
+
+    REQUIRE(r.step(P::make(message_kind::accept, 1, 0, rival, 0, {200})).ok());
+    const auto out = P::take(r);
+    REQUIRE(out.count(message_kind::accepted) == 1);  // the vote for 200 is cast...
+    REQUIRE(out.count(message_kind::prepare) == 1);   // ...and only then the retry
+    const auto retry = out.first(message_kind::prepare)->ballot;
+    CHECK(retry > rival);
+    REQUIRE(r.vote(paxos::slot_id{0}).has_value());
+    CHECK(r.vote(paxos::slot_id{0})->first == rival);
+
+    // Elected with node 2's empty promise, it must re-propose 200, not a no-op.
+    REQUIRE(r.step(P::promise(2, 0, retry, 0, 0)).ok());
+    REQUIRE(r.is_leader());
+    const auto accepts = P::take(r);
+    const auto* a = accepts.first(message_kind::accept);
+    REQUIRE(a != nullptr);
+    CHECK(a->slot.value == 0);
+    REQUIRE(a->values.size() == 1);
+    CHECK(a->values.view()[0] == 200);
+}

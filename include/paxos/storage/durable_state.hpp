@@ -16,7 +16,8 @@
 //   snapshot(slot)  Record that the state machine's state through slot-1 is
 //                   saved elsewhere; records below it are no longer needed
 //                   and the store may reclaim them.
-//   recover(v)      Replay every durable record, oldest first, into visitor v:
+//   recover(v)      Replay the newest snapshot marker first, then every other
+//                   durable record, oldest first, into visitor v:
 //                   v.on_promise(ballot), v.on_vote(slot, ballot, values),
 //                   v.on_chosen(slot, values), v.on_snapshot(slot). A store
 //                   never returns a record that was not durable, and refuses

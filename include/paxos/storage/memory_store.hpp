@@ -125,6 +125,9 @@ public:
 private:
     // Records below a snapshot are no longer needed, except the newest
     // promise (a promise has no slot and must never be forgotten).
+    // The compacted log reads: the newest promise, the snapshot marker, then
+    // the records above the snapshot in their original order -- the order
+    // recover() promises (snapshot first).
     void compact(slot_id below) {
         ballot_type promised{};
         std::vector<record> kept;
@@ -133,13 +136,14 @@ private:
                 if (r.ballot > promised) promised = r.ballot;
                 continue;
             }
-            if (r.kind != record_kind::snapshot && r.slot < below) continue;
+            if (r.kind == record_kind::snapshot || r.slot < below) continue;
             kept.push_back(r);
         }
         synced_.clear();
         if (!promised.is_zero()) {
             synced_.push_back(record{record_kind::promise, slot_id{}, promised, {}});
         }
+        synced_.push_back(record{record_kind::snapshot, below, ballot_type{}, {}});
         synced_.insert(synced_.end(), kept.begin(), kept.end());
     }
 
