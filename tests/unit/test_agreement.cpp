@@ -6,15 +6,6 @@
 
 using paxos_test::cluster;
 
-namespace {
-
-template <class Config>
-void expect_log_holds(cluster<Config>& c, std::size_t node, std::size_t slots) {
-    REQUIRE(c.log(node).size() >= slots);
-}
-
-}  // namespace
-
 TEST_CASE("basic paxos: three replicas choose the one proposed value") {
     using config = paxos::basic_paxos<int, 3>;
     cluster<config> c(3);

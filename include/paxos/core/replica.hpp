@@ -424,14 +424,7 @@ private:
                 value *= 0x100000001B3ull;
             }
         }
-        void add_ballot(const ballot_type& b) noexcept {
-            if constexpr (requires { b.raw(); }) {
-                add(b.raw());
-            } else {
-                add(b.round());
-                add(b.node().value);
-            }
-        }
+        void add_ballot(const ballot_type& b) noexcept { add(ballot_bits(b)); }
         void add_values(std::span<const value_type> values) noexcept {
             add(values.size());
             for (const value_type& v : values) {

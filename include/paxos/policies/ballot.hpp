@@ -309,6 +309,23 @@ private:
     std::uint16_t node_ = 0;
 };
 
+// A ballot as one 64-bit number, for hashing states and printing traces (the
+// simulator, the explorer, replica::fingerprint). Not an ordering across
+// policies: raw() where the policy has it, else round and node packed.
+template <class B>
+constexpr std::uint64_t ballot_bits(const B& b) noexcept {
+    if constexpr (requires { { b.raw() } -> std::convertible_to<std::uint64_t>; }) {
+        return b.raw();
+    } else if constexpr (requires { b.round(); b.node(); }) {
+        return (static_cast<std::uint64_t>(b.round()) << 16) ^ b.node().value;
+    } else {
+        static_assert(sizeof(B) == 0,
+                      "ballot_bits: give the ballot policy `std::uint64_t raw() const` (or "
+                      "round() and node()) so states and traces can name it");
+        return 0;
+    }
+}
+
 static_assert(check_ballot_policy<counter_ballot<1>>());
 static_assert(check_ballot_policy<counter_ballot<5>>());
 static_assert(check_ballot_policy<pair_ballot>());

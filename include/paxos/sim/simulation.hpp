@@ -694,13 +694,7 @@ private:
         return max == 0 ? 0 : static_cast<std::uint32_t>(rng_.below(max + 1));
     }
     static std::uint8_t kind_of(const message_type& m) { return static_cast<std::uint8_t>(m.kind); }
-    static std::uint64_t raw(const ballot_type& b) {
-        if constexpr (requires { b.raw(); }) {
-            return b.raw();
-        } else {
-            return b.round() * 65536 + b.node().value;
-        }
-    }
+    static std::uint64_t raw(const ballot_type& b) { return ballot_bits(b); }
 
     run_options options_;
     prng rng_;
