@@ -41,6 +41,8 @@
 //   persist_before_send no promise/accepted/prepare/accept leaves a node before what it
 //                       vouches for is in the node's store
 //   promise_regressed   a node's durable promise went down
+//   vote_regressed      a node voted in a slot below an earlier vote of its own in that
+//                       slot, or below the promise it had already made durable
 //   restore_refused     restore() refused the store's own contents after a crash
 //   assertion           the replica's own PAXOS_ASSERT fired (caught while exploring)
 //
@@ -67,6 +69,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -95,6 +98,27 @@ struct explore_options {
     bool check_persist_before_send = true;
     bool catch_assertions = true;               // a PAXOS_ASSERT becomes a reported violation
     bool progress = false;                      // a line on stderr per BFS level
+    // Directed links that carry messages: bit `to` of links[from]. A message on a
+    // cut link is lost at send, as in a partition that lasts the whole path. A
+    // partial network is how a larger cluster (5 nodes) stays explorable: it
+    // prunes interleavings that cannot matter for the fault under study.
+    std::array<std::uint64_t, 8> links = all_links();
+
+    static constexpr std::array<std::uint64_t, 8> all_links() noexcept {
+        std::array<std::uint64_t, 8> a{};
+        a.fill(~std::uint64_t{0});
+        return a;
+    }
+    // Links both ways between each listed pair (a, b); every other link cut.
+    static constexpr std::array<std::uint64_t, 8> only_links(
+        std::initializer_list<std::pair<std::size_t, std::size_t>> pairs) noexcept {
+        std::array<std::uint64_t, 8> a{};
+        for (const auto& [x, y] : pairs) {
+            a[x] |= std::uint64_t{1} << y;
+            a[y] |= std::uint64_t{1} << x;
+        }
+        return a;
+    }
 };
 
 enum class violation_kind : std::uint8_t {
@@ -104,6 +128,7 @@ enum class violation_kind : std::uint8_t {
     order,
     persist_before_send,
     promise_regressed,
+    vote_regressed,
     restore_refused,
     assertion,
 };
@@ -116,6 +141,7 @@ constexpr const char* to_string(violation_kind k) noexcept {
         case violation_kind::order: return "order";
         case violation_kind::persist_before_send: return "persist-before-send";
         case violation_kind::promise_regressed: return "promise-regressed";
+        case violation_kind::vote_regressed: return "vote-regressed";
         case violation_kind::restore_refused: return "restore-refused";
         case violation_kind::assertion: return "assertion";
     }
@@ -346,6 +372,7 @@ public:
     static constexpr std::size_t max_tallies = 8 * MaxSlots;
 
     static_assert(Nodes >= 1 && Nodes <= Config::max_nodes);
+    static_assert(Nodes <= 8, "explorer: at most 8 nodes (explore_options::links)");
     static_assert(std::is_constructible_v<value_type, int>,
                   "explorer: value_type must be constructible from an int (the proposals)");
 
@@ -552,15 +579,19 @@ private:
         w.messages.truncate(w.messages.size() - 1);
     }
 
+    bool link_up(std::size_t from, std::size_t to) const noexcept {
+        return ((options_.links[from] >> to) & 1u) != 0;
+    }
+
     void send(world& w, outcome& out, std::size_t from, const message_type& m) const {
         if (m.to == paxos::node_id::broadcast()) {
             for (std::size_t to = 0; to < Nodes; ++to) {
-                if (to == from) continue;
+                if (to == from || !link_up(from, to)) continue;
                 message_type copy = m;
                 copy.to = paxos::node_id{static_cast<std::uint16_t>(to)};
                 push_message(w, out, copy);
             }
-        } else {
+        } else if (m.to.value < Nodes && link_up(from, m.to.value)) {
             push_message(w, out, m);
         }
     }
@@ -656,6 +687,7 @@ private:
 
     void persist(world& w, outcome& out, std::size_t i, const ready_type& rd) const {
         durable& d = w.stores[i];
+        const ballot_type promised_before = d.promised;
         if (rd.promised_changed && !options_.driver_skips_persist) {
             if (rd.promised < d.promised) {
                 fail(out, violation_kind::promise_regressed,
@@ -669,6 +701,20 @@ private:
             if (rec.slot.value >= MaxSlots) {
                 out.overflow = true;
                 continue;
+            }
+            // PMS §2.2: an acceptor accepts n only if it promised nothing above n,
+            // and an accept counts as a promise (Lamport's TLA+ Phase2b sets
+            // maxBal). So a vote is never below an earlier vote in its slot, nor
+            // below the promise already on disk.
+            const ballot_type earlier = d.vote_ballot[rec.slot.value];
+            if (rec.ballot < earlier || rec.ballot < promised_before) {
+                const bool below_vote = rec.ballot < earlier;
+                fail(out, violation_kind::vote_regressed,
+                     "node " + std::to_string(i) + " voted in slot " +
+                         std::to_string(rec.slot.value) + " at ballot " +
+                         detail::ballot_text(rec.ballot) + " below its earlier " +
+                         (below_vote ? "vote at " + detail::ballot_text(earlier)
+                                     : "promise " + detail::ballot_text(promised_before)));
             }
             if (!options_.driver_skips_persist) {
                 d.vote_ballot[rec.slot.value] = rec.ballot;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <algorithm>
 #include <set>
 
 #include <paxos/paxos.hpp>
@@ -65,6 +66,7 @@ TEST_CASE("randomized_backoff: waits grow exponentially, are capped, and are jit
     opts.backoff_ticks_base = 2;
     opts.backoff_ticks_max = 32;
     std::set<std::uint32_t> first_waits;
+    std::uint32_t longest_after_election = 0;
     for (std::uint64_t seed = 0; seed < 200; ++seed) {
         paxos::randomized_backoff p(opts, seed);
         std::uint32_t ceiling = 2;
@@ -81,12 +83,22 @@ TEST_CASE("randomized_backoff: waits grow exponentially, are capped, and are jit
             CHECK(p.on_tick(follower_with_work) == leader_action::start_phase1);
             ceiling = std::min<std::uint32_t>(ceiling * 2, 32);
         }
-        // Success resets the exponent.
+        // Winning Phase 1 alone does not reset the exponent: in the duel a
+        // proposer wins Phase 1 and loses Phase 2 over and over.
         p.on_elected();
+        CHECK(p.on_preempted(follower_with_work) == leader_action::none);
+        CHECK(p.wait_ticks() <= 32);
+        longest_after_election = std::max(longest_after_election, p.wait_ticks());
+        // Leading undisturbed for phase1_timeout_ticks does.
+        p.on_elected();
+        for (std::uint32_t t = 0; t < opts.phase1_timeout_ticks; ++t) {
+            CHECK(p.on_tick(leader) == leader_action::none);
+        }
         CHECK(p.on_preempted(follower_with_work) == leader_action::none);
         CHECK(p.wait_ticks() <= 2);
     }
     CHECK(first_waits.size() == 2);  // jitter: both 1 and 2 occur
+    CHECK(longest_after_election > 2);  // the exponent survived the election
 }
 
 TEST_CASE("randomized_backoff: a Phase 1 that gets no quorum in time backs off too") {

@@ -164,6 +164,10 @@ private:
 // number of ticks in [1, min(cap, base * 2^attempts)] before retrying. The
 // random spread makes it likely that one proposer completes both phases while
 // the other waits; it lowers the odds of livelock but cannot rule it out.
+// The backoff resets only after this node has led undisturbed for
+// phase1_timeout_ticks, not when it wins Phase 1: in the duel, winning Phase 1
+// and losing Phase 2 is the livelock itself, and resetting there kept both
+// waits tiny forever (measured by sim/livelock.hpp).
 class randomized_backoff {
 public:
     struct options {
@@ -177,7 +181,13 @@ public:
         : options_(opts), rng_(seed) {}
 
     leader_action on_tick(leader_context c) noexcept {
-        if (c.current == role::leader) return leader_action::none;
+        if (c.current == role::leader) {
+            if (leader_ticks_ < options_.phase1_timeout_ticks && ++leader_ticks_ ==
+                                                                     options_.phase1_timeout_ticks) {
+                attempts_ = 0;  // led long enough to finish Phase 2: the duel is over
+            }
+            return leader_action::none;
+        }
         if (wait_ticks_ > 0) {
             if (--wait_ticks_ > 0) return leader_action::none;
             return c.has_work ? leader_action::start_phase1 : leader_action::none;
@@ -199,16 +209,17 @@ public:
         return leader_action::none;
     }
     void on_elected() noexcept {
-        attempts_ = 0;
         candidate_ticks_ = 0;
         wait_ticks_ = 0;
+        leader_ticks_ = 0;
     }
     void on_leader_heard() noexcept {}
 
     std::uint32_t wait_ticks() const noexcept { return wait_ticks_; }
     std::uint64_t fingerprint() const noexcept {
         return rng_.fingerprint() ^ (std::uint64_t{attempts_} << 40) ^
-               (std::uint64_t{wait_ticks_} << 20) ^ candidate_ticks_;
+               (std::uint64_t{wait_ticks_} << 20) ^ (std::uint64_t{leader_ticks_} << 52) ^
+               candidate_ticks_;
     }
 
 private:
@@ -229,6 +240,7 @@ private:
     std::uint32_t attempts_ = 0;
     std::uint32_t wait_ticks_ = 0;
     std::uint32_t candidate_ticks_ = 0;
+    std::uint32_t leader_ticks_ = 0;  // ticks led since elected, up to phase1_timeout_ticks
 };
 
 // ---- stable_leader: the seed's fix 2 ----------------------------------------------

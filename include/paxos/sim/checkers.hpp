@@ -16,6 +16,12 @@
 //                        in every replica's log at its slot
 //   persist_before_send  no promise or accepted leaves a replica before the
 //                        state it vouches for was synced
+//   promise_regressed    a replica's durable promise (the highest ballot it
+//                        promised or voted in) never goes down, across restarts
+//   vote_regressed       a replica never votes below a ballot it already
+//                        promised or voted in (an accept is also a promise)
+//   learned_unchosen     a replica applies a value only if one phase-2 quorum
+//                        voted for it in one ballot (the definition of chosen)
 //   liveness             after the faults heal, every command is acknowledged
 //                        and every replica has caught up, within a bound
 #pragma once
@@ -39,6 +45,9 @@ enum class check : std::uint8_t {
     durability,
     persist_before_send,
     liveness,
+    promise_regressed,
+    vote_regressed,
+    learned_unchosen,
 };
 
 constexpr const char* to_string(check c) noexcept {
@@ -49,6 +58,9 @@ constexpr const char* to_string(check c) noexcept {
         case check::durability: return "durability";
         case check::persist_before_send: return "persist-before-send";
         case check::liveness: return "liveness";
+        case check::promise_regressed: return "promise-regressed";
+        case check::vote_regressed: return "vote-regressed";
+        case check::learned_unchosen: return "learned-unchosen";
     }
     return "unknown";
 }

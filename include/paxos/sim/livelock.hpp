@@ -2,12 +2,14 @@
 //
 // Two replicas of a 3-node single-decree cluster propose at once (seed
 // documents "Paxos Livelock" and "dueling proposers"). An adversarial network
-// delivers Phase-1 messages (prepare, promise, reject) before Phase-2 messages
-// (accept, accepted), so every new prepare overtakes the accepts of the ballot
-// it preempts: "DB-1 PREPARE(5), DB-2 PREPARE(7), DB-1's ACCEPT(5) rejected,
-// DB-1 PREPARE(9), ...". duel() runs one such race and reports how many
-// Phase-1 rounds (distinct ballots) and ticks passed before a value was
-// chosen, if one was; duel_table() runs many seeds and summarizes them.
+// holds Phase-2 messages (accept, accepted) while any Phase-1 message
+// (prepare, promise) is in flight, so every new prepare overtakes the
+// accepts of the ballot it preempts: "DB-1 PREPARE(5), DB-2 PREPARE(7), DB-1's
+// ACCEPT(5) rejected, DB-1 PREPARE(9), ...". Messages take a seeded number of
+// ticks, so the policies' timers race real delays. duel() runs one such race
+// and reports how many Phase-1 rounds (distinct ballots) and ticks passed
+// before a value was chosen, if one was; duel_table() runs many seeds and
+// summarizes them.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 
 #include "../config.hpp"
 #include "../core/replica.hpp"
+#include "../policies/random.hpp"
 
 namespace paxos::sim {
 
@@ -27,45 +30,75 @@ struct duel_outcome {
     std::size_t ticks = 0;
 };
 
-// The network drains between ticks: messages are fast next to the timeouts,
-// as partial synchrony assumes after its stabilization time. (With a network
-// slower than the retry timers, no policy can promise progress.)
+// The adversary of the seed document, with latency. Each message takes
+// 1..latency_ticks_max ticks (drawn per message from the seed), and the
+// scheduler never delivers a Phase-2 message (accept, accepted) while any
+// Phase-1 message (prepare, promise) is still in flight: every new prepare
+// overtakes the accepts of the ballot it preempts. A policy makes
+// progress only if it leaves a quiet gap long enough for Phase 2 to get
+// through; how long that takes is the distribution duel_table() reports.
+struct duel_options {
+    std::size_t rounds_max = 1000;      // give up after this many distinct ballots
+    std::uint32_t latency_ticks_max = 3;  // one-way delay: 1..this many ticks
+};
+
 template <class Leader>
-duel_outcome duel(std::uint64_t seed, std::size_t rounds_max = 1000) {
+duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
     constexpr std::size_t nodes = 3;
     using config =
         paxos::config<int, counter_ballot<nodes>, majority<nodes>, Leader, nodes, 1, 1, true>;
     using replica_type = replica<config>;
+    using message_type = typename replica_type::message_type;
+    struct in_flight {
+        std::size_t due = 0;  // the tick at which it may arrive
+        message_type message{};
+    };
+    prng rng(seed);
     std::vector<replica_type> r;
     r.reserve(nodes);
     for (std::uint16_t id = 0; id < nodes; ++id) {
         typename replica_type::options o{};
         o.self = node_id{id};
-        o.seed = seed * 3 + id;
+        o.seed = rng.next();
         r.emplace_back(o);
     }
-    std::vector<typename replica_type::message_type> network;
+    std::vector<in_flight> network;
     std::set<std::uint64_t> ballots;
+    std::size_t now = 0;
     auto drain = [&](replica_type& x) {
         while (x.has_ready()) {
             const auto& rd = x.ready();  // no crashes here, so nothing to persist
             for (const auto& m : rd.messages) {
-                if (m.kind == message_kind::prepare) ballots.insert(m.ballot.raw());
+                if (m.kind == message_kind::prepare) ballots.insert(ballot_bits(m.ballot));
                 for (std::uint16_t to = 0; to < nodes; ++to) {
                     const bool addressed =
                         m.to == node_id::broadcast() ? to != x.self().value : m.to.value == to;
                     if (!addressed) continue;
                     auto copy = m;
                     copy.to = node_id{to};
-                    network.push_back(copy);
+                    network.push_back({now + rng.between(1, opts.latency_ticks_max), copy});
                 }
             }
             x.advance(rd);
         }
     };
+    // The seed's schedule: a prepare (and the promises it draws) overtakes the
+    // accepts and acceptances of the ballot it preempts. Everything else,
+    // rejects included, arrives when due.
     auto phase1 = [](message_kind k) {
         return k == message_kind::prepare || k == message_kind::promise ||
-               k == message_kind::promise_entry || k == message_kind::reject;
+               k == message_kind::promise_entry;
+    };
+    auto phase2 = [](message_kind k) {
+        return k == message_kind::accept || k == message_kind::accepted;
+    };
+    // The next message the adversary lets through at tick `now`, if any.
+    auto next = [&]() {
+        const bool phase1_in_flight = std::any_of(
+            network.begin(), network.end(), [&](const auto& f) { return phase1(f.message.kind); });
+        return std::find_if(network.begin(), network.end(), [&](const auto& f) {
+            return f.due <= now && !(phase2(f.message.kind) && phase1_in_flight);
+        });
     };
     // Both proposers start at once: the leader-free policies take the command
     // and campaign for it; the stable leader campaigns, then takes it.
@@ -78,12 +111,10 @@ duel_outcome duel(std::uint64_t seed, std::size_t rounds_max = 1000) {
         drain(r[p]);
     }
     duel_outcome out;
-    while (ballots.size() < rounds_max) {
-        while (!network.empty() && ballots.size() < rounds_max) {
-            auto it = std::find_if(network.begin(), network.end(),
-                                   [&](const auto& m) { return phase1(m.kind); });
-            if (it == network.end()) it = network.begin();
-            const auto m = *it;
+    while (ballots.size() < opts.rounds_max) {
+        for (auto it = next(); it != network.end() && ballots.size() < opts.rounds_max;
+             it = next()) {
+            const message_type m = it->message;
             network.erase(it);
             (void)r[m.to.value].step(m);
             drain(r[m.to.value]);
@@ -103,6 +134,7 @@ duel_outcome duel(std::uint64_t seed, std::size_t rounds_max = 1000) {
             (void)x.tick();
             drain(x);
         }
+        ++now;
         ++out.ticks;
     }
     out.rounds = ballots.size();
@@ -117,12 +149,12 @@ struct duel_summary {
 };
 
 template <class Leader>
-duel_summary duel_table(std::uint64_t seeds, std::size_t rounds_max = 1000) {
+duel_summary duel_table(std::uint64_t seeds, const duel_options& opts = {}) {
     std::vector<std::size_t> rounds, ticks;
     duel_summary s;
     s.seeds = seeds;
     for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
-        const duel_outcome o = duel<Leader>(seed, rounds_max);
+        const duel_outcome o = duel<Leader>(seed, opts);
         if (!o.chosen) {
             ++s.no_choice;
             continue;
@@ -146,12 +178,14 @@ duel_summary duel_table(std::uint64_t seeds, std::size_t rounds_max = 1000) {
 
 namespace detail {
 template <class Leader>
-void print_duel_row(std::FILE* out, const char* name, std::uint64_t seeds, std::size_t rounds_max) {
-    const duel_summary s = duel_table<Leader>(seeds, rounds_max);
+void print_duel_row(std::FILE* out, const char* name, std::uint64_t seeds,
+                    const duel_options& opts) {
+    const duel_summary s = duel_table<Leader>(seeds, opts);
     std::fprintf(out, "%-20s %8llu %10llu", name, static_cast<unsigned long long>(s.seeds),
                  static_cast<unsigned long long>(s.no_choice));
     if (s.no_choice == s.seeds) {
-        std::fprintf(out, "   (no value chosen in %zu Phase-1 rounds, in any seed)\n", rounds_max);
+        std::fprintf(out, "   (no value chosen in %zu Phase-1 rounds, in any seed)\n",
+                     opts.rounds_max);
         return;
     }
     std::fprintf(out, " %7zu %5zu %5zu %9zu %5zu %5zu\n", s.rounds_median, s.rounds_p99,
@@ -160,15 +194,18 @@ void print_duel_row(std::FILE* out, const char* name, std::uint64_t seeds, std::
 }  // namespace detail
 
 // The table of the three stock leader policies over `seeds` duels.
-inline void print_duel_table(std::FILE* out, std::uint64_t seeds, std::size_t rounds_max = 1000) {
-    std::fprintf(out, "dueling proposers, 3 nodes, Phase-1 messages overtake Phase-2 messages\n\n");
+inline void print_duel_table(std::FILE* out, std::uint64_t seeds, const duel_options& opts = {}) {
+    std::fprintf(out,
+                 "dueling proposers, 3 nodes, one-way latency 1..%u ticks; no Phase-2 message\n"
+                 "is delivered while a Phase-1 message is in flight\n\n",
+                 opts.latency_ticks_max);
     std::fprintf(out, "%-20s %8s %10s %7s %5s %5s %9s %5s %5s\n", "policy", "seeds", "no choice",
                  "rounds", "p99", "max", "ticks", "p99", "max");
     std::fprintf(out, "%-20s %8s %10s %7s %5s %5s %9s %5s %5s\n", "", "", "", "median", "", "",
                  "median", "", "");
-    detail::print_duel_row<immediate>(out, "immediate", seeds, rounds_max);
-    detail::print_duel_row<randomized_backoff>(out, "randomized_backoff", seeds, rounds_max);
-    detail::print_duel_row<stable_leader>(out, "stable_leader", seeds, rounds_max);
+    detail::print_duel_row<immediate>(out, "immediate", seeds, opts);
+    detail::print_duel_row<randomized_backoff>(out, "randomized_backoff", seeds, opts);
+    detail::print_duel_row<stable_leader>(out, "stable_leader", seeds, opts);
 }
 
 }  // namespace paxos::sim

@@ -10,13 +10,20 @@
 // integer arithmetic of our own: <random>'s distributions differ between
 // standard libraries, and a replay must be byte-for-byte the same with g++
 // and clang++.
+//
+// Wide-area models give each link its own base delay (set_link_delays): a
+// matrix of one-way delays plus a jitter proportional to each base, on top
+// of the latency model. Without a matrix every link draws the latency model
+// alone, exactly as before, so existing seeds replay unchanged.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <queue>
+#include <utility>
 #include <vector>
 
+#include "../assert.hpp"
 #include "../policies/node_set.hpp"
 #include "../policies/random.hpp"
 
@@ -49,6 +56,21 @@ struct latency_model {
                 return rng.between(low, high);
         }
         return low;
+    }
+};
+
+// Per-link base delays: a message from `from` to `to` takes
+//   base[from * nodes + to]
+//   + a jitter uniform in [0, that base * jitter_permille / 1000]
+//   + a draw of the network's latency model (set it to fixed 0 for nothing more).
+struct link_delays {
+    std::size_t nodes = 0;
+    std::vector<time_us> base;  // row-major, nodes * nodes; the diagonal is unused
+    std::uint32_t jitter_permille = 0;
+
+    time_us at(node_id from, node_id to) const noexcept {
+        PAXOS_ASSERT(from.value < nodes && to.value < nodes);
+        return base[std::size_t{from.value} * nodes + to.value];
     }
 };
 
@@ -101,6 +123,15 @@ public:
         while (!queue_.empty()) queue_.pop();
     }
 
+    // Gives every link its own base delay (see link_delays); the latency
+    // model is still drawn and added on top.
+    void set_link_delays(link_delays links) {
+        PAXOS_ASSERT(links.nodes == nodes_);
+        PAXOS_ASSERT(links.base.size() == links.nodes * links.nodes);
+        links_ = std::move(links);
+    }
+    const link_delays& links() const noexcept { return links_; }
+
     // ---- partitions and slow nodes -------------------------------------------
 
     void block(node_id from, node_id to) { blocked_[from.value] |= bit(to); }
@@ -136,8 +167,21 @@ private:
     static constexpr std::uint64_t bit(node_id n) { return std::uint64_t{1} << n.value; }
 
     void enqueue(time_us now, node_id from, node_id to, const Message& m, prng& rng) {
-        const time_us delay = latency.draw(rng) + slow_extra_[from.value] + slow_extra_[to.value];
+        const time_us delay =
+            link_delay(from, to, rng) + slow_extra_[from.value] + slow_extra_[to.value];
         queue_.push(delivery{now + delay, sequence_++, from, to, m});
+    }
+
+    // Without a matrix this is exactly one draw of the latency model, as it
+    // always was; the matrix path draws the jitter first, then the model.
+    time_us link_delay(node_id from, node_id to, prng& rng) const {
+        if (links_.base.empty()) return latency.draw(rng);
+        const time_us base = links_.at(from, to);
+        time_us jitter = 0;
+        if (links_.jitter_permille > 0) {
+            jitter = rng.below(base * links_.jitter_permille / 1000 + 1);
+        }
+        return base + jitter + latency.draw(rng);
     }
 
     struct later {
@@ -150,6 +194,7 @@ private:
     std::priority_queue<delivery, std::vector<delivery>, later> queue_;
     std::uint64_t blocked_[node_set::capacity] = {};
     std::vector<time_us> slow_extra_;
+    link_delays links_{};
     std::uint64_t sequence_ = 0;
     std::uint64_t sent_ = 0;
     std::uint64_t lost_ = 0;

@@ -17,7 +17,10 @@
 // compiler: trace_hash() fingerprints it.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <map>
+#include <utility>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -296,7 +299,8 @@ private:
             record({now_, event_kind::persist, static_cast<std::uint16_t>(i), 0,
                     static_cast<std::uint8_t>(rd.accepted.size()), rd.applied_end.value,
                     raw(rd.promised), rd.sync_needed ? 1u : 0u});
-            absorb_synced(n);
+            absorb_synced(i);
+            tally_votes(i, rd);
             if (!(options_.plant_send_before_persist && i == 0)) {
                 for (const message_type& m : rd.messages) {
                     check_backed(i, m);
@@ -324,6 +328,7 @@ private:
 
     void apply(std::size_t i, std::uint64_t slot, std::span<const command> values) {
         node& n = nodes_[i];
+        check_chosen_by_quorum(i, slot, values);
         checks_.on_applied(now_, i, slot, values);
         if (slot == n.log.size()) n.log.emplace_back(values.begin(), values.end());
         record({now_, event_kind::apply, static_cast<std::uint16_t>(i), 0,
@@ -344,19 +349,69 @@ private:
 
     // ---- persist-before-send, from outside ---------------------------------------
 
-    void absorb_synced(node& n) {
+    // Reads the records node `i` synced since the last call. Besides feeding
+    // the persist-before-send check, this is where the acceptor's monotonicity
+    // is watched from outside (PMS §2.2 and Lamport's TLA+ Phase2b, where an
+    // accept also raises maxBal): the durable promise never goes down, and no
+    // vote is cast below a ballot already promised or voted in.
+    void absorb_synced(std::size_t i) {
+        node& n = nodes_[i];
         const auto& synced = n.store.synced();
         for (; n.synced_seen < synced.size(); ++n.synced_seen) {
             const auto& r = synced[n.synced_seen];
-            if (r.kind == storage::record_kind::promise && r.ballot > n.synced_promise) {
-                n.synced_promise = r.ballot;
+            if (r.kind == storage::record_kind::promise) {
+                if (r.ballot < n.synced_promise) {
+                    checks_.fail(check::promise_regressed, now_,
+                                 "node " + std::to_string(i) + " made promise " +
+                                     std::to_string(raw(r.ballot)) + " durable below ballot " +
+                                     std::to_string(raw(n.synced_promise)) +
+                                     " it had already promised or voted in");
+                }
+                if (r.ballot > n.synced_promise) n.synced_promise = r.ballot;
             } else if (r.kind == storage::record_kind::vote) {
+                if (r.ballot < n.synced_promise) {
+                    checks_.fail(check::vote_regressed, now_,
+                                 "node " + std::to_string(i) + " voted in slot " +
+                                     std::to_string(r.slot.value) + " at ballot " +
+                                     std::to_string(raw(r.ballot)) + " below ballot " +
+                                     std::to_string(raw(n.synced_promise)) +
+                                     " it had already promised or voted in");
+                }
                 if (r.ballot > n.synced_promise) n.synced_promise = r.ballot;
                 if (n.synced_votes.size() <= r.slot.value) n.synced_votes.resize(r.slot.value + 1);
                 if (r.ballot > n.synced_votes[r.slot.value])
                     n.synced_votes[r.slot.value] = r.ballot;
             }
         }
+    }
+
+    // Every vote any node ever persisted, by (slot, ballot): what "chosen"
+    // means is decided from these alone, never from a replica's own count.
+    void tally_votes(std::size_t i, const typename replica_type::ready_type& rd) {
+        for (const auto& v : rd.accepted) {
+            auto& voters = votes_[{v.slot.value, raw(v.ballot)}];
+            voters.push_back({i, std::vector<command>(v.values.begin(), v.values.end())});
+        }
+    }
+
+    // A value applied by a replica must have been voted for by one phase-2
+    // quorum in one ballot; a count that mixes ballots (or slots) is not a choice.
+    void check_chosen_by_quorum(std::size_t i, std::uint64_t slot,
+                                std::span<const command> values) {
+        const auto& quorum = nodes_[i].replica->quorum();
+        for (auto it = votes_.lower_bound({slot, 0}); it != votes_.end() && it->first.first == slot;
+             ++it) {
+            node_set voters{};
+            for (const auto& [node, voted] : it->second) {
+                if (std::equal(voted.begin(), voted.end(), values.begin(), values.end())) {
+                    voters.insert(node_id{static_cast<std::uint16_t>(node)});
+                }
+            }
+            if (quorum.is_phase2_quorum(voters)) return;
+        }
+        checks_.fail(check::learned_unchosen, now_,
+                     "node " + std::to_string(i) + " applied slot " + std::to_string(slot) +
+                         " although no phase-2 quorum voted for that value in one ballot");
     }
 
     void check_backed(std::size_t i, const message_type& m) {
@@ -420,7 +475,7 @@ private:
         n.synced_promise = ballot_type{};
         n.synced_votes.clear();
         n.synced_seen = 0;
-        absorb_synced(n);
+        absorb_synced(i);
         n.up = true;
         n.next_tick = now_ + rng_.between(1, n.tick_period);
         record({now_, event_kind::restart, static_cast<std::uint16_t>(i), 0, 0, n.log.size(),
@@ -709,6 +764,10 @@ private:
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
     std::vector<event> recent_;
     std::size_t recent_next_ = 0;
+    // (slot, ballot) -> every (node, values) vote persisted for it.
+    std::map<std::pair<std::uint64_t, std::uint64_t>,
+             std::vector<std::pair<std::size_t, std::vector<command>>>>
+        votes_;
 };
 
 }  // namespace paxos::sim
