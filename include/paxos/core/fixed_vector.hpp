@@ -1,19 +1,63 @@
 // paxos/core/fixed_vector.hpp: a vector with inline, compile-time capacity.
 //
 // The core never allocates (DESIGN.md): every buffer is a member sized by the
-// config. fixed_vector<T, N> keeps N default-constructed T inline and a count,
-// so it is a plain value that copies like a struct. Pushing past capacity is a
-// programmer error (PAXOS_ASSERT); callers check full() first.
+// config. fixed_vector<T, N> keeps N T inline and a count, so it is a plain
+// value that copies like a struct. Pushing past capacity is a programmer error
+// (PAXOS_ASSERT); callers check full() first.
+//
+// Copies cost what is live, not what is reserved. A small buffer (up to 128
+// bytes) is zero-filled once and copied whole: a few register moves, no loop.
+// A large one (a batch of 64 commands of 128 bytes is 8 KB) is neither zeroed
+// nor copied beyond size(): messages and slots carry a full batch's room but
+// usually hold one command or none, and copying the room made memcpy and
+// memset most of the cost of a commit (measured by bench/bench_end_to_end).
+// Elements past size() are never read.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include "../assert.hpp"
 
 namespace paxos {
+
+namespace detail {
+
+template <class T, std::size_t Capacity>
+inline constexpr bool copy_whole_buffer = sizeof(T) * Capacity <= 128;
+
+// Small: value-initialized, trivially copied.
+template <class T, std::size_t Capacity, bool Small = copy_whole_buffer<T, Capacity>>
+struct fixed_storage {
+    std::array<T, Capacity> items{};
+    std::size_t size = 0;
+};
+
+// Large: the room is left as T's default initialization leaves it, and a copy
+// takes the live elements only.
+template <class T, std::size_t Capacity>
+struct fixed_storage<T, Capacity, false> {
+    std::array<T, Capacity> items;
+    std::size_t size = 0;
+
+    fixed_storage() noexcept(std::is_nothrow_default_constructible_v<T>) {}
+    fixed_storage(const fixed_storage& other) : size(other.size) {
+        for (std::size_t i = 0; i < size; ++i) items[i] = other.items[i];
+    }
+    fixed_storage& operator=(const fixed_storage& other) {
+        if (this != &other) {
+            for (std::size_t i = 0; i < other.size; ++i) items[i] = other.items[i];
+            size = other.size;
+        }
+        return *this;
+    }
+    ~fixed_storage() = default;
+};
+
+}  // namespace detail
 
 template <class T, std::size_t Capacity>
 class fixed_vector {
@@ -23,60 +67,61 @@ public:
     using value_type = T;
     static constexpr std::size_t capacity() noexcept { return Capacity; }
 
-    constexpr fixed_vector() = default;
+    // User-provided, so that `fixed_vector{}` and a value-initialized
+    // enclosing message do not zero the room of a large buffer.
+    constexpr fixed_vector() noexcept(std::is_nothrow_default_constructible_v<T>) {}
 
-    constexpr std::size_t size() const noexcept { return size_; }
-    constexpr bool empty() const noexcept { return size_ == 0; }
-    constexpr bool full() const noexcept { return size_ == Capacity; }
+    constexpr std::size_t size() const noexcept { return s_.size; }
+    constexpr bool empty() const noexcept { return s_.size == 0; }
+    constexpr bool full() const noexcept { return s_.size == Capacity; }
 
     constexpr void push_back(const T& value) noexcept(noexcept(std::declval<T&>() = value)) {
-        PAXOS_ASSERT(size_ < Capacity);
-        items_[size_++] = value;
+        PAXOS_ASSERT(s_.size < Capacity);
+        s_.items[s_.size++] = value;
     }
-    constexpr void clear() noexcept { size_ = 0; }
+    constexpr void clear() noexcept { s_.size = 0; }
     // Shrinks to `count` elements (count <= size()).
     constexpr void truncate(std::size_t count) noexcept {
-        PAXOS_ASSERT(count <= size_);
-        size_ = count;
+        PAXOS_ASSERT(count <= s_.size);
+        s_.size = count;
     }
     // Replaces the contents with a copy of `values` (values.size() <= capacity).
     constexpr void assign(std::span<const T> values) {
         PAXOS_ASSERT(values.size() <= Capacity);
-        for (std::size_t i = 0; i < values.size(); ++i) items_[i] = values[i];
-        size_ = values.size();
+        for (std::size_t i = 0; i < values.size(); ++i) s_.items[i] = values[i];
+        s_.size = values.size();
     }
 
     constexpr T& operator[](std::size_t i) noexcept {
-        PAXOS_ASSERT(i < size_);
-        return items_[i];
+        PAXOS_ASSERT(i < s_.size);
+        return s_.items[i];
     }
     constexpr const T& operator[](std::size_t i) const noexcept {
-        PAXOS_ASSERT(i < size_);
-        return items_[i];
+        PAXOS_ASSERT(i < s_.size);
+        return s_.items[i];
     }
     constexpr T& back() noexcept {
-        PAXOS_ASSERT(size_ > 0);
-        return items_[size_ - 1];
+        PAXOS_ASSERT(s_.size > 0);
+        return s_.items[s_.size - 1];
     }
 
-    constexpr T* begin() noexcept { return items_.data(); }
-    constexpr T* end() noexcept { return items_.data() + size_; }
-    constexpr const T* begin() const noexcept { return items_.data(); }
-    constexpr const T* end() const noexcept { return items_.data() + size_; }
-    constexpr std::span<const T> view() const noexcept { return {items_.data(), size_}; }
+    constexpr T* begin() noexcept { return s_.items.data(); }
+    constexpr T* end() noexcept { return s_.items.data() + s_.size; }
+    constexpr const T* begin() const noexcept { return s_.items.data(); }
+    constexpr const T* end() const noexcept { return s_.items.data() + s_.size; }
+    constexpr std::span<const T> view() const noexcept { return {s_.items.data(), s_.size}; }
 
     // Equal when the live elements are equal; the unused tail does not count.
     friend constexpr bool operator==(const fixed_vector& a, const fixed_vector& b) {
-        if (a.size_ != b.size_) return false;
-        for (std::size_t i = 0; i < a.size_; ++i) {
-            if (!(a.items_[i] == b.items_[i])) return false;
+        if (a.s_.size != b.s_.size) return false;
+        for (std::size_t i = 0; i < a.s_.size; ++i) {
+            if (!(a.s_.items[i] == b.s_.items[i])) return false;
         }
         return true;
     }
 
 private:
-    std::array<T, Capacity> items_{};
-    std::size_t size_ = 0;
+    detail::fixed_storage<T, Capacity> s_{};
 };
 
 }  // namespace paxos

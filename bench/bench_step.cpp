@@ -1,0 +1,820 @@
+// bench/bench_step.cpp: the cost of one replica input or output, each alone.
+//
+// Every message kind step() handles, in the role where it does real work,
+// plus one stale-ballot rejection and one malformed message; propose() at a
+// leader; tick() at an idle follower and at an idle leader; ready() with
+// advance() on a typical batch. Multi-Paxos with 64-bit commands:
+// multi_paxos<std::uint64_t, 3> (window 64, 8 commands per slot), some with
+// 5 nodes, and one unbatched config (1 command per slot).
+//
+// Method. An input changes the replica, so it cannot simply be repeated:
+// each benchmark iteration is a chunk of `ops` inputs, timed as a whole
+// with steady_clock (UseManualTime), between two untimed steps that bring
+// the state to where the next chunk can start. Where the input can take a
+// fresh slot or ballot each time (accept, accepted, prepare, promise_entry,
+// propose, tick), a chunk works one replica; where it moves the replica
+// somewhere it must be led back from (promise that completes Phase 1,
+// reject that deposes a leader, ready/advance), a chunk works `ops` copies of
+// one replica, each led back by protocol inputs, not by copying 30 KB.
+// No PauseTiming/ResumeTiming: reading two clocks per chunk of 16 to 64
+// inputs costs well under a nanosecond per input, where pausing would cost
+// hundreds of nanoseconds per chunk.
+//
+// The time column is per chunk; read `ns_per_op`. Counters:
+//   ns_per_op      timed nanoseconds per input
+//   ops            inputs per chunk (one benchmark iteration)
+//   allocs         operator new calls over the whole loop, resets included
+//                  (must be 0; the program aborts otherwise)
+//   replica_bytes  sizeof(paxos::replica<Config>)
+// Each input's result is checked against the reason it must return, and
+// each reset checks the state the chunk should have left, so a benchmark
+// cannot silently measure a different path.
+//
+// Run from the release preset:
+//   cmake --preset release && cmake --build --preset release --target bench_step
+//   ./build/release/bench/bench_step --benchmark_repetitions=3
+//       --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <paxos/paxos.hpp>
+
+#include "alloc_counter.hpp"
+
+namespace {
+
+using multi3 = paxos::multi_paxos<std::uint64_t, 3>;
+using multi5 = paxos::multi_paxos<std::uint64_t, 5>;
+using multi3_unbatched = paxos::multi_paxos<std::uint64_t, 3, 64, 1>;
+
+using paxos::message_kind;
+using paxos::node_id;
+using paxos::reason;
+using paxos::slot_id;
+
+[[noreturn]] void fail(const char* what) {
+    std::fprintf(stderr, "bench_step: %s\n", what);
+    std::abort();
+}
+
+void expect(bool condition, const char* what) {
+    if (!condition) fail(what);
+}
+
+template <class Result>
+void expect_ok(const Result& r, const char* what) {
+    if (!r.ok()) {
+        std::fprintf(stderr, "bench_step: %s: %s\n", what, paxos::to_string(r.code));
+        std::abort();
+    }
+}
+
+// Acknowledges whatever a replica has to hand out, as a driver would after
+// persisting, sending and applying it.
+template <class Replica>
+void discard(Replica& r) {
+    if (r.has_ready()) r.advance(r.ready());
+}
+
+template <class Config>
+struct kit {
+    using replica = paxos::replica<Config>;
+    using message = typename replica::message_type;
+    using ballot = typename replica::ballot_type;
+    static constexpr std::size_t nodes = Config::max_nodes;
+    static constexpr std::size_t batch = Config::batch_values_max;
+    // Peers whose accepted make a majority with the leader's own vote are
+    // nodes 1 .. quorum_peers; the last of them completes it.
+    static constexpr std::uint16_t quorum_peers = static_cast<std::uint16_t>(nodes / 2);
+
+    static message make(message_kind kind, std::uint16_t from, node_id to, ballot b,
+                        slot_id s = slot_id{}, slot_id chosen_end = slot_id{}) {
+        message m{};
+        m.kind = kind;
+        m.from = node_id{from};
+        m.to = to;
+        m.ballot = b;
+        m.slot = s;
+        m.chosen_end = chosen_end;
+        return m;
+    }
+
+    // A full batch: a loaded leader seals a slot when its batch fills.
+    static void fill(message& m, std::uint64_t first, std::size_t count = batch) {
+        m.values.clear();
+        for (std::size_t i = 0; i < count; ++i) m.values.push_back(first + i);
+    }
+
+    static ballot above(ballot seen, std::uint16_t owner) {
+        const std::optional<ballot> b = ballot::next_above(seen, node_id{owner});
+        if (!b) fail("ballot space exhausted");
+        return *b;
+    }
+};
+
+// ---- a cluster on a perfect network, used only to build states -----------------
+
+template <class Config>
+class cluster {
+public:
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    using message = typename k::message;
+
+    explicit cluster(typename Config::leader::options leader = {}) {
+        replicas_.reserve(k::nodes);
+        for (std::uint16_t id = 0; id < k::nodes; ++id) {
+            typename replica::options o{};
+            o.self = node_id{id};
+            o.seed = id + 1u;
+            o.leader = leader;
+            replicas_.emplace_back(o);
+        }
+        queue_.reserve(queue_capacity);
+    }
+
+    replica& node(std::size_t id) { return replicas_[id]; }
+
+    // The steady state most benchmarks start from: node 2 led once, node 0
+    // took over with a higher ballot (so a ballot older than the leader's
+    // exists, owned by a live node), and a few slots are chosen everywhere.
+    static std::unique_ptr<cluster> steady(typename Config::leader::options leader = {}) {
+        auto c = std::make_unique<cluster>(leader);
+        c->elect(2);
+        c->elect(0);
+        c->commit(0, 4);
+        return c;
+    }
+
+    void elect(std::uint16_t id) {
+        expect_ok(node(id).campaign(), "campaign");
+        settle();
+        expect(node(id).is_leader(), "set-up: election failed");
+    }
+
+    // The leader fills `slots` batches; every replica learns them chosen.
+    void commit(std::uint16_t leader, std::size_t slots) {
+        const slot_id target{node(leader).chosen_end().value + slots};
+        for (std::size_t i = 0; i < slots * k::batch; ++i) {
+            expect_ok(node(leader).propose(seq_++), "set-up propose");
+        }
+        settle();
+        for (replica& r : replicas_) expect(r.chosen_end() == target, "set-up: not chosen");
+    }
+
+    // Delivers every message, in FIFO order, until no replica has output.
+    void settle() {
+        for (;;) {
+            for (std::size_t id = 0; id < k::nodes; ++id) collect(id);
+            if (queue_.empty()) return;
+            for (std::size_t i = 0; i < queue_.size(); ++i) {
+                const message m = queue_[i];
+                for (std::size_t to = 0; to < k::nodes; ++to) {
+                    const bool addressed = m.to == node_id::broadcast() || m.to.value == to;
+                    if (!addressed || to == m.from.value) continue;
+                    (void)node(to).step(m);  // refusals are part of a normal run
+                    collect(to);
+                }
+            }
+            queue_.clear();
+        }
+    }
+
+private:
+    static constexpr std::size_t queue_capacity = 1 << 14;
+
+    void collect(std::size_t id) {
+        replica& r = node(id);
+        while (r.has_ready()) {
+            const auto& rd = r.ready();
+            for (const message& m : rd.messages) {
+                expect(queue_.size() < queue_capacity, "set-up: message queue full");
+                queue_.push_back(m);
+            }
+            r.advance(rd);
+        }
+    }
+
+    std::vector<replica> replicas_;
+    std::vector<message> queue_;
+    std::uint64_t seq_ = 1;
+};
+
+// Has the leader's vote counted by the peers it needs, so `s` is chosen.
+template <class Config>
+void choose(typename kit<Config>::replica& leader, slot_id s, std::uint16_t peers) {
+    using k = kit<Config>;
+    for (std::uint16_t p = 1; p <= peers; ++p) {
+        const auto m = k::make(message_kind::accepted, p, node_id{0}, leader.ballot(), s, s);
+        expect_ok(leader.step(m), "accepted");
+    }
+}
+
+// ---- the runner ---------------------------------------------------------------------
+
+using bench_clock = std::chrono::steady_clock;
+
+// A fixture has: ops (inputs per chunk); expected (the reason each input
+// returns); before() and after() (untimed resets); op(i) (the timed input);
+// replica (for sizeof).
+template <class Fixture>
+void run(benchmark::State& state) {
+    auto f = std::make_unique<Fixture>();
+    std::int64_t timed_ns = 0;
+    const std::uint64_t allocs_before = alloc_counter::count();
+    for (auto _ : state) {
+        f->before();
+        const auto start = bench_clock::now();
+        for (std::size_t i = 0; i < Fixture::ops; ++i) {
+            const reason r = f->op(i);
+            if (r != Fixture::expected) [[unlikely]] {
+                std::fprintf(stderr, "bench_step: %s: input %zu returned %s, not %s\n",
+                             Fixture::what, i, paxos::to_string(r),
+                             paxos::to_string(Fixture::expected));
+                std::abort();
+            }
+        }
+        const auto stop = bench_clock::now();
+        f->after();
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stop - start);
+        timed_ns += ns.count();
+        state.SetIterationTime(static_cast<double>(ns.count()) * 1e-9);
+    }
+    const std::uint64_t allocs = alloc_counter::count() - allocs_before;
+    if (allocs != 0) {
+        std::fprintf(stderr, "bench_step: %s: %llu allocations in the loop\n", Fixture::what,
+                     static_cast<unsigned long long>(allocs));
+        std::abort();
+    }
+    const double inputs = static_cast<double>(state.iterations()) * Fixture::ops;
+    state.counters["ns_per_op"] = static_cast<double>(timed_ns) / inputs;
+    state.counters["ops"] = static_cast<double>(Fixture::ops);
+    state.counters["allocs"] = static_cast<double>(allocs);
+    state.counters["replica_bytes"] = static_cast<double>(sizeof(typename Fixture::replica));
+}
+
+// ---- acceptor and learner: Phase 2 at a follower ---------------------------------
+
+// A follower of a stable leader, in the pipeline: accept for a fresh slot
+// (a vote and an accepted reply), then chosen for it (learned, applied in
+// the next batch). TimeChosen picks which of the two is timed; the other
+// one is the reset, so the window keeps sliding.
+template <class Config, bool TimeChosen>
+struct follower_phase2 {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = TimeChosen ? "chosen at follower" : "accept at follower";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& f = c->node(1);
+    slot_id next = f.chosen_end();
+    std::array<typename k::message, ops> accepts{};
+    std::array<typename k::message, ops> chosens{};
+
+    follower_phase2() {
+        const auto b = c->node(0).ballot();
+        for (std::size_t i = 0; i < ops; ++i) {
+            accepts[i] = k::make(message_kind::accept, 0, node_id::broadcast(), b);
+            chosens[i] = k::make(message_kind::chosen, 0, node_id::broadcast(), b);
+            k::fill(accepts[i], 8 * i);
+            k::fill(chosens[i], 8 * i);
+        }
+    }
+
+    void before() {
+        for (std::size_t i = 0; i < ops; ++i) {
+            accepts[i].slot = chosens[i].slot = slot_id{next.value + i};
+            accepts[i].chosen_end = chosens[i].chosen_end = next;
+        }
+        if (TimeChosen) accept_all();
+    }
+    reason op(std::size_t i) {
+        return f.step(TimeChosen ? chosens[i] : accepts[i]).code;
+    }
+    void after() {
+        discard(f);
+        if (!TimeChosen) choose_all();
+        next = slot_id{next.value + ops};
+        expect(f.applied_end() == next, "follower did not apply the chunk");
+    }
+
+    void accept_all() {
+        for (const auto& m : accepts) expect_ok(f.step(m), "accept");
+        discard(f);
+    }
+    void choose_all() {
+        for (const auto& m : chosens) expect_ok(f.step(m), "chosen");
+        discard(f);
+    }
+};
+
+// A heartbeat from the leader to an up-to-date follower: no output at all.
+template <class Config>
+struct heartbeat_at_follower {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 64;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "heartbeat at follower";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& f = c->node(1);
+    typename k::message m = k::make(message_kind::heartbeat, 0, node_id::broadcast(),
+                                    c->node(0).ballot(), slot_id{}, f.chosen_end());
+
+    void before() {}
+    reason op(std::size_t) { return f.step(m).code; }
+    void after() { expect(!f.has_ready(), "heartbeat produced output"); }
+};
+
+// Phase 1 at an acceptor: a rival candidate (node 2) asks with a higher
+// ballot each time. Votes: unchosen votes the follower holds and must report
+// (one promise_entry each, then the promise header).
+template <class Config, std::size_t Votes>
+struct prepare_at_follower {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = Votes == 0 ? 32 : 16;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "prepare at follower";
+    static_assert(ops * (Votes + 1) + replica::messages_per_input_max <=
+                  replica::outbox_messages_max);
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& f = c->node(1);
+    std::array<typename k::message, ops> prepares{};
+
+    prepare_at_follower() {
+        // The leader proposes Votes slots; only this follower gets the accepts.
+        replica& leader = c->node(0);
+        for (std::size_t i = 0; i < Votes * k::batch; ++i) expect_ok(leader.propose(i), "propose");
+        const auto& rd = leader.ready();
+        for (const auto& m : rd.messages) {
+            if (m.kind == message_kind::accept) expect_ok(f.step(m), "accept");
+        }
+        leader.advance(rd);
+        discard(f);
+        for (auto& m : prepares) {
+            m = k::make(message_kind::prepare, 2, node_id::broadcast(), {}, f.chosen_end(),
+                        f.chosen_end());
+        }
+    }
+
+    void before() {
+        auto b = f.promised();
+        for (auto& m : prepares) m.ballot = b = k::above(b, 2);
+    }
+    reason op(std::size_t i) { return f.step(prepares[i]).code; }
+    void after() {
+        const auto& rd = f.ready();
+        expect(rd.messages.size() == ops * (Votes + 1), "prepare: wrong number of answers");
+        f.advance(rd);
+    }
+};
+
+// ---- proposer -----------------------------------------------------------------------
+
+// Phase 1b pieces at a candidate: one promise_entry per slot, each reporting
+// a vote of an older ballot (node 1's), which the candidate adopts. The
+// header that would complete the promise never comes; the next chunk starts
+// a new Phase 1.
+template <class Config>
+struct promise_entry_at_candidate {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "promise_entry at candidate";
+
+    cluster<Config> c{};
+    replica& r = c.node(0);
+    std::array<typename k::message, ops> entries{};
+    typename k::ballot old = k::ballot::first(node_id{1});
+
+    promise_entry_at_candidate() {
+        // Node 1 once ran Phase 1 here, so our ballot will be above its own.
+        const auto p = k::make(message_kind::prepare, 1, node_id{0}, old);
+        expect_ok(r.step(p), "prepare");
+        discard(r);
+        for (std::size_t i = 0; i < ops; ++i) {
+            entries[i] = k::make(message_kind::promise_entry, 1, node_id{0}, {}, slot_id{i});
+            entries[i].accepted_ballot = old;
+            k::fill(entries[i], 8 * i);
+        }
+    }
+
+    void before() {
+        expect_ok(r.campaign(), "campaign");
+        discard(r);
+        expect(r.current_role() == paxos::role::candidate, "not a candidate");
+        for (auto& m : entries) m.ballot = r.ballot();
+    }
+    reason op(std::size_t i) { return r.step(entries[i]).code; }
+    void after() {}
+};
+
+// `ops` copies of node 0 of a three-node cluster with a chosen log, each
+// cycling follower -> candidate (campaign) -> leader (node 1's promise
+// completes the phase-1 quorum) -> follower (node 1's reject with a higher
+// ballot). One step of the cycle is timed; the others are the reset.
+enum class cycle_step { promise_completes_phase1, reject_deposes_leader };
+
+template <class Config, cycle_step Timed>
+struct leader_cycle {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 16;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = Timed == cycle_step::promise_completes_phase1
+                                            ? "promise at candidate"
+                                            : "reject at leader";
+    static_assert(Config::max_nodes == 3, "one promise makes a phase-1 quorum of 3 only");
+
+    std::vector<replica> rs;
+    std::array<typename k::message, ops> inputs{};
+
+    leader_cycle() {
+        auto c = cluster<Config>::steady();
+        rs.assign(ops, c->node(0));
+    }
+
+    void before() {
+        for (std::size_t i = 0; i < ops; ++i) {
+            replica& r = rs[i];
+            if (r.is_leader()) depose(r);
+            expect_ok(r.campaign(), "campaign");
+            discard(r);
+            auto promise = promise_for(r);
+            if (Timed == cycle_step::promise_completes_phase1) {
+                inputs[i] = promise;
+                continue;
+            }
+            expect_ok(r.step(promise), "promise");
+            discard(r);
+            inputs[i] = reject_for(r);
+        }
+    }
+    reason op(std::size_t i) { return rs[i].step(inputs[i]).code; }
+    void after() {
+        const bool leads = Timed == cycle_step::promise_completes_phase1;
+        for (replica& r : rs) {
+            expect(r.is_leader() == leads, "the cycle step did not change the role");
+            discard(r);
+        }
+    }
+
+    static typename k::message promise_for(const replica& r) {
+        return k::make(message_kind::promise, 1, node_id{0}, r.ballot(), r.chosen_end(),
+                       r.chosen_end());
+    }
+    static typename k::message reject_for(const replica& r) {
+        return k::make(message_kind::reject, 1, node_id{0}, k::above(r.promised(), 1),
+                       r.chosen_end(), r.chosen_end());
+    }
+    static void depose(replica& r) {
+        expect_ok(r.step(reject_for(r)), "reject");
+        discard(r);
+    }
+};
+
+// Phase 2b at the leader: the accepted that completes a slot's phase-2
+// quorum (chosen; a chosen message goes out). With five nodes node 1's
+// accepted arrives first, untimed, and node 2's completes the quorum.
+template <class Config>
+struct accepted_at_leader {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "accepted at leader";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& leader = c->node(0);
+    slot_id next = leader.chosen_end();
+    std::array<typename k::message, ops> accepteds{};
+    std::uint64_t seq = 0;
+
+    accepted_at_leader() {
+        for (auto& m : accepteds) {
+            m = k::make(message_kind::accepted, k::quorum_peers, node_id{0}, leader.ballot());
+        }
+    }
+
+    void before() {
+        for (std::size_t i = 0; i < ops * k::batch; ++i) {
+            expect_ok(leader.propose(seq++), "propose");
+        }
+        discard(leader);
+        for (std::size_t i = 0; i < ops; ++i) {
+            const slot_id s{next.value + i};
+            for (std::uint16_t p = 1; p < k::quorum_peers; ++p) {
+                const auto m = k::make(message_kind::accepted, p, node_id{0}, leader.ballot(), s);
+                expect_ok(leader.step(m), "accepted below quorum");
+            }
+            accepteds[i].slot = accepteds[i].chosen_end = s;
+        }
+    }
+    reason op(std::size_t i) { return leader.step(accepteds[i]).code; }
+    void after() {
+        discard(leader);
+        next = slot_id{next.value + ops};
+        expect(leader.applied_end() == next, "leader did not choose the chunk");
+    }
+};
+
+// A client command at the leader. It joins the open batch; every
+// batch_values_max-th command seals the batch into a slot (vote + accept
+// broadcast), so with 8 per slot the figure is the average over 7 appends
+// and one seal, and unbatched every command seals a slot.
+template <class Config>
+struct propose_at_leader {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "propose at leader";
+    static_assert(ops % k::batch == 0, "a chunk seals whole batches");
+    static constexpr std::size_t slots = ops / k::batch;
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& leader = c->node(0);
+    slot_id next = leader.chosen_end();
+    std::uint64_t seq = 0;
+
+    void before() {}
+    reason op(std::size_t) { return leader.propose(seq++).code; }
+    void after() {
+        discard(leader);
+        for (std::size_t i = 0; i < slots; ++i) {
+            choose<Config>(leader, slot_id{next.value + i}, k::quorum_peers);
+        }
+        discard(leader);
+        next = slot_id{next.value + slots};
+        expect(leader.applied_end() == next, "leader did not choose the chunk");
+    }
+};
+
+// ---- catch-up ---------------------------------------------------------------------
+
+// A learn_request at the leader. Behind = 8: a follower that missed 8 slots
+// (8 chosen messages go back). Behind = 0: the anti-entropy request of an
+// up-to-date follower, which is answered with silence.
+template <class Config, std::size_t Behind>
+struct learn_request_at_leader {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = Behind == 0 ? 64 : 16;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "learn_request at leader";
+    static_assert(ops * Behind + replica::messages_per_input_max <=
+                  replica::outbox_messages_max);
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& leader = c->node(0);
+    typename k::message m{};
+
+    learn_request_at_leader() {
+        c->commit(0, Behind);
+        const slot_id from{leader.chosen_end().value - Behind};
+        m = k::make(message_kind::learn_request, 2, node_id{0}, c->node(2).promised(), from,
+                    from);
+    }
+
+    void before() {}
+    reason op(std::size_t) { return leader.step(m).code; }
+    void after() {
+        if (Behind == 0) {
+            expect(!leader.has_ready(), "learn_request: an up-to-date peer got an answer");
+            return;
+        }
+        const auto& rd = leader.ready();
+        expect(rd.messages.size() == ops * Behind, "learn_request: wrong number of answers");
+        leader.advance(rd);
+    }
+};
+
+// ---- refused inputs -------------------------------------------------------------------
+
+// The rejected path: a deposed leader (node 2) still sends accept with its
+// old ballot; the follower answers with a reject carrying its promise.
+template <class Config>
+struct stale_accept_at_follower {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 64;
+    static constexpr reason expected = reason::stale_ballot;
+    static constexpr const char* what = "stale accept at follower";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& f = c->node(1);
+    typename k::message m = k::make(message_kind::accept, 2, node_id::broadcast(),
+                                    c->node(2).ballot(), f.chosen_end(), f.chosen_end());
+
+    stale_accept_at_follower() {
+        expect(m.ballot < f.promised(), "set-up: the old ballot is not stale");
+        k::fill(m, 0);
+    }
+    void before() {}
+    reason op(std::size_t) { return f.step(m).code; }
+    void after() {
+        const auto& rd = f.ready();
+        expect(rd.messages.size() == ops, "stale accept: one reject each");
+        f.advance(rd);
+    }
+};
+
+// A malformed message: node 1 sends accept under the leader's ballot (a
+// proposer speaks only with its own). Refused by validation, nothing changes.
+template <class Config>
+struct malformed_at_follower {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 64;
+    static constexpr reason expected = reason::malformed;
+    static constexpr const char* what = "malformed at follower";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& f = c->node(2);
+    typename k::message m = k::make(message_kind::accept, 1, node_id::broadcast(),
+                                    c->node(0).ballot(), f.chosen_end(), f.chosen_end());
+
+    void before() {}
+    reason op(std::size_t) { return f.step(m).code; }
+    void after() { expect(!f.has_ready(), "a malformed message produced output"); }
+};
+
+// ---- tick ---------------------------------------------------------------------------
+
+// An idle follower: a heartbeat (untimed) starts each chunk, as one arrives
+// every heartbeat_ticks in a live cluster. The election timeout is raised
+// to 64..128 ticks only so a chunk of 24 ticks fits before it; the path a
+// tick takes is the same as with the default 10..20.
+template <class Config>
+struct tick_at_idle_follower {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 24;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "tick at follower";
+
+    static typename Config::leader::options slow_elections() {
+        typename Config::leader::options o{};
+        o.election_ticks_min = 64;
+        o.election_ticks_max = 128;
+        return o;
+    }
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady(slow_elections());
+    replica& f = c->node(1);
+    typename k::message heartbeat = k::make(message_kind::heartbeat, 0, node_id::broadcast(),
+                                            c->node(0).ballot(), slot_id{}, f.chosen_end());
+
+    void before() { expect_ok(f.step(heartbeat), "heartbeat"); }
+    reason op(std::size_t) { return f.tick().code; }
+    void after() {
+        expect(!f.has_ready(), "an idle follower's tick produced output");
+        expect(f.current_role() == paxos::role::follower, "the follower started an election");
+    }
+};
+
+// An idle leader with every slot chosen, default options: a heartbeat every
+// 2nd tick and a retransmission pass (nothing to resend, one more heartbeat)
+// every 4th, so the figure is the average over that cycle.
+template <class Config>
+struct tick_at_idle_leader {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "tick at leader";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& leader = c->node(0);
+
+    void before() {}
+    reason op(std::size_t) { return leader.tick().code; }
+    void after() {
+        const auto& rd = leader.ready();
+        expect(rd.messages.size() == ops / 2 + ops / 4, "idle leader: unexpected heartbeats");
+        leader.advance(rd);
+    }
+};
+
+// ---- ready() + advance() ------------------------------------------------------------
+
+// A typical batch, on `ops` copies of one replica. Leader: one command
+// proposed since the last batch (ready() seals it: a vote to persist and an
+// accept to broadcast) and the previous slot chosen meanwhile (a chosen
+// broadcast, one entry to apply). Follower: one accept (a vote, an accepted
+// reply) and one chosen (one entry to apply).
+template <class Config, bool AtLeader>
+struct ready_advance {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 16;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "ready+advance";
+
+    std::vector<replica> rs;
+    slot_id prev{};  // proposed (leader) or accepted (follower) in the last batch
+    typename k::ballot b{};
+    std::uint64_t seq = 0;
+
+    ready_advance() {
+        auto c = cluster<Config>::steady();
+        b = c->node(0).ballot();
+        replica& r = c->node(AtLeader ? 0 : 1);
+        prev = r.chosen_end();
+        if (AtLeader) {
+            expect_ok(r.propose(seq++), "propose");
+        } else {
+            expect_ok(r.step(accept(prev)), "accept");
+        }
+        discard(r);
+        rs.assign(ops, r);
+    }
+
+    typename k::message accept(slot_id s) {
+        auto m = k::make(message_kind::accept, 0, node_id::broadcast(), b, s, s);
+        k::fill(m, seq++, 1);
+        return m;
+    }
+
+    void before() {
+        const slot_id s = prev.next();
+        auto m = accept(s);
+        auto chosen = k::make(message_kind::chosen, 0, node_id::broadcast(), b, prev, prev);
+        k::fill(chosen, 0, 1);
+        for (replica& r : rs) {
+            if (AtLeader) {
+                expect_ok(r.propose(seq), "propose");
+                choose<Config>(r, prev, k::quorum_peers);
+            } else {
+                expect_ok(r.step(m), "accept");
+                expect_ok(r.step(chosen), "chosen");
+            }
+        }
+        ++seq;
+        prev = s;
+    }
+    reason op(std::size_t i) {
+        replica& r = rs[i];
+        const auto& rd = r.ready();
+        benchmark::DoNotOptimize(rd.messages.data());
+        r.advance(rd);
+        return reason::ok;
+    }
+    void after() {
+        for (const replica& r : rs) {
+            expect(!r.has_ready(), "ready+advance left output");
+            expect(r.applied_end() == prev, "ready+advance: the chosen slot was not applied");
+        }
+    }
+};
+
+// ---- registration -----------------------------------------------------------------
+
+template <class Fixture>
+void add(const char* name) {
+    benchmark::RegisterBenchmark(name, &run<Fixture>)->UseManualTime();
+}
+
+const bool registered = [] {
+    using cs = cycle_step;
+    add<prepare_at_follower<multi3, 0>>("step/prepare/follower/3_nodes");
+    add<prepare_at_follower<multi3, 8>>("step/prepare/follower_8_votes/3_nodes");
+    add<promise_entry_at_candidate<multi3>>("step/promise_entry/candidate/3_nodes");
+    add<leader_cycle<multi3, cs::promise_completes_phase1>>(
+        "step/promise/candidate_to_leader/3_nodes");
+    add<follower_phase2<multi3, false>>("step/accept/follower/3_nodes");
+    add<follower_phase2<multi5, false>>("step/accept/follower/5_nodes");
+    add<accepted_at_leader<multi3>>("step/accepted/leader_quorum/3_nodes");
+    add<accepted_at_leader<multi5>>("step/accepted/leader_quorum/5_nodes");
+    add<follower_phase2<multi3, true>>("step/chosen/follower/3_nodes");
+    add<heartbeat_at_follower<multi3>>("step/heartbeat/follower/3_nodes");
+    add<learn_request_at_leader<multi3, 8>>("step/learn_request/leader_8_behind/3_nodes");
+    add<learn_request_at_leader<multi3, 0>>("step/learn_request/leader_up_to_date/3_nodes");
+    add<leader_cycle<multi3, cs::reject_deposes_leader>>("step/reject/leader_deposed/3_nodes");
+    add<stale_accept_at_follower<multi3>>("step/stale_accept/follower_rejects/3_nodes");
+    add<malformed_at_follower<multi3>>("step/malformed/follower/3_nodes");
+    add<propose_at_leader<multi3>>("propose/leader_batch8/3_nodes");
+    add<propose_at_leader<multi3_unbatched>>("propose/leader_unbatched/3_nodes");
+    add<tick_at_idle_follower<multi3>>("tick/follower_idle/3_nodes");
+    add<tick_at_idle_leader<multi3>>("tick/leader_idle/3_nodes");
+    add<ready_advance<multi3, true>>("ready_advance/leader_typical/3_nodes");
+    add<ready_advance<multi3, false>>("ready_advance/follower_typical/3_nodes");
+    return true;
+}();
+
+}  // namespace
