@@ -17,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <type_traits>
 
@@ -44,15 +45,20 @@ struct fixed_storage<T, Capacity, false> {
     std::size_t size = 0;
 
     fixed_storage() noexcept(std::is_nothrow_default_constructible_v<T>) {}
-    fixed_storage(const fixed_storage& other) : size(other.size) {
-        for (std::size_t i = 0; i < size; ++i) items[i] = other.items[i];
-    }
+    fixed_storage(const fixed_storage& other) : size(other.size) { copy_live(other); }
     fixed_storage& operator=(const fixed_storage& other) {
         if (this != &other) {
-            for (std::size_t i = 0; i < other.size; ++i) items[i] = other.items[i];
+            copy_live(other);
             size = other.size;
         }
         return *this;
+    }
+    void copy_live(const fixed_storage& other) {
+        if constexpr (std::is_trivially_copyable_v<T>) {
+            if (other.size > 0) std::memcpy(items.data(), other.items.data(), other.size * sizeof(T));
+        } else {
+            for (std::size_t i = 0; i < other.size; ++i) items[i] = other.items[i];
+        }
     }
     ~fixed_storage() = default;
 };
