@@ -13,12 +13,13 @@
 // the state to where the next chunk can start. Where the input can take a
 // fresh slot or ballot each time (accept, accepted, prepare, promise_entry,
 // propose, tick), a chunk works one replica; where it moves the replica
-// somewhere it must be led back from (promise that completes Phase 1,
-// reject that deposes a leader, ready/advance), a chunk works `ops` copies of
-// one replica, each led back by protocol inputs, not by copying 30 KB.
-// No PauseTiming/ResumeTiming: reading two clocks per chunk of 16 to 64
-// inputs costs well under a nanosecond per input, where pausing would cost
-// hundreds of nanoseconds per chunk.
+// somewhere it must be led back from (campaign, a promise that completes
+// Phase 1, a reject that deposes a leader, ready/advance), a chunk works
+// `ops` copies of one replica, each led back by protocol inputs, not by
+// copying 50 KB. No PauseTiming/ResumeTiming, which costs hundreds of
+// nanoseconds a pair: a steady_clock read costs about 18 ns here, and one
+// read's worth lands in each chunk of 16 to 96 inputs (at most about 1 ns
+// per input, in the 16-input chunks).
 //
 // The time column is per chunk; read `ns_per_op`. Counters:
 //   ns_per_op      timed nanoseconds per input
@@ -226,6 +227,22 @@ using bench_clock = std::chrono::steady_clock;
 // A fixture has: ops (inputs per chunk); expected (the reason each input
 // returns); before() and after() (untimed resets); op(i) (the timed input);
 // replica (for sizeof).
+//
+// The timed inputs of one chunk. Not inlined, so callgrind can collect
+// inside it alone (scripts/instructions_per_step.sh); one call per chunk
+// costs next to nothing.
+template <class Fixture>
+[[gnu::noinline]] void paxos_step_chunk(Fixture& f) {
+    for (std::size_t i = 0; i < Fixture::ops; ++i) {
+        const reason r = f.op(i);
+        if (r != Fixture::expected) [[unlikely]] {
+            std::fprintf(stderr, "bench_step: %s: input %zu returned %s, not %s\n", Fixture::what,
+                         i, paxos::to_string(r), paxos::to_string(Fixture::expected));
+            std::abort();
+        }
+    }
+}
+
 template <class Fixture>
 void run(benchmark::State& state) {
     auto f = std::make_unique<Fixture>();
@@ -234,15 +251,7 @@ void run(benchmark::State& state) {
     for (auto _ : state) {
         f->before();
         const auto start = bench_clock::now();
-        for (std::size_t i = 0; i < Fixture::ops; ++i) {
-            const reason r = f->op(i);
-            if (r != Fixture::expected) [[unlikely]] {
-                std::fprintf(stderr, "bench_step: %s: input %zu returned %s, not %s\n",
-                             Fixture::what, i, paxos::to_string(r),
-                             paxos::to_string(Fixture::expected));
-                std::abort();
-            }
-        }
+        paxos_step_chunk(*f);
         const auto stop = bench_clock::now();
         f->after();
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stop - start);
@@ -299,9 +308,7 @@ struct follower_phase2 {
         }
         if (TimeChosen) accept_all();
     }
-    reason op(std::size_t i) {
-        return f.step(TimeChosen ? chosens[i] : accepts[i]).code;
-    }
+    reason op(std::size_t i) { return f.step(TimeChosen ? chosens[i] : accepts[i]).code; }
     void after() {
         discard(f);
         if (!TimeChosen) choose_all();
@@ -425,10 +432,11 @@ struct promise_entry_at_candidate {
 };
 
 // `ops` copies of node 0 of a three-node cluster with a chosen log, each
-// cycling follower -> candidate (campaign) -> leader (node 1's promise
-// completes the phase-1 quorum) -> follower (node 1's reject with a higher
-// ballot). One step of the cycle is timed; the others are the reset.
-enum class cycle_step { promise_completes_phase1, reject_deposes_leader };
+// cycling follower -> candidate (campaign(): Phase 1 with a new ballot) ->
+// leader (node 1's promise completes the phase-1 quorum) -> follower (node
+// 1's reject with a higher ballot). One step of the cycle is timed; the
+// others are the reset.
+enum class cycle_step { campaign, promise_completes_phase1, reject_deposes_leader };
 
 template <class Config, cycle_step Timed>
 struct leader_cycle {
@@ -436,9 +444,16 @@ struct leader_cycle {
     using replica = typename k::replica;
     static constexpr std::size_t ops = 16;
     static constexpr reason expected = reason::ok;
-    static constexpr const char* what = Timed == cycle_step::promise_completes_phase1
+    static constexpr const char* what = Timed == cycle_step::campaign ? "campaign"
+                                        : Timed == cycle_step::promise_completes_phase1
                                             ? "promise at candidate"
                                             : "reject at leader";
+    // The role the timed step leaves the replica in.
+    static constexpr paxos::role role_after() {
+        if (Timed == cycle_step::campaign) return paxos::role::candidate;
+        if (Timed == cycle_step::promise_completes_phase1) return paxos::role::leader;
+        return paxos::role::follower;
+    }
     static_assert(Config::max_nodes == 3, "one promise makes a phase-1 quorum of 3 only");
 
     std::vector<replica> rs;
@@ -452,10 +467,12 @@ struct leader_cycle {
     void before() {
         for (std::size_t i = 0; i < ops; ++i) {
             replica& r = rs[i];
-            if (r.is_leader()) depose(r);
+            if (r.current_role() != paxos::role::follower) depose(r);
+            if (Timed == cycle_step::campaign) continue;
             expect_ok(r.campaign(), "campaign");
             discard(r);
-            auto promise = promise_for(r);
+            const auto promise = k::make(message_kind::promise, 1, node_id{0}, r.ballot(),
+                                         r.chosen_end(), r.chosen_end());
             if (Timed == cycle_step::promise_completes_phase1) {
                 inputs[i] = promise;
                 continue;
@@ -465,19 +482,21 @@ struct leader_cycle {
             inputs[i] = reject_for(r);
         }
     }
-    reason op(std::size_t i) { return rs[i].step(inputs[i]).code; }
+    reason op(std::size_t i) {
+        if constexpr (Timed == cycle_step::campaign) {
+            return rs[i].campaign().code;
+        } else {
+            return rs[i].step(inputs[i]).code;
+        }
+    }
     void after() {
-        const bool leads = Timed == cycle_step::promise_completes_phase1;
         for (replica& r : rs) {
-            expect(r.is_leader() == leads, "the cycle step did not change the role");
+            expect(r.current_role() == role_after(), "the cycle step did not change the role");
             discard(r);
         }
     }
 
-    static typename k::message promise_for(const replica& r) {
-        return k::make(message_kind::promise, 1, node_id{0}, r.ballot(), r.chosen_end(),
-                       r.chosen_end());
-    }
+    // Node 1's promise is above ours: a leader or a candidate steps down.
     static typename k::message reject_for(const replica& r) {
         return k::make(message_kind::reject, 1, node_id{0}, k::above(r.promised(), 1),
                        r.chosen_end(), r.chosen_end());
@@ -577,8 +596,7 @@ struct learn_request_at_leader {
     static constexpr std::size_t ops = Behind == 0 ? 64 : 16;
     static constexpr reason expected = reason::ok;
     static constexpr const char* what = "learn_request at leader";
-    static_assert(ops * Behind + replica::messages_per_input_max <=
-                  replica::outbox_messages_max);
+    static_assert(ops * Behind + replica::messages_per_input_max <= replica::outbox_messages_max);
 
     std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
     replica& leader = c->node(0);
@@ -587,8 +605,7 @@ struct learn_request_at_leader {
     learn_request_at_leader() {
         c->commit(0, Behind);
         const slot_id from{leader.chosen_end().value - Behind};
-        m = k::make(message_kind::learn_request, 2, node_id{0}, c->node(2).promised(), from,
-                    from);
+        m = k::make(message_kind::learn_request, 2, node_id{0}, c->node(2).promised(), from, from);
     }
 
     void before() {}
@@ -664,7 +681,10 @@ template <class Config>
 struct tick_at_idle_follower {
     using k = kit<Config>;
     using replica = typename k::replica;
-    static constexpr std::size_t ops = 24;
+    // Copies of the follower, ticked in turn, make a chunk long enough that
+    // reading the clock is lost in it.
+    static constexpr std::size_t copies = 4;
+    static constexpr std::size_t ops = copies * 24;
     static constexpr reason expected = reason::ok;
     static constexpr const char* what = "tick at follower";
 
@@ -675,16 +695,25 @@ struct tick_at_idle_follower {
         return o;
     }
 
-    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady(slow_elections());
-    replica& f = c->node(1);
-    typename k::message heartbeat = k::make(message_kind::heartbeat, 0, node_id::broadcast(),
-                                            c->node(0).ballot(), slot_id{}, f.chosen_end());
+    std::vector<replica> rs;
+    typename k::message heartbeat{};
 
-    void before() { expect_ok(f.step(heartbeat), "heartbeat"); }
-    reason op(std::size_t) { return f.tick().code; }
+    tick_at_idle_follower() {
+        auto c = cluster<Config>::steady(slow_elections());
+        rs.assign(copies, c->node(1));
+        heartbeat = k::make(message_kind::heartbeat, 0, node_id::broadcast(), c->node(0).ballot(),
+                            slot_id{}, c->node(1).chosen_end());
+    }
+
+    void before() {
+        for (replica& f : rs) expect_ok(f.step(heartbeat), "heartbeat");
+    }
+    reason op(std::size_t i) { return rs[i % copies].tick().code; }
     void after() {
-        expect(!f.has_ready(), "an idle follower's tick produced output");
-        expect(f.current_role() == paxos::role::follower, "the follower started an election");
+        for (const replica& f : rs) {
+            expect(!f.has_ready(), "an idle follower's tick produced output");
+            expect(f.current_role() == paxos::role::follower, "the follower started an election");
+        }
     }
 };
 
@@ -728,40 +757,39 @@ struct ready_advance {
 
     std::vector<replica> rs;
     slot_id prev{};  // proposed (leader) or accepted (follower) in the last batch
-    typename k::ballot b{};
+    typename k::message last_accept{};  // follower: the accept for prev
     std::uint64_t seq = 0;
 
     ready_advance() {
         auto c = cluster<Config>::steady();
-        b = c->node(0).ballot();
         replica& r = c->node(AtLeader ? 0 : 1);
         prev = r.chosen_end();
+        const auto leader_ballot = c->node(0).ballot();
+        last_accept =
+            k::make(message_kind::accept, 0, node_id::broadcast(), leader_ballot, prev, prev);
+        k::fill(last_accept, seq, 1);
         if (AtLeader) {
-            expect_ok(r.propose(seq++), "propose");
+            expect_ok(r.propose(seq), "propose");
         } else {
-            expect_ok(r.step(accept(prev)), "accept");
+            expect_ok(r.step(last_accept), "accept");
         }
+        ++seq;
         discard(r);
         rs.assign(ops, r);
     }
 
-    typename k::message accept(slot_id s) {
-        auto m = k::make(message_kind::accept, 0, node_id::broadcast(), b, s, s);
-        k::fill(m, seq++, 1);
-        return m;
-    }
-
     void before() {
         const slot_id s = prev.next();
-        auto m = accept(s);
-        auto chosen = k::make(message_kind::chosen, 0, node_id::broadcast(), b, prev, prev);
-        k::fill(chosen, 0, 1);
+        auto chosen = last_accept;  // the leader announces the value it proposed
+        chosen.kind = message_kind::chosen;
+        last_accept.slot = last_accept.chosen_end = s;
+        k::fill(last_accept, seq, 1);
         for (replica& r : rs) {
             if (AtLeader) {
                 expect_ok(r.propose(seq), "propose");
                 choose<Config>(r, prev, k::quorum_peers);
             } else {
-                expect_ok(r.step(m), "accept");
+                expect_ok(r.step(last_accept), "accept");
                 expect_ok(r.step(chosen), "chosen");
             }
         }
@@ -785,9 +813,30 @@ struct ready_advance {
 
 // ---- registration -----------------------------------------------------------------
 
+// Timed seconds per benchmark, whatever --benchmark_min_time says: the
+// untimed resets cost up to 20 times the timed inputs, so the library's 0.5 s
+// default made a full run take over a minute. 0.05 s is still 10^5 chunks
+// or more of every benchmark. PAXOS_BENCH_STEP_ITERATIONS=<n> runs exactly n
+// chunks instead (scripts/instructions_per_step.sh, under callgrind).
+constexpr double timed_seconds_min = 0.05;
+
+benchmark::IterationCount fixed_iterations() {
+    const char* text = std::getenv("PAXOS_BENCH_STEP_ITERATIONS");
+    if (text == nullptr || *text == '\0') return 0;
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(text, &end, 10);
+    if (*end != '\0' || n == 0) fail("PAXOS_BENCH_STEP_ITERATIONS: want a positive integer");
+    return static_cast<benchmark::IterationCount>(n);
+}
+
 template <class Fixture>
 void add(const char* name) {
-    benchmark::RegisterBenchmark(name, &run<Fixture>)->UseManualTime();
+    auto* b = benchmark::RegisterBenchmark(name, &run<Fixture>)->UseManualTime();
+    if (const benchmark::IterationCount n = fixed_iterations(); n > 0) {
+        b->Iterations(n);
+    } else {
+        b->MinTime(timed_seconds_min);
+    }
 }
 
 const bool registered = [] {
@@ -795,6 +844,7 @@ const bool registered = [] {
     add<prepare_at_follower<multi3, 0>>("step/prepare/follower/3_nodes");
     add<prepare_at_follower<multi3, 8>>("step/prepare/follower_8_votes/3_nodes");
     add<promise_entry_at_candidate<multi3>>("step/promise_entry/candidate/3_nodes");
+    add<leader_cycle<multi3, cs::campaign>>("campaign/follower_to_candidate/3_nodes");
     add<leader_cycle<multi3, cs::promise_completes_phase1>>(
         "step/promise/candidate_to_leader/3_nodes");
     add<follower_phase2<multi3, false>>("step/accept/follower/3_nodes");

@@ -56,7 +56,8 @@ inline std::string node_list(paxos::node_set s, std::size_t n) {
     bool first = true;
     for (std::size_t i = 0; i < n; ++i) {
         if (!s.contains(paxos::node_id{static_cast<std::uint16_t>(i)})) continue;
-        out += (first ? "" : ",") + std::to_string(i);
+        if (!first) out += ',';
+        out += std::to_string(i);
         first = false;
     }
     return out + "}";
@@ -164,7 +165,8 @@ inline std::string minimal_sets(const lab::config_result& c, std::size_t n, std:
     if (sets.empty()) return "none";
     std::string out;
     for (std::size_t i = 0; i < sets.size() && i < shown_max; ++i) {
-        out += (i ? " " : "") + node_list(sets[i], n);
+        if (i) out += ' ';
+        out += node_list(sets[i], n);
     }
     if (sets.size() > shown_max) out += " +" + std::to_string(sets.size() - shown_max) + " more";
     return out;
@@ -252,7 +254,10 @@ inline std::string verdict_lines(const lab::lab_result& r) {
     const lab::config_result* best = nullptr;
     std::string front;
     for (const lab::config_result& c : r.configs) {
-        if (c.pareto) front += (front.empty() ? "" : ", ") + c.choice.name;
+        if (c.pareto) {
+            if (!front.empty()) front += ", ";
+            front += c.choice.name;
+        }
         if (!c.failure.empty() || !c.meets_failures || c.leader.count == 0) continue;
         if (best == nullptr || c.leader.p50 < best->leader.p50) best = &c;
     }
@@ -277,7 +282,8 @@ inline std::string weights_lines(const lab::lab_result& r, std::string_view pref
         if (c.choice.kind != lab::family::weighted) continue;
         std::string w;
         for (std::size_t i = 0; i < c.choice.weights.size(); ++i) {
-            w += (i ? " " : "") + std::to_string(c.choice.weights[i]);
+            if (i) w += ' ';
+            w += std::to_string(c.choice.weights[i]);
         }
         out += std::string(prefix) + c.choice.name + ": node weights " + w + "\n";
     }
@@ -328,7 +334,10 @@ inline std::string csv_field(const std::string& s) {
 
 inline std::string csv_row(const std::vector<std::string>& cells) {
     std::string out;
-    for (std::size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_field(cells[i]);
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (i) out += ',';
+        out += csv_field(cells[i]);
+    }
     return out + "\n";
 }
 

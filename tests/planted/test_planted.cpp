@@ -166,16 +166,22 @@ void expect_caught(const hunt& h, check expected) {
     INFO("first failing seed " << h.first_seed << ": " << h.first_what);
     CHECK(h.failures > 0);
     CHECK(h.by_check.count(expected) == 1);
+    // The right checker is the one that fires most often among the safety
+    // checks. Liveness is left out of the ranking: a broken safety rule often
+    // also leaves logs that can never converge (a leader elected by a quorum
+    // that missed the chosen slots never learns them), which is a symptom of
+    // the same mistake, not a different one.
     std::size_t most = 0;
     check top = expected;
     for (const auto& [kind, count] : h.by_check) {
-        if (count > most) {
+        if (kind != check::liveness && count > most) {
             most = count;
             top = kind;
         }
     }
-    CHECK(top == expected);  // the right checker is the one that fires
-    MESSAGE(h.failures << " of 100 seeds caught; first seed " << h.first_seed);
+    CHECK(top == expected);
+    MESSAGE(h.failures << " of 100 seeds caught (" << h.by_check.at(expected) << " by "
+                       << std::string(paxos::sim::to_string(expected)) << "); first seed " << h.first_seed);
 }
 
 }  // namespace

@@ -368,6 +368,7 @@ public:
         }
         h.add(retransmit_elapsed_);
         h.add(quiet_ticks_);
+        h.add(announced_chosen_end_.value);
         h.add(proposer_unfinished_);
         for (slot_id s = base_; s < end_; s = s.next()) {
             const slot_state& st = at(s);
@@ -377,6 +378,7 @@ public:
             h.add(st.chosen);
             h.add(st.durable_dirty);
             h.add(st.proposed);
+            h.add(st.sent_this_round);
             h.add(st.votes.mask());
             h.add_ballot(st.adopt_ballot);
             h.add_values(st.adopt_values.view());
@@ -453,6 +455,7 @@ private:
         bool durable_dirty = false;  // the vote changed since the last ready()
         // Proposer (leader): votes for our proposal in ballot_.
         bool proposed = false;
+        bool sent_this_round = false;  // proposed since the last retransmit round
         node_set votes{};
         // Candidate: highest-ballot vote reported in Phase 1, and by whom.
         ballot_type adopt_ballot{};
@@ -871,6 +874,7 @@ private:
             return;
         }
         st.proposed = true;
+        st.sent_this_round = true;
         if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
         // The leader's own acceptor votes first; ballot_ == promised_ here.
         cast_vote(s, ballot_, values);
@@ -1001,9 +1005,15 @@ private:
         }
         preempted_by(m.ballot);
         hear_leader(m.from);
-        if (m.chosen_end > chosen_end_) {
+        // Ask only for slots an earlier heartbeat already announced: the chosen
+        // messages for newer ones left just before this heartbeat and may
+        // still be on their way (asking at once re-sent each slot about three
+        // times per commit on wide-area links, measured by paxos_quorums).
+        if (m.chosen_end > chosen_end_ && announced_chosen_end_ > chosen_end_) {
             send(m.from, make(message_kind::learn_request, promised_, chosen_end_));
         }
+        // A slot is chosen for good, whoever announced it: keep the furthest.
+        announced_chosen_end_ = std::max(announced_chosen_end_, m.chosen_end);
         return {};
     }
 
@@ -1042,12 +1052,19 @@ private:
             broadcast(make(message_kind::prepare, ballot_, phase1_from_));
             return;
         }
+        // A slot proposed since the last round has had less than one interval
+        // to be answered: repeating it now only doubles the traffic of a
+        // pipeline whose round trip is near the interval (wide-area links).
         std::size_t sent = 0;
         for (slot_id s = chosen_end_; s < end_ && sent + 1 < messages_per_input_max;
              s = s.next()) {
             if (!in_window(s)) break;
-            const slot_state& st = at(s);
+            slot_state& st = at(s);
             if (!st.proposed || st.chosen) continue;
+            if (st.sent_this_round) {
+                st.sent_this_round = false;
+                continue;
+            }
             message_type a = make(message_kind::accept, ballot_, s);
             a.values = st.values;
             broadcast(a);
@@ -1096,6 +1113,7 @@ private:
     std::array<std::uint32_t, Config::max_nodes> received_{};
     std::uint32_t retransmit_elapsed_ = 0;
     std::uint32_t quiet_ticks_ = 0;  // follower: ticks since a leader was last heard
+    slot_id announced_chosen_end_{};  // furthest chosen_end heartbeats announced
     bool proposer_unfinished_ = false;  // stepped down with our own slots unchosen
     bool retry_phase1_ = false;         // preempted; the policy wants Phase 1 again
 

@@ -518,7 +518,10 @@ struct sweep_plan {
 // "2,1,1": weights as written in reports.
 inline std::string weights_text(const std::vector<std::uint32_t>& w) {
     std::string s;
-    for (std::size_t i = 0; i < w.size(); ++i) s += (i ? "," : "") + std::to_string(w[i]);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        if (i) s += ',';
+        s += std::to_string(w[i]);
+    }
     return s;
 }
 
