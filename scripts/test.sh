@@ -30,6 +30,9 @@ jobs="${PAXOS_TEST_JOBS:-2}"
 missing=()
 [[ -f /usr/include/doctest/doctest.h ]] || missing+=(doctest-dev)
 [[ -f /usr/include/benchmark/benchmark.h ]] || missing+=(libbenchmark-dev)
+# Canonical raft, the peer bench_end_to_end measures beside us (optional for a
+# build, installed here so bench-smoke runs the peer too).
+[[ -f /usr/include/raft/fixture.h ]] || missing+=(libraft-dev)
 command -v cmake >/dev/null || missing+=(cmake)
 command -v ninja >/dev/null || missing+=(ninja-build)
 command -v g++ >/dev/null || missing+=(g++)
