@@ -678,7 +678,10 @@ private:
     void cmd_log(lines& out) {
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             std::string s = std::to_string(i) + ":";
-            for (const auto& entry : nodes_[i].log) s += " " + values_text(entry);
+            for (const auto& entry : nodes_[i].log) {
+                s += ' ';  // not `" " + ...`: a false -Wrestrict in g++ 12 -O2
+                s += values_text(entry);
+            }
             if (nodes_[i].log.empty()) s += " (empty)";
             out.push_back(s);
         }

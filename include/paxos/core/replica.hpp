@@ -473,8 +473,9 @@ private:
 
     // ---- window -------------------------------------------------------------------
 
+    // One unsigned comparison: below base_ the difference wraps to a huge value.
     bool in_window(slot_id s) const noexcept {
-        return s >= base_ && s.value - base_.value < window_slots;
+        return s.value - base_.value < window_slots;
     }
     slot_state& at(slot_id s) noexcept {
         PAXOS_ASSERT(in_window(s));

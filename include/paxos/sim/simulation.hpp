@@ -638,8 +638,15 @@ private:
                         " ms after healing:";
         std::size_t open = 0;
         for (const client& cl : clients_) open += cl.done ? 0 : 1;
-        s += " " + std::to_string(open) + " client(s) still waiting; logs";
-        for (const node& n : nodes_) s += " " + std::to_string(n.log.size());
+        // Appended piece by piece: `" " + std::to_string(...)` trips a false
+        // -Wrestrict in g++ 12 at -O2 and above.
+        s += ' ';
+        s += std::to_string(open);
+        s += " client(s) still waiting; logs";
+        for (const node& n : nodes_) {
+            s += ' ';
+            s += std::to_string(n.log.size());
+        }
         return s;
     }
 
