@@ -465,3 +465,18 @@ TEST_CASE("quorum: runtime_weighted refuses bad shapes with a reason") {
     CHECK(paxos::to_string(quorum_build_error::quorums_disjoint) !=
           paxos::to_string(quorum_build_error::no_nodes));
 }
+
+TEST_CASE("node_set: has_at_least(k) agrees with size() >= k for every set of 10 nodes") {
+    // The quorum tests of the static policies call has_at_least, whose small-k
+    // path clears members instead of counting them.
+    for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << 10); ++mask) {
+        const paxos::node_set s{mask};
+        for (std::size_t k = 0; k <= 11; ++k) {
+            REQUIRE(s.has_at_least(k) == (s.size() >= k));
+        }
+    }
+    // The high bits count too.
+    const paxos::node_set high{(std::uint64_t{1} << 63) | (std::uint64_t{1} << 40)};
+    CHECK(high.has_at_least(2));
+    CHECK_FALSE(high.has_at_least(3));
+}

@@ -85,6 +85,12 @@ public:
         PAXOS_ASSERT(s_.size < Capacity);
         s_.items[s_.size++] = value;
     }
+    // Grows by one and returns the new last element as its slot last held
+    // it: the caller assigns it in place, with no temporary to copy in.
+    constexpr T& grow() noexcept {
+        PAXOS_ASSERT(s_.size < Capacity);
+        return s_.items[s_.size++];
+    }
     constexpr void clear() noexcept { s_.size = 0; }
     // Shrinks to `count` elements (count <= size()).
     constexpr void truncate(std::size_t count) noexcept {

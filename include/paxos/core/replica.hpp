@@ -178,9 +178,11 @@ public:
     // handler applies the rule of its role and queues its answers.
     result step(const message_type& m) {
         begin_input();
-        if (const reason r = validate(m); r != reason::ok) return {r, leader_};
+        node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
+        if (const reason r = validate(m, owner); r != reason::ok) return {r, leader_};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
-        if (!m.ballot.is_zero() && m.ballot > highest_seen_) highest_seen_ = m.ballot;
+        // No zero test: highest_seen_ starts at zero, so zero never exceeds it.
+        if (m.ballot > highest_seen_) highest_seen_ = m.ballot;
         result r{reason::malformed, leader_};
         switch (m.kind) {
             case message_kind::prepare: r = on_prepare(m); break;
@@ -189,7 +191,7 @@ public:
             case message_kind::accept: r = on_accept(m); break;
             case message_kind::accepted: r = on_accepted(m); break;
             case message_kind::reject: r = on_reject(m); break;
-            case message_kind::chosen: r = on_chosen(m); break;
+            case message_kind::chosen: r = on_chosen(m, owner); break;
             case message_kind::heartbeat: r = on_heartbeat(m); break;
             case message_kind::learn_request: r = on_learn_request(m); break;
         }
@@ -229,7 +231,7 @@ public:
                 if (role_ != role::leader && !decided()) r = start_phase1();
                 break;
             case leader_action::heartbeat:
-                if (role_ == role::leader) broadcast(make(message_kind::heartbeat, ballot_));
+                if (role_ == role::leader) broadcast(message_kind::heartbeat, ballot_);
                 break;
             case leader_action::none: break;
         }
@@ -241,7 +243,7 @@ public:
                 // A learner that voted (or promised, in a single decree) but
                 // never heard the outcome asks everyone: the announcement may
                 // have been lost and no leader may be left to repeat it.
-                broadcast(make(message_kind::learn_request, promised_, chosen_end_));
+                broadcast(message_kind::learn_request, promised_, chosen_end_);
             }
         }
         if (role_ == role::follower) {
@@ -251,7 +253,7 @@ public:
                 // while (none may be left: leader-free policies elect one only
                 // for new work) asks whether it missed chosen slots. Peers
                 // that know no more stay silent.
-                broadcast(make(message_kind::learn_request, promised_, chosen_end_));
+                broadcast(message_kind::learn_request, promised_, chosen_end_);
             }
         }
         return r;
@@ -270,7 +272,9 @@ public:
     // ---- outputs ------------------------------------------------------------------
 
     bool has_ready() const noexcept {
-        return !outbox_.empty() || promised_dirty_ || !dirty_slots_.empty() ||
+        // One test for both buffers and the promise: this runs at least once
+        // per input, and usually finds nothing.
+        return (outbox_.size() | dirty_slots_.size() | std::size_t{promised_dirty_}) != 0 ||
                chosen_end_ > applied_end_ || (open_ && role_ == role::leader);
     }
 
@@ -281,7 +285,7 @@ public:
         PAXOS_ASSERT(!ready_outstanding_);
         fresh_ = false;
         if (open_ && role_ == role::leader) seal_open_batch();
-        records_.clear();
+        // records_ and chosen_out_ are empty here: advance() cleared them.
         for (const slot_id s : dirty_slots_) {
             slot_state& st = at(s);
             PAXOS_ASSERT(st.durable_dirty);
@@ -289,17 +293,17 @@ public:
             records_.push_back(record_type{s, st.accepted_ballot, st.values.view()});
         }
         dirty_slots_.clear();
-        chosen_out_.clear();
         for (slot_id s = applied_end_; s < chosen_end_; s = s.next()) {
             chosen_out_.push_back(chosen_type{s, at(s).values.view()});
         }
-        ready_ = ready_type{promised_,
-                            promised_dirty_,
-                            records_.view(),
-                            promised_dirty_ || !records_.empty(),
-                            outbox_.view(),
-                            chosen_out_.view(),
-                            chosen_end_};
+        // Field by field: no temporary batch to build and copy.
+        ready_.promised = promised_;
+        ready_.promised_changed = promised_dirty_;
+        ready_.accepted = records_.view();
+        ready_.sync_needed = promised_dirty_ || !records_.empty();
+        ready_.messages = outbox_.view();
+        ready_.chosen = chosen_out_.view();
+        ready_.applied_end = chosen_end_;
         ready_outstanding_ = true;
         return ready_;
     }
@@ -490,14 +494,21 @@ private:
     // that are chosen and applied are released, and only when room is needed,
     // so a lagging peer can still learn them as long as possible.
     bool make_room(slot_id s) noexcept {
+        if (in_window(s)) return true;  // the common case: no slide
+        return slide_to(s);
+    }
+    // make_room() for a slot beyond the window: slides at least once.
+    bool slide_to(slot_id s) noexcept {
         if (s < base_) return false;
-        while (!in_window(s) && base_ < applied_end_) {
-            PAXOS_ASSERT(at(base_).chosen);
-            PAXOS_ASSERT(!at(base_).durable_dirty);
-            at(base_) = fresh_slot();
+        do {
+            if (!(base_ < applied_end_)) return false;
+            slot_state& released = at(base_);
+            PAXOS_ASSERT(released.chosen);
+            PAXOS_ASSERT(!released.durable_dirty);
+            released = fresh_slot();
             base_ = base_.next();
-        }
-        return in_window(s);
+        } while (!in_window(s));
+        return true;
     }
 
     // Basic Paxos decides once; after that every proposal is moot.
@@ -541,15 +552,29 @@ private:
         m.chosen_end = chosen_end_;
         return m;
     }
-    void send(node_id to, message_type m) {
-        PAXOS_ASSERT(to != options_.self);
+    // Messages are built in place at the end of the outbox and returned for
+    // the caller to fill in: no copy of a finished message.
+    message_type& emit(node_id to, message_kind kind, ballot_type b, slot_id s) {
+        message_type& m = outbox_.grow();
+        // Every field as a fresh message has it (an aggregate: a large batch's
+        // room is not zero-filled), then the header.
+        m = message_type{};
+        m.kind = kind;
+        m.from = options_.self;
         m.to = to;
-        outbox_.push_back(m);
+        m.ballot = b;
+        m.slot = s;
+        m.chosen_end = chosen_end_;
+        return m;
     }
-    void broadcast(message_type m) {
-        if (node_count_ == 1) return;
-        m.to = node_id::broadcast();
-        outbox_.push_back(m);
+    message_type& send(node_id to, message_kind kind, ballot_type b, slot_id s = slot_id{}) {
+        PAXOS_ASSERT(to != options_.self);
+        return emit(to, kind, b, s);
+    }
+    // Null in a cluster of one: there is nobody to tell.
+    message_type* broadcast(message_kind kind, ballot_type b, slot_id s = slot_id{}) {
+        if (node_count_ == 1) return nullptr;
+        return &emit(node_id::broadcast(), kind, b, s);
     }
 
     // ---- validation: nothing in a message is trusted before this -------------------
@@ -564,7 +589,9 @@ private:
         return b.is_zero() || b.owner().value < node_count_;
     }
 
-    reason validate(const message_type& m) const noexcept {
+    // Sets `owner` to the owner of m.ballot (none for a zero ballot) once it
+    // is checked, so handlers need not compute it again.
+    reason validate(const message_type& m, node_id& owner) const noexcept {
         const auto kind = static_cast<std::uint8_t>(m.kind);
         if (kind < 1 || kind > message_kind_count) return reason::malformed;
         if (m.from.value >= node_count_ || m.from == options_.self) {
@@ -573,7 +600,10 @@ private:
         if (m.to != options_.self && m.to != node_id::broadcast()) {
             return reason::wrong_destination;
         }
-        if (!owned_by_cluster(m.ballot) || !owned_by_cluster(m.accepted_ballot)) {
+        // The ballot's owner is computed once (a division for counter ballots).
+        const bool zero = m.ballot.is_zero();
+        owner = zero ? node_id::none() : m.ballot.owner();
+        if ((!zero && owner.value >= node_count_) || !owned_by_cluster(m.accepted_ballot)) {
             return reason::malformed;
         }
         switch (m.kind) {
@@ -581,22 +611,18 @@ private:
             case message_kind::accept:
             case message_kind::heartbeat:
                 // A proposer speaks only with its own ballot.
-                if (m.ballot.is_zero() || m.ballot.owner() != m.from) return reason::malformed;
+                if (zero || owner != m.from) return reason::malformed;
                 break;
             case message_kind::promise:
             case message_kind::accepted:
                 // Answers to one of our ballots.
-                if (m.ballot.is_zero() || m.ballot.owner() != options_.self) {
-                    return reason::malformed;
-                }
+                if (zero || owner != options_.self) return reason::malformed;
                 if (m.kind == message_kind::promise && m.count > window_slots) {
                     return reason::malformed;
                 }
                 break;
             case message_kind::promise_entry:
-                if (m.ballot.is_zero() || m.ballot.owner() != options_.self) {
-                    return reason::malformed;
-                }
+                if (zero || owner != options_.self) return reason::malformed;
                 // A reported vote predates the promise it travels with. (An
                 // implementation whose accepts do not raise the promise has no
                 // such cross-check: the planted bug drops it too.)
@@ -632,7 +658,7 @@ private:
         bool fresh = m.ballot > promised_;
         if constexpr (planted(bug::promise_on_equal_ballot)) fresh = !(m.ballot < promised_);
         if (!fresh) {
-            send(m.from, reject_for(m));
+            send_reject(m);
             return {reason::stale_ballot, leader_};
         }
         if (m.slot < base_) {
@@ -651,16 +677,13 @@ private:
             if (!in_window(s)) continue;
             const slot_state& st = at(s);
             if (st.accepted_ballot.is_zero() && !st.chosen) continue;
-            message_type e = make(message_kind::promise_entry, m.ballot, s);
+            message_type& e = send(m.from, message_kind::promise_entry, m.ballot, s);
             e.accepted_ballot = st.accepted_ballot;
             e.is_chosen = st.chosen;
             e.values = st.values;
-            send(m.from, e);
             ++entries;
         }
-        message_type p = make(message_kind::promise, m.ballot, m.slot);
-        p.count = entries;
-        send(m.from, p);
+        send(m.from, message_kind::promise, m.ballot, m.slot).count = entries;
         preempted_by(m.ballot);
         return {};
     }
@@ -670,7 +693,7 @@ private:
     // later prepare cannot slip under a vote already cast.
     result on_accept(const message_type& m) {
         if (m.ballot < promised_) {
-            send(m.from, reject_for(m));
+            send_reject(m);
             return {reason::stale_ballot, leader_};
         }
         if constexpr (!planted(bug::accept_keeps_promise)) raise_promise(m.ballot);
@@ -681,17 +704,17 @@ private:
         slot_state& st = at(m.slot);
         if (st.chosen) {
             // Nothing to vote on: teach the proposer what was chosen instead.
-            send(m.from, chosen_message(m.slot, ballot_type{}));
+            send_chosen(m.from, m.slot, st, ballot_type{});
             return {reason::ignored, leader_};
         }
-        cast_vote(m.slot, m.ballot, m.values.view());
+        cast_vote(m.slot, st, m.ballot, m.values.view());
         end_ = std::max(end_, m.slot.next());
-        send(m.from, make(message_kind::accepted, m.ballot, m.slot));
+        send(m.from, message_kind::accepted, m.ballot, m.slot);
         return {};
     }
 
-    void cast_vote(slot_id s, ballot_type b, std::span<const value_type> values) {
-        slot_state& st = at(s);
+    // `st` is at(s), looked up once by the caller.
+    void cast_vote(slot_id s, slot_state& st, ballot_type b, std::span<const value_type> values) {
         if constexpr (strict) {
             PAXOS_ASSERT(b <= promised_);
             PAXOS_ASSERT(st.accepted_ballot <= b);  // votes only move to higher ballots
@@ -702,8 +725,8 @@ private:
         st.durable_dirty = true;
     }
 
-    message_type reject_for(const message_type& m) const {
-        return make(message_kind::reject, promised_, m.slot);
+    void send_reject(const message_type& m) {
+        send(m.from, message_kind::reject, promised_, m.slot);
     }
 
     // ---- proposer: Phase 1 ----------------------------------------------------------
@@ -743,7 +766,7 @@ private:
                 st.adopt_values = st.values;
             }
         }
-        broadcast(make(message_kind::prepare, ballot_, phase1_from_));
+        broadcast(message_kind::prepare, ballot_, phase1_from_);
         promised_by_.insert(options_.self);
         if (quorum_.is_phase1_quorum(promised_by_)) become_leader();
         return {reason::ok, leader_};
@@ -775,7 +798,7 @@ private:
         ++received_[m.from.value];
         end_ = std::max(end_, m.slot.next());
         if (m.is_chosen) {
-            if (!st.chosen) mark_chosen(m.slot, m.values.view());
+            if (!st.chosen) mark_chosen(m.slot, st, m.values.view());
         } else if (m.accepted_ballot > st.adopt_ballot) {
             // Value adoption (P2c): keep the vote of the highest ballot.
             st.adopt_ballot = m.accepted_ballot;
@@ -809,7 +832,7 @@ private:
         leader_policy_.on_elected();
         // Announce the new leader at once so followers redirect clients and
         // reset their election timers before the first command arrives.
-        broadcast(make(message_kind::heartbeat, ballot_));
+        broadcast(message_kind::heartbeat, ballot_);
         // Re-propose every open slot: the adopted value, or a no-op in a gap.
         const slot_id end = end_;
         for (slot_id s = phase1_from_; s < end; s = s.next()) {
@@ -851,7 +874,7 @@ private:
 
     // Moves commands queued while not leader into a slot of their own.
     void flush_pending() {
-        if (role_ != role::leader || pending_.empty() || decided()) return;
+        if (pending_.empty() || role_ != role::leader || decided()) return;  // commonest first
         if (open_) seal_open_batch();
         if (!make_room(next_slot_)) return;
         open_ = true;
@@ -878,18 +901,16 @@ private:
         st.sent_this_round = true;
         if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
         // The leader's own acceptor votes first; ballot_ == promised_ here.
-        cast_vote(s, ballot_, values);
+        cast_vote(s, st, ballot_, values);
         st.votes.insert(options_.self);
         end_ = std::max(end_, s.next());
         if (quorum_.is_phase2_quorum(st.votes)) {
             // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
             // message carries the value, so no accept is needed.
-            on_quorum_accepted(s);
+            on_quorum_accepted(s, st);
             return;
         }
-        message_type a = make(message_kind::accept, ballot_, s);
-        a.values = st.values;
-        broadcast(a);
+        if (message_type* a = broadcast(message_kind::accept, ballot_, s)) a->values = st.values;
     }
 
     // Chosen only when one phase-2 quorum accepted in the same ballot: votes
@@ -902,14 +923,13 @@ private:
         slot_state& st = at(m.slot);
         if (!st.proposed || st.chosen) return {reason::ignored, leader_};
         st.votes.insert(m.from);
-        if (quorum_.is_phase2_quorum(st.votes)) on_quorum_accepted(m.slot);
+        if (quorum_.is_phase2_quorum(st.votes)) on_quorum_accepted(m.slot, st);
         return {};
     }
 
-    void on_quorum_accepted(slot_id s) {
-        slot_state& st = at(s);
-        mark_chosen(s, st.values.view());
-        broadcast(chosen_message(s, ballot_));
+    void on_quorum_accepted(slot_id s, slot_state& st) {
+        mark_chosen(s, st, st.values.view());
+        if (message_type* c = broadcast(message_kind::chosen, ballot_, s)) c->values = st.values;
     }
 
     // A leader or candidate that sees a higher ballot steps down at once; a
@@ -953,8 +973,9 @@ private:
     // Learner: record a chosen value and advance chosen_end_ over the
     // contiguous prefix. Slots may be learned out of order; they are handed
     // to the state machine only in order, without gaps.
-    void mark_chosen(slot_id s, std::span<const value_type> values) {
-        slot_state& st = at(s);
+    // `st` is at(s). `values` may be st.values itself (the leader's own
+    // proposal): assign() then copies each element onto itself.
+    void mark_chosen(slot_id s, slot_state& st, std::span<const value_type> values) {
         PAXOS_ASSERT(!st.chosen);
         st.chosen = true;
         // If our vote differs, the chosen value replaces it in memory; any
@@ -969,17 +990,16 @@ private:
     // `b` is the leader's ballot when the leader announces its own choice, and
     // zero when any replica repeats a chosen value (which says nothing about
     // who leads).
-    message_type chosen_message(slot_id s, ballot_type b) const {
-        message_type c = make(message_kind::chosen, b, s);
-        c.values = at(s).values;
-        return c;
+    void send_chosen(node_id to, slot_id s, const slot_state& st, ballot_type b) {
+        send(to, message_kind::chosen, b, s).values = st.values;
     }
 
     // A chosen value, announced by the leader that got it chosen (carrying its
     // ballot, which also tells us who leads) or repeated by any replica for a
     // learner that asked (zero ballot).
-    result on_chosen(const message_type& m) {
-        if (m.ballot.owner() == m.from && !m.ballot.is_zero() && m.ballot >= promised_) {
+    // `owner` is m.ballot's, from validate(): none for a zero ballot.
+    result on_chosen(const message_type& m, node_id owner) {
+        if (owner == m.from && m.ballot >= promised_) {
             preempted_by(m.ballot);
             hear_leader(m.from);
         }
@@ -990,7 +1010,7 @@ private:
             if constexpr (strict) PAXOS_ASSERT(st.values == m.values);  // agreement
             return {reason::ignored, leader_};
         }
-        mark_chosen(m.slot, m.values.view());
+        mark_chosen(m.slot, st, m.values.view());
         return {};
     }
 
@@ -1001,7 +1021,7 @@ private:
     result on_heartbeat(const message_type& m) {
         if (m.ballot < promised_) {
             // A deposed leader: tell it, so it steps down.
-            send(m.from, reject_for(m));
+            send_reject(m);
             return {reason::stale_ballot, leader_};
         }
         preempted_by(m.ballot);
@@ -1011,7 +1031,7 @@ private:
         // still be on their way (asking at once re-sent each slot about three
         // times per commit on wide-area links, measured by paxos_quorums).
         if (m.chosen_end > chosen_end_ && announced_chosen_end_ > chosen_end_) {
-            send(m.from, make(message_kind::learn_request, promised_, chosen_end_));
+            send(m.from, message_kind::learn_request, promised_, chosen_end_);
         }
         // A slot is chosen for good, whoever announced it: keep the furthest.
         announced_chosen_end_ = std::max(announced_chosen_end_, m.chosen_end);
@@ -1032,7 +1052,7 @@ private:
     void send_chosen_from(node_id to, slot_id from) {
         PAXOS_ASSERT(from >= base_);
         for (slot_id s = from; s < chosen_end_; s = s.next()) {
-            send(to, chosen_message(s, ballot_type{}));
+            send_chosen(to, s, at(s), ballot_type{});
         }
     }
 
@@ -1050,7 +1070,7 @@ private:
     // not count twice (votes are a node set).
     void retransmit() {
         if (role_ == role::candidate) {
-            broadcast(make(message_kind::prepare, ballot_, phase1_from_));
+            broadcast(message_kind::prepare, ballot_, phase1_from_);
             return;
         }
         // A slot proposed since the last round has had less than one interval
@@ -1066,12 +1086,11 @@ private:
                 st.sent_this_round = false;
                 continue;
             }
-            message_type a = make(message_kind::accept, ballot_, s);
-            a.values = st.values;
-            broadcast(a);
+            message_type* a = broadcast(message_kind::accept, ballot_, s);
+            if (a) a->values = st.values;
             ++sent;
         }
-        broadcast(make(message_kind::heartbeat, ballot_));
+        broadcast(message_kind::heartbeat, ballot_);
     }
 
     static constexpr std::uint32_t no_count = ~std::uint32_t{0};

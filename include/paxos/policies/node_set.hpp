@@ -68,6 +68,20 @@ public:
         return static_cast<std::size_t>((x * 0x0101010101010101ull) >> 56);
 #endif
     }
+    // size() >= count, for a quorum test. A small count clears the lowest
+    // member count - 1 times and looks for one more: with a compile-time
+    // count (a static quorum) that unrolls to a few instructions, where the
+    // count above is a dozen.
+    constexpr bool has_at_least(std::size_t count) const noexcept {
+#if !defined(__POPCNT__)
+        if (count <= 6) {
+            std::uint64_t m = mask_;
+            for (std::size_t i = 1; i < count; ++i) m &= m - 1;
+            return count == 0 || m != 0;
+        }
+#endif
+        return size() >= count;
+    }
     constexpr bool empty() const noexcept { return mask_ == 0; }
     constexpr std::uint64_t mask() const noexcept { return mask_; }
 

@@ -45,7 +45,7 @@ public:
 
 private:
     static constexpr bool counts(node_set s) noexcept {
-        return (s & node_set::first(N)).size() >= quorum_size;
+        return (s & node_set::first(N)).has_at_least(quorum_size);
     }
 };
 
@@ -76,10 +76,10 @@ public:
 
     static constexpr std::size_t node_count() noexcept { return N; }
     static constexpr bool is_phase1_quorum(node_set s) noexcept {
-        return (s & node_set::first(N)).size() >= Q1;
+        return (s & node_set::first(N)).has_at_least(Q1);
     }
     static constexpr bool is_phase2_quorum(node_set s) noexcept {
-        return (s & node_set::first(N)).size() >= Q2;
+        return (s & node_set::first(N)).has_at_least(Q2);
     }
     static consteval bool proves_intersection() { return Q1 + Q2 > N; }
 };
