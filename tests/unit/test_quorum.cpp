@@ -480,3 +480,32 @@ TEST_CASE("node_set: has_at_least(k) agrees with size() >= k for every set of 10
     CHECK(high.has_at_least(2));
     CHECK_FALSE(high.has_at_least(3));
 }
+
+namespace {
+template <std::size_t Rows, std::size_t Cols>
+void check_runtime_grid_matches_static() {
+    const auto built = paxos::runtime_grid::make(Rows, Cols);
+    REQUIRE(built.ok());
+    const paxos::runtime_grid& g = *built.quorum;
+    CHECK(g.node_count() == Rows * Cols);
+    for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << (Rows * Cols)); ++mask) {
+        const node_set s{mask};
+        REQUIRE(g.is_phase1_quorum(s) == paxos::grid<Rows, Cols>::is_phase1_quorum(s));
+        REQUIRE(g.is_phase2_quorum(s) == paxos::grid<Rows, Cols>::is_phase2_quorum(s));
+    }
+    // make() trusts the shape; enumeration agrees that the quorums meet.
+    CHECK_FALSE(paxos::enumerate_quorum_counterexample(g).has_value());
+}
+}  // namespace
+
+TEST_CASE("quorum: runtime_grid is grid<Rows, Cols> with the shape chosen at start-up") {
+    using paxos::quorum_build_error;
+    check_runtime_grid_matches_static<1, 1>();
+    check_runtime_grid_matches_static<2, 3>();
+    check_runtime_grid_matches_static<3, 2>();
+    check_runtime_grid_matches_static<3, 4>();
+    CHECK(paxos::runtime_grid::make(0, 3).error == quorum_build_error::phase1_out_of_range);
+    CHECK(paxos::runtime_grid::make(3, 0).error == quorum_build_error::phase2_out_of_range);
+    CHECK(paxos::runtime_grid::make(8, 9).error == quorum_build_error::too_many_nodes);
+    CHECK(paxos::runtime_grid::make(8, 8).ok());
+}

@@ -403,8 +403,8 @@ public:
         PAXOS_ASSERT(values.size() <= batch_values_max);
         PAXOS_ASSERT(to != options_.self && to.value < node_count_);
         PAXOS_ASSERT(s < applied_end_);  // only what is chosen and applied here
-        message_type c = make(message_kind::chosen, ballot_type{}, s);
-        c.to = to;
+        message_type c;
+        set_header(c, to, message_kind::chosen, ballot_type{}, s);
         c.values.assign(values);
         return c;
     }
@@ -543,14 +543,15 @@ private:
     bool has_outbox_room() const noexcept {
         return outbox_messages_max - outbox_.size() >= messages_per_input_max;
     }
-    message_type make(message_kind kind, ballot_type b, slot_id s = slot_id{}) const {
-        message_type m;  // default-initialized: a large batch's room is not zero-filled
+    // The header every message of ours carries.
+    void set_header(message_type& m, node_id to, message_kind kind, ballot_type b,
+                    slot_id s) const noexcept {
         m.kind = kind;
         m.from = options_.self;
+        m.to = to;
         m.ballot = b;
         m.slot = s;
         m.chosen_end = chosen_end_;
-        return m;
     }
     // Messages are built in place at the end of the outbox and returned for
     // the caller to fill in: no copy of a finished message.
@@ -559,12 +560,7 @@ private:
         // Every field as a fresh message has it (an aggregate: a large batch's
         // room is not zero-filled), then the header.
         m = message_type{};
-        m.kind = kind;
-        m.from = options_.self;
-        m.to = to;
-        m.ballot = b;
-        m.slot = s;
-        m.chosen_end = chosen_end_;
+        set_header(m, to, kind, b, s);
         return m;
     }
     message_type& send(node_id to, message_kind kind, ballot_type b, slot_id s = slot_id{}) {

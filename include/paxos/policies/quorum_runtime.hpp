@@ -4,6 +4,8 @@
 //   runtime_threshold  n nodes, any q1 form a phase-1 quorum, any q2 a phase-2
 //                      quorum (majority when q1 = q2 = n / 2 + 1)
 //   runtime_weighted   per-node weights and two thresholds
+//   runtime_grid       rows x cols nodes: phase 1 a node of every row, phase 2
+//                      a whole row (grid<Rows, Cols> with its shape chosen late)
 //
 // The static policies prove intersection while compiling; these cannot, so
 // the only way to get a value is a factory, make(), that runs the same check
@@ -225,7 +227,58 @@ private:
     std::uint64_t phase2_threshold_;
 };
 
+// grid<Rows, Cols> with its shape chosen at start-up. Node r * cols + c sits in
+// row r, column c. A phase-1 quorum holds a node of every row and a phase-2
+// quorum a whole row, so the two always meet in that row: the shape is all
+// make() has to check.
+class runtime_grid {
+public:
+    static constexpr quorum_build_result<runtime_grid> make(std::size_t rows,
+                                                            std::size_t cols) noexcept {
+        quorum_build_result<runtime_grid> result;
+        if (rows == 0) {
+            result.error = quorum_build_error::phase1_out_of_range;
+        } else if (cols == 0) {
+            result.error = quorum_build_error::phase2_out_of_range;
+        } else if (rows > node_set::capacity / cols) {
+            result.error = quorum_build_error::too_many_nodes;
+        } else {
+            result.quorum = runtime_grid{rows, cols};
+        }
+        return result;
+    }
+
+    constexpr std::size_t node_count() const noexcept { return rows_ * cols_; }
+    constexpr std::size_t rows() const noexcept { return rows_; }
+    constexpr std::size_t cols() const noexcept { return cols_; }
+    constexpr node_set row(std::size_t r) const noexcept {
+        PAXOS_ASSERT(r < rows_);
+        return node_set{node_set::first(cols_).mask() << (r * cols_)};
+    }
+    constexpr bool is_phase1_quorum(node_set s) const noexcept {
+        for (std::size_t r = 0; r < rows_; ++r) {
+            if (!s.intersects(row(r))) return false;
+        }
+        return true;
+    }
+    constexpr bool is_phase2_quorum(node_set s) const noexcept {
+        for (std::size_t r = 0; r < rows_; ++r) {
+            if ((s & row(r)) == row(r)) return true;
+        }
+        return false;
+    }
+    friend constexpr bool operator==(const runtime_grid&, const runtime_grid&) = default;
+
+private:
+    constexpr runtime_grid(std::size_t rows, std::size_t cols) noexcept
+        : rows_(rows), cols_(cols) {}
+
+    std::size_t rows_;
+    std::size_t cols_;
+};
+
 static_assert(quorum_system<runtime_threshold> && !static_quorum_system<runtime_threshold>);
 static_assert(quorum_system<runtime_weighted> && !static_quorum_system<runtime_weighted>);
+static_assert(quorum_system<runtime_grid> && !static_quorum_system<runtime_grid>);
 
 }  // namespace paxos

@@ -21,7 +21,7 @@
 //   run_lab                                all of it, with measurements
 //
 // The simulation is Multi-Paxos with a stable leader: replica<config<...,
-// runtime_threshold | runtime_weighted | grid_quorum, stable_leader, ...>>,
+// runtime_threshold | runtime_weighted | runtime_grid, stable_leader, ...>>,
 // one per node, driven by the README's ready loop over sim::network with
 // per-link delays. Closed-loop clients sit at every site and send each
 // command to the leader (a not_leader answer redirects them, silence makes
@@ -398,60 +398,6 @@ inline parsed<topology> make_topology(latency_matrix matrix, std::size_t nodes,
 // ===========================================================================
 // Quorum configurations.
 
-// Grid quorums sized at run time (the library's grid<Rows, Cols> fixes its
-// shape at compile time). Node r * cols + c sits in row r, column c;
-// phase 1: a node of every row, phase 2: a whole row. make() checks the
-// intersection by enumeration, like the library's run-time factories.
-class grid_quorum {
-public:
-    static quorum_build_result<grid_quorum> make(std::size_t rows, std::size_t cols) noexcept {
-        quorum_build_result<grid_quorum> result;
-        if (rows == 0) {
-            result.error = quorum_build_error::phase1_out_of_range;
-        } else if (cols == 0) {
-            result.error = quorum_build_error::phase2_out_of_range;
-        } else if (rows * cols > quorum_enumeration_nodes_max) {
-            result.error = quorum_build_error::too_many_nodes;
-        } else {
-            const grid_quorum candidate{rows, cols};
-            if (const auto found = enumerate_quorum_counterexample(candidate)) {
-                result.error = quorum_build_error::quorums_disjoint;
-                result.counterexample = *found;
-            } else {
-                result.quorum = candidate;
-            }
-        }
-        return result;
-    }
-
-    std::size_t node_count() const noexcept { return rows_ * cols_; }
-    std::size_t rows() const noexcept { return rows_; }
-    std::size_t cols() const noexcept { return cols_; }
-    node_set row(std::size_t r) const noexcept {
-        PAXOS_ASSERT(r < rows_);
-        return node_set{node_set::first(cols_).mask() << (r * cols_)};
-    }
-    bool is_phase1_quorum(node_set s) const noexcept {
-        for (std::size_t r = 0; r < rows_; ++r) {
-            if (!s.intersects(row(r))) return false;
-        }
-        return true;
-    }
-    bool is_phase2_quorum(node_set s) const noexcept {
-        for (std::size_t r = 0; r < rows_; ++r) {
-            if ((s & row(r)) == row(r)) return true;
-        }
-        return false;
-    }
-    friend bool operator==(const grid_quorum&, const grid_quorum&) = default;
-
-private:
-    grid_quorum(std::size_t rows, std::size_t cols) noexcept : rows_(rows), cols_(cols) {}
-
-    std::size_t rows_;
-    std::size_t cols_;
-};
-static_assert(quorum_system<grid_quorum>);
 
 enum class family : std::uint8_t { majority, flexible, grid, weighted };
 
@@ -478,7 +424,7 @@ struct quorum_choice {
     std::uint64_t t1 = 0, t2 = 0;        // weighted thresholds
     std::optional<runtime_threshold> threshold;
     std::optional<runtime_weighted> weighted;
-    std::optional<grid_quorum> grid;
+    std::optional<runtime_grid> grid;
 
     // A quorum system itself (so the library's checks apply to it).
     std::size_t node_count() const noexcept {
@@ -549,7 +495,7 @@ inline void add_grid_choice(sweep_plan& plan, std::size_t rows, std::size_t cols
     quorum_choice c;
     c.kind = family::grid;
     c.name = "grid " + std::to_string(rows) + "x" + std::to_string(cols);
-    auto built = grid_quorum::make(rows, cols);
+    auto built = runtime_grid::make(rows, cols);
     if (!built) {
         plan.refused.push_back({c.name, built.error, built.counterexample});
         return;
