@@ -106,6 +106,7 @@ struct kit {
         m.ballot = b;
         m.slot = s;
         m.chosen_end = chosen_end;
+        if (kind == message_kind::chosen) m.accepted_ballot = b;  // chosen in its ballot
         return m;
     }
 
@@ -782,6 +783,7 @@ struct ready_advance {
         const slot_id s = prev.next();
         auto chosen = last_accept;  // the leader announces the value it proposed
         chosen.kind = message_kind::chosen;
+        chosen.accepted_ballot = chosen.ballot;
         last_accept.slot = last_accept.chosen_end = s;
         k::fill(last_accept, seq, 1);
         for (replica& r : rs) {

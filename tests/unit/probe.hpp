@@ -59,6 +59,8 @@ struct probe {
         m.to = paxos::node_id{to};
         m.ballot = b;
         m.slot = paxos::slot_id{slot};
+        // A leader's own chosen notice says it chose in its ballot.
+        if (k == kind::chosen) m.accepted_ballot = b;
         for (int v : values) m.values.push_back(typename Config::value_type(v));
         return m;
     }

@@ -87,7 +87,7 @@ template <class Config>
 void check_decode(std::span<const std::byte> in) {
     using message = typename paxos::replica<Config>::message_type;
     message m{};
-    const paxos::wire::decode_reason reason = paxos::wire::decode(in, m);
+    const paxos::wire::decode_reason reason = paxos::wire::decode(in, m, wire_test::cluster);
     WIRE_FUZZ_CHECK(paxos::wire::to_string(reason) != nullptr);
     if (reason != paxos::wire::decode_reason::ok) {
         WIRE_FUZZ_CHECK(m == message{});  // a refused decode leaves its output alone
@@ -98,13 +98,13 @@ void check_decode(std::span<const std::byte> in) {
     WIRE_FUZZ_CHECK(in.size() <= paxos::wire::encoded_size_max<message>);
 
     paxos::wire::buffer_for<message> buffer{};
-    const paxos::wire::encode_result res = paxos::wire::encode(m, buffer);
+    const paxos::wire::encode_result res = paxos::wire::encode(m, buffer, wire_test::cluster);
     WIRE_FUZZ_CHECK(res.ok());
     WIRE_FUZZ_CHECK(res.size == in.size());
     WIRE_FUZZ_CHECK(std::equal(in.begin(), in.end(), buffer.begin()));
     message again{};
-    WIRE_FUZZ_CHECK(paxos::wire::decode(std::span(buffer).first(res.size), again) ==
-                    paxos::wire::decode_reason::ok);
+    WIRE_FUZZ_CHECK(paxos::wire::decode(std::span(buffer).first(res.size), again,
+                                        wire_test::cluster) == paxos::wire::decode_reason::ok);
     WIRE_FUZZ_CHECK(again == m);
 
     feed_replicas<Config>(m);

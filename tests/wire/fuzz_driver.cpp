@@ -38,7 +38,7 @@ std::size_t encode_random(paxos::prng& rng, std::vector<std::uint8_t>& out) {
     const Message m = wire_test::sample<Message>(
         kind, rng.below(Message::batch_type::capacity() + 1), rng, wire_test::fields::small);
     paxos::wire::buffer_for<Message> buffer{};
-    const auto res = paxos::wire::encode(m, buffer);
+    const auto res = paxos::wire::encode(m, buffer, wire_test::cluster);
     if (!res.ok()) {
         std::fprintf(stderr, "fuzz_driver: encode failed: %s\n",
                      paxos::wire::to_string(res.status));

@@ -33,19 +33,22 @@ TEST_CASE("wire: encode and decode allocate nothing") {
         paxos::wire::buffer_for<M> buffer{};
         M out{};
         counting = true;
-        const auto res = paxos::wire::encode(m, buffer);
-        bool all_ok = res.ok() && paxos::wire::decode(std::span(buffer).first(res.size), out) ==
-                                      paxos::wire::decode_reason::ok;
+        const auto res = paxos::wire::encode(m, buffer, wire_test::cluster);
+        bool all_ok =
+            res.ok() && paxos::wire::decode(std::span(buffer).first(res.size), out,
+                                            wire_test::cluster) == paxos::wire::decode_reason::ok;
         for (std::size_t bit = 0; bit < res.size * 8; bit += 7) {
             buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
-            all_ok = all_ok && paxos::wire::decode(std::span(buffer).first(res.size), out) !=
-                                   paxos::wire::decode_reason::ok;
+            all_ok =
+                all_ok && paxos::wire::decode(std::span(buffer).first(res.size), out,
+                                              wire_test::cluster) != paxos::wire::decode_reason::ok;
             buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
             ++decodes;
         }
         for (std::size_t size = 0; size < res.size; ++size) {
-            all_ok = all_ok && paxos::wire::decode(std::span(buffer).first(size), out) !=
-                                   paxos::wire::decode_reason::ok;
+            all_ok = all_ok &&
+                     paxos::wire::decode(std::span(buffer).first(size), out, wire_test::cluster) !=
+                         paxos::wire::decode_reason::ok;
             ++decodes;
         }
         counting = false;

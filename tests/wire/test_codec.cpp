@@ -26,7 +26,7 @@ namespace {
 template <class Message>
 std::vector<std::byte> encoded(const Message& m) {
     paxos::wire::buffer_for<Message> buffer{};
-    const auto res = paxos::wire::encode(m, buffer);
+    const auto res = paxos::wire::encode(m, buffer, wire_test::cluster);
     REQUIRE(res.ok());
     REQUIRE(res.size <= buffer.size());
     return {buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(res.size)};
@@ -45,7 +45,7 @@ void check_round_trip(const Message& m) {
     INFO("kind " << std::string(paxos::to_string(m.kind)) << ", " << m.values.size() << " values");
     const std::vector<std::byte> bytes = encoded(m);
     Message back{};
-    REQUIRE(paxos::wire::decode(bytes, back) == decode_reason::ok);
+    REQUIRE(paxos::wire::decode(bytes, back, wire_test::cluster) == decode_reason::ok);
     CHECK(back == m);
     // Canonical: the decoded message encodes to the same bytes.
     CHECK(encoded(back) == bytes);
@@ -103,7 +103,7 @@ TEST_CASE_TEMPLATE("wire: encoded_size_max is enough and is reached", Message, W
 
 TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
     // A prepare from node 2 to node 3 for slot 0x0102030405060708, ballot raw
-    // 0x1112131415161718, chosen_end 0x21.
+    // 0x1112131415161718, chosen_end 0x21, in cluster 0x7061786F73746573.
     wire_test::int_counter_8 m{};
     m.kind = message_kind::prepare;
     m.from = paxos::node_id{2};
@@ -112,9 +112,10 @@ TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
     m.ballot = wire_test::counter5::from_raw(0x1112131415161718ull);
     m.slot = paxos::slot_id{0x0102030405060708ull};
     const std::vector<std::byte> bytes = encoded(m);
-    const std::array<std::uint8_t, 12 + 28> expected = {
-        0x50, 0x58, 0x01, 0x01,                          // magic "PX", version 1, kind prepare
+    const std::array<std::uint8_t, 20 + 28> expected = {
+        0x50, 0x58, 0x02, 0x01,                          // magic "PX", version 2, kind prepare
         28,   0,    0,    0,                             // body length
+        0x73, 0x65, 0x74, 0x73, 0x6F, 0x78, 0x61, 0x70,  // cluster id
         0,    0,    0,    0,                             // checksum (compared below)
         0x02, 0x00, 0x03, 0x00,                          // from, to
         0x21, 0,    0,    0,    0,    0,    0,    0,     // chosen_end
@@ -127,12 +128,13 @@ TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
         INFO("byte " << i);
         CHECK(static_cast<std::uint8_t>(bytes[i]) == expected[i]);
     }
-    // The checksum is CRC-32C of bytes 0..7 then the body, little-endian.
+    // The checksum is CRC-32C of bytes 0..15 then the body, little-endian.
     const std::span<const std::byte> all(bytes);
     const std::uint32_t crc =
-        paxos::detail::crc32c(all.subspan(12), paxos::detail::crc32c(all.first(8)));
+        paxos::detail::crc32c(all.subspan(20), paxos::detail::crc32c(all.first(16)));
     for (std::size_t i = 0; i < 4; ++i) {
-        CHECK(static_cast<std::uint8_t>(bytes[8 + i]) == static_cast<std::uint8_t>(crc >> (8 * i)));
+        CHECK(static_cast<std::uint8_t>(bytes[16 + i]) ==
+              static_cast<std::uint8_t>(crc >> (8 * i)));
     }
 
     // pair_ballot: round then node; a heartbeat has no slot.
@@ -140,12 +142,12 @@ TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
     h.kind = message_kind::heartbeat;
     h.ballot = paxos::pair_ballot::from_parts(0x0A0B, paxos::node_id{0x0C0D});
     const std::vector<std::byte> hb = encoded(h);
-    REQUIRE(hb.size() == 12 + 2 + 2 + 8 + 10);
+    REQUIRE(hb.size() == 20 + 2 + 2 + 8 + 10);
     CHECK(static_cast<std::uint8_t>(hb[3]) == 8);  // kind heartbeat
-    CHECK(static_cast<std::uint8_t>(hb[24]) == 0x0B);
-    CHECK(static_cast<std::uint8_t>(hb[25]) == 0x0A);
-    CHECK(static_cast<std::uint8_t>(hb[32]) == 0x0D);
-    CHECK(static_cast<std::uint8_t>(hb[33]) == 0x0C);
+    CHECK(static_cast<std::uint8_t>(hb[32]) == 0x0B);
+    CHECK(static_cast<std::uint8_t>(hb[33]) == 0x0A);
+    CHECK(static_cast<std::uint8_t>(hb[40]) == 0x0D);
+    CHECK(static_cast<std::uint8_t>(hb[41]) == 0x0C);
 }
 
 TEST_CASE("wire: fields a kind does not use are not sent and decode to defaults") {
@@ -163,14 +165,14 @@ TEST_CASE("wire: fields a kind does not use are not sent and decode to defaults"
         M expected = clean;
         if (paxos::wire::message_codec<M>::has_slot(kind)) expected.slot = dirty.slot;
         if (kind == message_kind::promise) expected.count = dirty.count;
-        if (kind == message_kind::promise_entry) {
+        if (kind == message_kind::promise_entry || kind == message_kind::chosen) {
             expected.accepted_ballot = dirty.accepted_ballot;
-            expected.is_chosen = true;
         }
+        if (kind == message_kind::promise_entry) expected.is_chosen = true;
         if (paxos::wire::message_codec<M>::has_values(kind)) expected.values = dirty.values;
         INFO("kind " << std::string(paxos::to_string(kind)));
         M back = sentinel<M>();
-        REQUIRE(paxos::wire::decode(encoded(dirty), back) == decode_reason::ok);
+        REQUIRE(paxos::wire::decode(encoded(dirty), back, wire_test::cluster) == decode_reason::ok);
         CHECK(back == expected);
     }
 }
@@ -188,7 +190,7 @@ TEST_CASE_TEMPLATE("wire: every single-bit flip of every kind is refused", Messa
                 const auto mask = static_cast<std::byte>(1u << (bit % 8));
                 bytes[bit / 8] ^= mask;
                 Message out = sentinel<Message>();
-                const decode_reason r = paxos::wire::decode(bytes, out);
+                const decode_reason r = paxos::wire::decode(bytes, out, wire_test::cluster);
                 if (r == decode_reason::ok) {
                     FAIL("flip of bit " << bit << " of a " << std::string(paxos::to_string(kind))
                                         << " decoded as ok");
@@ -199,7 +201,7 @@ TEST_CASE_TEMPLATE("wire: every single-bit flip of every kind is refused", Messa
                 ++flips;
             }
             Message back{};
-            REQUIRE(paxos::wire::decode(bytes, back) == decode_reason::ok);
+            REQUIRE(paxos::wire::decode(bytes, back, wire_test::cluster) == decode_reason::ok);
             CHECK(back == m);
         }
     }
@@ -225,7 +227,8 @@ TEST_CASE_TEMPLATE("wire: every truncation is refused", Message, WIRE_MESSAGE_TY
         const std::vector<std::byte> bytes = encoded(m);
         for (std::size_t size = 0; size < bytes.size(); ++size) {
             Message out = sentinel<Message>();
-            const decode_reason r = paxos::wire::decode(std::span(bytes).first(size), out);
+            const decode_reason r =
+                paxos::wire::decode(std::span(bytes).first(size), out, wire_test::cluster);
             CHECK((r == decode_reason::truncated || r == decode_reason::length_mismatch));
             CHECK(out == sentinel<Message>());
             ++cuts;
@@ -234,7 +237,8 @@ TEST_CASE_TEMPLATE("wire: every truncation is refused", Message, WIRE_MESSAGE_TY
         std::vector<std::byte> longer = bytes;
         longer.push_back(std::byte{0});
         Message out{};
-        CHECK(paxos::wire::decode(longer, out) == decode_reason::length_mismatch);
+        CHECK(paxos::wire::decode(longer, out, wire_test::cluster) ==
+              decode_reason::length_mismatch);
     }
     CHECK(cuts > 9 * paxos::wire::header_size);
 }
@@ -248,13 +252,15 @@ TEST_CASE_TEMPLATE("wire: a buffer too small is refused without writing past it"
         std::array<std::byte, paxos::wire::encoded_size_max<Message> + 1> buffer{};
         for (std::size_t size = 0; size < needed; ++size) {
             buffer.fill(std::byte{0xA5});
-            const auto res = paxos::wire::encode(m, std::span(buffer).first(size));
+            const auto res =
+                paxos::wire::encode(m, std::span(buffer).first(size), wire_test::cluster);
             CHECK(res.status == encode_status::buffer_too_small);
             CHECK(res.size == 0);
             CHECK(std::all_of(buffer.begin() + static_cast<std::ptrdiff_t>(size), buffer.end(),
                               [](std::byte b) { return b == std::byte{0xA5}; }));
         }
-        const auto exact = paxos::wire::encode(m, std::span(buffer).first(needed));
+        const auto exact =
+            paxos::wire::encode(m, std::span(buffer).first(needed), wire_test::cluster);
         CHECK(exact.ok());
         CHECK(exact.size == needed);
     }
@@ -270,21 +276,38 @@ TEST_CASE("wire: each header check has its reason") {
         b[index] = static_cast<std::byte>(value);
         return b;
     };
-    CHECK(paxos::wire::decode(with(0, 'Q'), out) == decode_reason::bad_magic);
-    CHECK(paxos::wire::decode(with(1, 'Y'), out) == decode_reason::bad_magic);
-    CHECK(paxos::wire::decode(with(2, 0), out) == decode_reason::unknown_version);
-    CHECK(paxos::wire::decode(with(2, 2), out) == decode_reason::unknown_version);
-    CHECK(paxos::wire::decode(with(3, 0), out) == decode_reason::unknown_type);
-    CHECK(paxos::wire::decode(with(3, 10), out) == decode_reason::unknown_type);
-    CHECK(paxos::wire::decode(with(3, 255), out) == decode_reason::unknown_type);
+    CHECK(paxos::wire::decode(with(0, 'Q'), out, wire_test::cluster) == decode_reason::bad_magic);
+    CHECK(paxos::wire::decode(with(1, 'Y'), out, wire_test::cluster) == decode_reason::bad_magic);
+    CHECK(paxos::wire::decode(with(2, 0), out, wire_test::cluster) ==
+          decode_reason::unknown_version);
+    CHECK(paxos::wire::decode(with(2, 1), out, wire_test::cluster) ==
+          decode_reason::unknown_version);
+    CHECK(paxos::wire::decode(with(2, 3), out, wire_test::cluster) ==
+          decode_reason::unknown_version);
+    CHECK(paxos::wire::decode(with(3, 0), out, wire_test::cluster) == decode_reason::unknown_type);
+    CHECK(paxos::wire::decode(with(3, 10), out, wire_test::cluster) == decode_reason::unknown_type);
+    CHECK(paxos::wire::decode(with(3, 255), out, wire_test::cluster) ==
+          decode_reason::unknown_type);
     // A different valid kind is caught by the checksum, which covers the kind.
-    CHECK(paxos::wire::decode(with(3, 7), out) == decode_reason::checksum_mismatch);
-    // A body length above anything the kind can have.
-    CHECK(paxos::wire::decode(with(7, 1), out) == decode_reason::length_mismatch);
-    CHECK(paxos::wire::decode(with(8, static_cast<std::uint8_t>(good[8]) ^ 0xFF), out) ==
+    CHECK(paxos::wire::decode(with(3, 7), out, wire_test::cluster) ==
           decode_reason::checksum_mismatch);
-    CHECK(paxos::wire::decode(std::span(good).first(3), out) == decode_reason::truncated);
-    CHECK(paxos::wire::decode({}, out) == decode_reason::truncated);
+    // A body length above anything the kind can have.
+    CHECK(paxos::wire::decode(with(7, 1), out, wire_test::cluster) ==
+          decode_reason::length_mismatch);
+    CHECK(paxos::wire::decode(with(16, static_cast<std::uint8_t>(good[16]) ^ 0xFF), out,
+                              wire_test::cluster) == decode_reason::checksum_mismatch);
+    // A corrupted cluster id is corruption; an intact one of another cluster
+    // is refused as such, and `out` is left alone.
+    CHECK(paxos::wire::decode(with(8, static_cast<std::uint8_t>(good[8]) ^ 0x01), out,
+                              wire_test::cluster) == decode_reason::checksum_mismatch);
+    const M before = out;
+    CHECK(paxos::wire::decode(good, out, paxos::wire::cluster_id{wire_test::cluster.value + 1}) ==
+          decode_reason::wrong_cluster);
+    CHECK(out == before);
+    CHECK(paxos::wire::decode(good, out, wire_test::cluster) == decode_reason::ok);
+    CHECK(paxos::wire::decode(std::span(good).first(3), out, wire_test::cluster) ==
+          decode_reason::truncated);
+    CHECK(paxos::wire::decode({}, out, wire_test::cluster) == decode_reason::truncated);
     // peek_size reads the header only, and refuses what decode would refuse there.
     using codec = paxos::wire::message_codec<M>;
     CHECK(codec::peek_size(std::span(good).first(paxos::wire::header_size)) == good.size());
@@ -297,9 +320,9 @@ TEST_CASE("wire: each body check has its reason (behind a valid checksum)") {
     using M = wire_test::int_counter_8;
     using C = wire_test::command_pair_8;
     paxos::prng rng(8);
-    // Offsets into an accept with a counter ballot: header 12, from/to 4,
+    // Offsets into an accept with a counter ballot: header 20, from/to 4,
     // chosen_end 8, ballot 8, slot 8, then the value count.
-    constexpr std::size_t count_at = 12 + 4 + 8 + 8 + 8;
+    constexpr std::size_t count_at = 20 + 4 + 8 + 8 + 8;
     M m = wire_test::sample<M>(message_kind::accept, 0, rng);
     std::vector<std::byte> bytes = encoded(m);
     REQUIRE(bytes.size() == count_at + 2);
@@ -308,39 +331,43 @@ TEST_CASE("wire: each body check has its reason (behind a valid checksum)") {
     SUBCASE("a value count above the batch capacity") {
         bytes[count_at] = std::byte{9};
         wire_test::reseal(bytes);
-        CHECK(paxos::wire::decode(bytes, out) == decode_reason::too_many_values);
+        CHECK(paxos::wire::decode(bytes, out, wire_test::cluster) ==
+              decode_reason::too_many_values);
         bytes[count_at] = std::byte{0xFF};
         bytes[count_at + 1] = std::byte{0xFF};
         wire_test::reseal(bytes);
-        CHECK(paxos::wire::decode(bytes, out) == decode_reason::too_many_values);
+        CHECK(paxos::wire::decode(bytes, out, wire_test::cluster) ==
+              decode_reason::too_many_values);
     }
     SUBCASE("a value count the remaining bytes cannot hold") {
         bytes[count_at] = std::byte{8};
         wire_test::reseal(bytes);
-        CHECK(paxos::wire::decode(bytes, out) == decode_reason::length_mismatch);
+        CHECK(paxos::wire::decode(bytes, out, wire_test::cluster) ==
+              decode_reason::length_mismatch);
     }
     SUBCASE("bytes left over after the last value") {
         bytes.push_back(std::byte{0});
         bytes[paxos::wire::length_offset] =
             static_cast<std::byte>(bytes.size() - paxos::wire::header_size);
         wire_test::reseal(bytes);
-        CHECK(paxos::wire::decode(bytes, out) == decode_reason::malformed);
+        CHECK(paxos::wire::decode(bytes, out, wire_test::cluster) == decode_reason::malformed);
     }
     SUBCASE("a body shorter than the kind's fixed fields") {
-        bytes.resize(20);
+        bytes.resize(28);
         bytes[paxos::wire::length_offset] = std::byte{8};
         wire_test::reseal(bytes);
-        CHECK(paxos::wire::decode(bytes, out) == decode_reason::length_mismatch);
+        CHECK(paxos::wire::decode(bytes, out, wire_test::cluster) ==
+              decode_reason::length_mismatch);
     }
     SUBCASE("an is_chosen flag other than 0 or 1") {
         M e = wire_test::sample<M>(message_kind::promise_entry, 0, rng);
         e.is_chosen = true;
         std::vector<std::byte> b = encoded(e);
-        const std::size_t flag_at = 12 + 4 + 8 + 8 + 8 + 8;
+        const std::size_t flag_at = 20 + 4 + 8 + 8 + 8 + 8;
         REQUIRE(b[flag_at] == std::byte{1});
         b[flag_at] = std::byte{2};
         wire_test::reseal(b);
-        CHECK(paxos::wire::decode(b, out) == decode_reason::malformed);
+        CHECK(paxos::wire::decode(b, out, wire_test::cluster) == decode_reason::malformed);
     }
     SUBCASE("a command that claims more bytes than it can hold") {
         C c = wire_test::sample<C>(message_kind::chosen, 0, rng);
@@ -348,16 +375,19 @@ TEST_CASE("wire: each body check has its reason (behind a valid checksum)") {
         cmd.size = 1;
         c.values.push_back(cmd);
         std::vector<std::byte> b = encoded(c);
-        // The value's own size field follows the pair ballot (10 bytes) and count.
-        const std::size_t size_at = 12 + 4 + 8 + 10 + 8 + 2;
+        // The value's own size field follows the pair ballot (10 bytes), the
+        // slot, the ballot it was chosen in (10 bytes) and the count.
+        const std::size_t size_at = 20 + 4 + 8 + 10 + 8 + 10 + 2;
         REQUIRE(b[size_at] == std::byte{1});
         b[size_at] = std::byte{33};  // one above the capacity
         wire_test::reseal(b);
         C decoded{};
-        CHECK(paxos::wire::decode(b, decoded) == decode_reason::value_decoder_failed);
+        CHECK(paxos::wire::decode(b, decoded, wire_test::cluster) ==
+              decode_reason::value_decoder_failed);
         b[size_at] = std::byte{2};  // fits the command, but not the bytes sent
         wire_test::reseal(b);
-        CHECK(paxos::wire::decode(b, decoded) == decode_reason::length_mismatch);
+        CHECK(paxos::wire::decode(b, decoded, wire_test::cluster) ==
+              decode_reason::length_mismatch);
     }
     CHECK(out == M{});  // nothing above decoded
 }
@@ -369,12 +399,12 @@ TEST_CASE("wire: a value the codec cannot represent is refused at encode") {
     cmd.size = wire_test::command::capacity + 1;
     c.values.push_back(cmd);
     paxos::wire::buffer_for<wire_test::command_pair_8> buffer{};
-    const auto res = paxos::wire::encode(c, buffer);
+    const auto res = paxos::wire::encode(c, buffer, wire_test::cluster);
     CHECK(res.status == encode_status::value_encoder_failed);
     c.kind = static_cast<message_kind>(0);
-    CHECK(paxos::wire::encode(c, buffer).status == encode_status::unknown_type);
+    CHECK(paxos::wire::encode(c, buffer, wire_test::cluster).status == encode_status::unknown_type);
     c.kind = static_cast<message_kind>(10);
-    CHECK(paxos::wire::encode(c, buffer).status == encode_status::unknown_type);
+    CHECK(paxos::wire::encode(c, buffer, wire_test::cluster).status == encode_status::unknown_type);
 }
 
 TEST_CASE("wire: reasons have names") {
@@ -473,16 +503,17 @@ constexpr bool round_trips_while_compiling() {
     m.values.push_back(42);
     m.values.push_back(-1);
     paxos::wire::buffer_for<wire_test::int_counter_8> buffer{};
-    const auto res = paxos::wire::encode(m, buffer);
+    const auto res = paxos::wire::encode(m, buffer, wire_test::cluster);
     if (!res.ok()) return false;
     wire_test::int_counter_8 back{};
-    if (paxos::wire::decode(std::span(buffer).first(res.size), back) != decode_reason::ok) {
+    if (paxos::wire::decode(std::span(buffer).first(res.size), back, wire_test::cluster) !=
+        decode_reason::ok) {
         return false;
     }
     buffer[res.size - 1] ^= std::byte{1};
     wire_test::int_counter_8 ignored{};
-    return back == m && paxos::wire::decode(std::span(buffer).first(res.size), ignored) ==
-                            decode_reason::checksum_mismatch;
+    return back == m && paxos::wire::decode(std::span(buffer).first(res.size), ignored,
+                                            wire_test::cluster) == decode_reason::checksum_mismatch;
 }
 static_assert(round_trips_while_compiling());
 
@@ -503,13 +534,13 @@ TEST_CASE("wire: a decoded message still goes through replica::step validation")
     bogus.to = paxos::node_id{1};
     bogus.ballot = wire_test::counter5::first(paxos::node_id{0});
     M decoded{};
-    REQUIRE(paxos::wire::decode(encoded(bogus), decoded) == decode_reason::ok);
+    REQUIRE(paxos::wire::decode(encoded(bogus), decoded, wire_test::cluster) == decode_reason::ok);
     CHECK(r.step(decoded).code == paxos::reason::unknown_sender);
 
     // A prepare whose ballot belongs to another node than its sender.
     bogus.from = paxos::node_id{0};
     bogus.ballot = wire_test::counter5::first(paxos::node_id{3});
-    REQUIRE(paxos::wire::decode(encoded(bogus), decoded) == decode_reason::ok);
+    REQUIRE(paxos::wire::decode(encoded(bogus), decoded, wire_test::cluster) == decode_reason::ok);
     CHECK(r.step(decoded).code == paxos::reason::malformed);
 
     // A promise_entry reporting a vote newer than its promise.
@@ -519,13 +550,13 @@ TEST_CASE("wire: a decoded message still goes through replica::step validation")
     entry.to = paxos::node_id{1};
     entry.ballot = wire_test::counter5::first(paxos::node_id{1});
     entry.accepted_ballot = wire_test::counter5::from_raw(entry.ballot.raw() + 5);
-    REQUIRE(paxos::wire::decode(encoded(entry), decoded) == decode_reason::ok);
+    REQUIRE(paxos::wire::decode(encoded(entry), decoded, wire_test::cluster) == decode_reason::ok);
     CHECK(r.step(decoded).code == paxos::reason::malformed);
     CHECK_FALSE(r.has_ready());
 
     // And a sound one is taken: the replica promises and answers.
     bogus.ballot = wire_test::counter5::first(paxos::node_id{0});
-    REQUIRE(paxos::wire::decode(encoded(bogus), decoded) == decode_reason::ok);
+    REQUIRE(paxos::wire::decode(encoded(bogus), decoded, wire_test::cluster) == decode_reason::ok);
     CHECK(r.step(decoded).ok());
     CHECK(r.has_ready());
 }

@@ -63,6 +63,8 @@ struct paxos::wire::value_codec<wire_test::command> {
 namespace wire_test {
 
 inline constexpr std::uint16_t node_count = 5;
+// The cluster every test message belongs to (the header's cluster id).
+inline constexpr paxos::wire::cluster_id cluster{0x7061'786F'7374'6573ull};
 
 template <class Value, class Ballot, std::size_t Batch>
 using config = paxos::config<Value, Ballot, paxos::majority<node_count>, paxos::stable_leader,
@@ -134,8 +136,8 @@ Message sample(paxos::message_kind kind, std::size_t values, paxos::prng& rng,
     if (kind == paxos::message_kind::promise) {
         m.count = static_cast<std::uint32_t>(draw_u64(rng, f, 10));
     }
+    if (codec::has_accepted_ballot(kind)) fill(rng, f, m.accepted_ballot);
     if (kind == paxos::message_kind::promise_entry) {
-        fill(rng, f, m.accepted_ballot);
         m.is_chosen = rng.below(2) == 1;
     }
     if (codec::has_values(kind)) {

@@ -101,7 +101,7 @@ public:
     // What a restarted replica recovers from its durable storage.
     struct recovery {
         ballot_type promised{};
-        slot_id first_unapplied{};  // the state machine has applied every slot below
+        slot_id first_unapplied{};                // the state machine has applied every slot below
         std::span<const record_type> accepted{};  // in the order they were persisted
     };
 
@@ -117,18 +117,22 @@ public:
     }
 
     // Restores the durable state of an earlier life. Call before any input.
-    // Refused (slot_out_of_window, nothing changed) if a vote lies beyond the
-    // window that starts at first_unapplied: never drop a vote silently.
+    // Refused, with nothing changed, when the recovered state cannot be
+    // trusted or held: slot_out_of_window if a vote lies beyond the window
+    // that starts at first_unapplied (never drop a vote silently), malformed
+    // for a vote with more values than a batch holds, bad_recovery for a slot
+    // at or above slot_id::limit, a ballot owned by no node of the cluster, a
+    // vote with a zero ballot, or two votes for one slot whose ballots go down
+    // (votes only move up, so the store replayed them out of order).
+    //
+    // The promise restored is the highest of `promised` and every vote's
+    // ballot: an accept is also a promise, and a store that writes the vote and
+    // the promise as separate records may have crashed between the two.
     result restore(const recovery& r) {
         PAXOS_ASSERT(fresh_);
-        for (const record_type& rec : r.accepted) {
-            if (rec.slot >= r.first_unapplied &&
-                rec.slot.value - r.first_unapplied.value >= window_slots) {
-                return {reason::slot_out_of_window, leader_};
-            }
-            if (rec.values.size() > batch_values_max) return {reason::malformed, leader_};
-        }
+        if (const reason why = check_recovery(r); why != reason::ok) return {why, leader_};
         promised_ = r.promised;
+        for (const record_type& rec : r.accepted) promised_ = std::max(promised_, rec.ballot);
         // Planted: the ballot lived only in memory, so a restarted node bids
         // (and promises) from scratch and reuses ballots it already used.
         if constexpr (planted(bug::ballot_reused_after_restart)) promised_ = ballot_type{};
@@ -181,6 +185,12 @@ public:
         node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
         if (const reason r = validate(m, owner); r != reason::ok) return {r, leader_};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
+        // Agreement before anything changes: crash-fault Paxos never chooses
+        // two values for a slot, so a contradiction means a broken peer or two
+        // clusters mixed on one network. Say so, and trust nothing of it.
+        if (m.kind == message_kind::chosen && contradicts_chosen(m)) {
+            return {reason::contradicts_chosen, leader_};
+        }
         // No zero test: highest_seen_ starts at zero, so zero never exceeds it.
         if (m.ballot > highest_seen_) highest_seen_ = m.ballot;
         result r{reason::malformed, leader_};
@@ -294,7 +304,7 @@ public:
         }
         dirty_slots_.clear();
         for (slot_id s = applied_end_; s < chosen_end_; s = s.next()) {
-            chosen_out_.push_back(chosen_type{s, at(s).values.view()});
+            chosen_out_.push_back(chosen_type{s, chosen_values(at(s)).view()});
         }
         // Field by field: no temporary batch to build and copy.
         ready_.promised = promised_;
@@ -316,6 +326,15 @@ public:
         ready_outstanding_ = false;
         promised_dirty_ = false;
         outbox_.clear();
+        // The votes as cast are on disk now; a slot chosen with another value
+        // while its vote waited takes the chosen value back (see mark_chosen).
+        for (const record_type& rec : records_) {
+            slot_state& st = at(rec.slot);
+            if (!st.chosen_aside) continue;
+            st.values = st.adopt_values;
+            st.adopt_values.clear();
+            st.chosen_aside = false;
+        }
         records_.clear();
         chosen_out_.clear();
         PAXOS_ASSERT(done.applied_end <= chosen_end_);
@@ -380,6 +399,8 @@ public:
             h.add_ballot(st.accepted_ballot);
             h.add_values(st.values.view());
             h.add(st.chosen);
+            h.add_ballot(st.chosen_ballot);
+            h.add(st.chosen_aside);
             h.add(st.durable_dirty);
             h.add(st.proposed);
             h.add(st.sent_this_round);
@@ -457,6 +478,14 @@ private:
         batch_type values{};
         bool chosen = false;
         bool durable_dirty = false;  // the vote changed since the last ready()
+        // Learner: the ballot the value was chosen in, when known (zero if not).
+        ballot_type chosen_ballot{};
+        // The slot was chosen with a value other than our vote before that
+        // vote was handed out for persisting: `values` keeps the vote as cast
+        // until advance(), and the chosen value waits in `adopt_values`
+        // (unused once a slot is chosen). A durable record is always the vote
+        // this acceptor cast, never a mix of its ballot and another value.
+        bool chosen_aside = false;
         // Proposer (leader): votes for our proposal in ballot_.
         bool proposed = false;
         bool sent_this_round = false;  // proposed since the last retransmit round
@@ -475,12 +504,19 @@ private:
         return st;
     }
 
+    // The chosen value of a chosen slot (see slot_state::chosen_aside).
+    static const batch_type& chosen_values(const slot_state& st) noexcept {
+        PAXOS_ASSERT(st.chosen);
+        return st.chosen_aside ? st.adopt_values : st.values;
+    }
+    static bool same_values(std::span<const value_type> a, std::span<const value_type> b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
     // ---- window -------------------------------------------------------------------
 
     // One unsigned comparison: below base_ the difference wraps to a huge value.
-    bool in_window(slot_id s) const noexcept {
-        return s.value - base_.value < window_slots;
-    }
+    bool in_window(slot_id s) const noexcept { return s.value - base_.value < window_slots; }
     slot_state& at(slot_id s) noexcept {
         PAXOS_ASSERT(in_window(s));
         return slots_[s.value & (window_slots - 1)];
@@ -499,12 +535,13 @@ private:
     }
     // make_room() for a slot beyond the window: slides at least once.
     bool slide_to(slot_id s) noexcept {
-        if (s < base_) return false;
+        if (s < base_ || s.value >= slot_id::limit) return false;
         do {
             if (!(base_ < applied_end_)) return false;
             slot_state& released = at(base_);
             PAXOS_ASSERT(released.chosen);
             PAXOS_ASSERT(!released.durable_dirty);
+            PAXOS_ASSERT(!released.chosen_aside);
             released = fresh_slot();
             base_ = base_.next();
         } while (!in_window(s));
@@ -585,6 +622,12 @@ private:
         return b.is_zero() || b.owner().value < node_count_;
     }
 
+    // Kinds about one slot's value, which must be a slot in use.
+    static constexpr bool names_one_slot(message_kind k) noexcept {
+        return k == message_kind::accept || k == message_kind::accepted ||
+               k == message_kind::chosen || k == message_kind::promise_entry;
+    }
+
     // Sets `owner` to the owner of m.ballot (none for a zero ballot) once it
     // is checked, so handlers need not compute it again.
     reason validate(const message_type& m, node_id& owner) const noexcept {
@@ -596,6 +639,13 @@ private:
         if (m.to != options_.self && m.to != node_id::broadcast()) {
             return reason::wrong_destination;
         }
+        // No slot in use reaches the limit, so no slot arithmetic can wrap.
+        // (A prepare, promise or learn_request may name the limit itself as
+        // the first slot asked: everything below it is chosen.)
+        if (m.slot.value > slot_id::limit || m.chosen_end.value > slot_id::limit) {
+            return reason::malformed;
+        }
+        if (m.slot.value == slot_id::limit && names_one_slot(m.kind)) return reason::malformed;
         // The ballot's owner is computed once (a division for counter ballots).
         const bool zero = m.ballot.is_zero();
         owner = zero ? node_id::none() : m.ballot.owner();
@@ -633,7 +683,39 @@ private:
                 if (m.ballot.is_zero()) return reason::malformed;
                 break;
             case message_kind::chosen:
+                // A leader announcing its own choice chose it in its ballot.
+                if (!zero && m.accepted_ballot != m.ballot) return reason::malformed;
+                break;
             case message_kind::learn_request: break;
+        }
+        return reason::ok;
+    }
+
+    // restore()'s checks, before anything changes. Every slot is below the
+    // limit, so the window arithmetic that follows cannot wrap.
+    reason check_recovery(const recovery& r) const noexcept {
+        if (r.first_unapplied.value > slot_id::limit) return reason::bad_recovery;
+        if (!owned_by_cluster(r.promised)) return reason::bad_recovery;
+        for (std::size_t i = 0; i < r.accepted.size(); ++i) {
+            const record_type& rec = r.accepted[i];
+            if (rec.slot.value >= slot_id::limit) return reason::bad_recovery;
+            if (rec.ballot.is_zero() || !owned_by_cluster(rec.ballot)) {
+                return reason::bad_recovery;
+            }
+            if (rec.values.size() > batch_values_max) return reason::malformed;
+            if (rec.slot >= r.first_unapplied &&
+                rec.slot.value - r.first_unapplied.value >= window_slots) {
+                return reason::slot_out_of_window;
+            }
+            // A later record for the same slot replaces an earlier one, and
+            // only with a ballot at least as high. The quadratic scan is over
+            // at most a window of records, once per life.
+            for (std::size_t j = 0; j < i; ++j) {
+                const record_type& prev = r.accepted[j];
+                if (prev.slot == rec.slot && rec.ballot < prev.ballot) {
+                    return reason::bad_recovery;
+                }
+            }
         }
         return reason::ok;
     }
@@ -666,7 +748,7 @@ private:
             return {reason::slot_compacted, leader_};
         }
         raise_promise(m.ballot);
-        leader_ = node_id::none();  // an election is under way
+        leader_ = node_id::none();         // an election is under way
         leader_policy_.on_leader_heard();  // a live proposer: don't start a rival one
         std::uint32_t entries = 0;
         for (slot_id s = m.slot; s < end_; s = s.next()) {
@@ -676,7 +758,7 @@ private:
             message_type& e = send(m.from, message_kind::promise_entry, m.ballot, s);
             e.accepted_ballot = st.accepted_ballot;
             e.is_chosen = st.chosen;
-            e.values = st.values;
+            e.values = st.chosen ? chosen_values(st) : st.values;
             ++entries;
         }
         send(m.from, message_kind::promise, m.ballot, m.slot).count = entries;
@@ -751,7 +833,7 @@ private:
             st.proposed = false;
             if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
             st.adopt_ballot = ballot_type{};
-            st.adopt_values.clear();
+            if (!st.chosen_aside) st.adopt_values.clear();  // holds a chosen value
             st.reported.clear();
         }
         // Our own acceptor's answer, without a message.
@@ -789,13 +871,20 @@ private:
             return {reason::slot_out_of_window, leader_};
         }
         slot_state& st = at(m.slot);
+        if (m.is_chosen && st.chosen && !same_values(chosen_values(st).view(), m.values.view())) {
+            // Never counted: a peer that contradicts a chosen value is broken
+            // or belongs to another cluster.
+            return {reason::contradicts_chosen, leader_};
+        }
         if (st.reported.contains(m.from)) return {reason::ignored, leader_};  // duplicate
         st.reported.insert(m.from);
         ++received_[m.from.value];
         end_ = std::max(end_, m.slot.next());
         if (m.is_chosen) {
-            if (!st.chosen) mark_chosen(m.slot, st, m.values.view());
-        } else if (m.accepted_ballot > st.adopt_ballot) {
+            if (!st.chosen) mark_chosen(m.slot, st, m.values.view(), ballot_type{});
+        } else if (!st.chosen && m.accepted_ballot > st.adopt_ballot) {
+            // (A chosen slot needs no adoption, and its adopt_values may hold
+            // the chosen value: see slot_state::chosen_aside.)
             // Value adoption (P2c): keep the vote of the highest ballot.
             st.adopt_ballot = m.accepted_ballot;
             st.adopt_values = m.values;
@@ -849,6 +938,7 @@ private:
     // once per slot, not per command.
     result propose_as_leader(const value_type& value) {
         if (!open_) {
+            if (next_slot_.value >= slot_id::limit) return {reason::slot_exhausted, leader_};
             if (!make_room(next_slot_)) return {reason::window_full, leader_};
             open_ = true;
             open_slot_ = next_slot_;
@@ -888,8 +978,9 @@ private:
     void propose_slot(slot_id s, std::span<const value_type> values) {
         slot_state& st = at(s);
         if (st.chosen) {
-            // Only a planted split brain gets here: another leader's choice
-            // arrived for a slot this leader reserved.
+            // Only a planted split brain gets here. A leader that learns of a
+            // choice in a slot it reserved or has yet to use steps down first
+            // (on_chosen: that choice was made by a newer leader).
             PAXOS_ASSERT(!strict);
             return;
         }
@@ -924,8 +1015,11 @@ private:
     }
 
     void on_quorum_accepted(slot_id s, slot_state& st) {
-        mark_chosen(s, st, st.values.view());
-        if (message_type* c = broadcast(message_kind::chosen, ballot_, s)) c->values = st.values;
+        mark_chosen(s, st, st.values.view(), ballot_);
+        if (message_type* c = broadcast(message_kind::chosen, ballot_, s)) {
+            c->accepted_ballot = ballot_;  // chosen in our ballot
+            c->values = st.values;
+        }
     }
 
     // A leader or candidate that sees a higher ballot steps down at once; a
@@ -944,6 +1038,13 @@ private:
     // then report ballot_exhausted.
     void preempted_by(ballot_type higher) {
         if (role_ == role::follower || !(higher > ballot_)) return;
+        step_down();
+    }
+
+    // A proposer stops being one: its ballot is beaten (preempted_by) or a
+    // newer leader's choice reached it (on_chosen) whose ballot it may not know.
+    void step_down() {
+        PAXOS_ASSERT(role_ != role::follower);
         role_ = role::follower;
         if constexpr (leader_type::followers_propose) {
             // Keep the commands that never reached a slot; they go out again
@@ -968,15 +1069,26 @@ private:
 
     // Learner: record a chosen value and advance chosen_end_ over the
     // contiguous prefix. Slots may be learned out of order; they are handed
-    // to the state machine only in order, without gaps.
+    // to the state machine only in order, without gaps. `in` is the ballot the
+    // value was chosen in, or zero when the teller did not know it.
     // `st` is at(s). `values` may be st.values itself (the leader's own
     // proposal): assign() then copies each element onto itself.
-    void mark_chosen(slot_id s, slot_state& st, std::span<const value_type> values) {
+    void mark_chosen(slot_id s, slot_state& st, std::span<const value_type> values,
+                     ballot_type in) {
         PAXOS_ASSERT(!st.chosen);
+        PAXOS_ASSERT(!st.chosen_aside);
         st.chosen = true;
-        // If our vote differs, the chosen value replaces it in memory; any
-        // later report of this slot is flagged chosen, which is the truth.
-        st.values.assign(values);
+        st.chosen_ballot = in;
+        if (st.durable_dirty && !same_values(st.values.view(), values)) {
+            // Our vote for another value is still to be handed out: the record
+            // must name the vote as cast, so the chosen value waits aside.
+            st.adopt_values.assign(values);
+            st.chosen_aside = true;
+        } else {
+            // Our vote is on disk (or agrees): the chosen value replaces it in
+            // memory; any later report of this slot is flagged chosen.
+            st.values.assign(values);
+        }
         end_ = std::max(end_, s.next());
         while (in_window(chosen_end_) && at(chosen_end_).chosen) chosen_end_ = chosen_end_.next();
         if (chosen_end_ >= end_) proposer_unfinished_ = false;
@@ -985,29 +1097,59 @@ private:
 
     // `b` is the leader's ballot when the leader announces its own choice, and
     // zero when any replica repeats a chosen value (which says nothing about
-    // who leads).
+    // who leads). Either way the message says which ballot chose the value,
+    // when we know it, so a stale leader that hears it learns it was deposed.
     void send_chosen(node_id to, slot_id s, const slot_state& st, ballot_type b) {
-        send(to, message_kind::chosen, b, s).values = st.values;
+        message_type& c = send(to, message_kind::chosen, b, s);
+        c.accepted_ballot = st.chosen_ballot;
+        c.values = chosen_values(st);
     }
 
     // A chosen value, announced by the leader that got it chosen (carrying its
     // ballot, which also tells us who leads) or repeated by any replica for a
-    // learner that asked (zero ballot).
+    // learner that asked (zero ballot). Both carry, in accepted_ballot, the
+    // ballot the value was chosen in when the sender knows it.
     // `owner` is m.ballot's, from validate(): none for a zero ballot.
     result on_chosen(const message_type& m, node_id owner) {
         if (owner == m.from && m.ballot >= promised_) {
             preempted_by(m.ballot);
             hear_leader(m.from);
         }
+        // A value chosen in a ballot above ours: a newer leader has completed
+        // both phases, so we no longer lead (and our next ballot must beat it).
+        if (m.accepted_ballot > highest_seen_) highest_seen_ = m.accepted_ballot;
+        if (role_ != role::follower && m.accepted_ballot > ballot_) {
+            preempted_by(m.accepted_ballot);
+            leader_ = m.accepted_ballot.owner();
+        }
         if (m.slot < base_) return {reason::ignored, leader_};
         if (!make_room(m.slot)) return {reason::slot_out_of_window, leader_};
         slot_state& st = at(m.slot);
         if (st.chosen) {
-            if constexpr (strict) PAXOS_ASSERT(st.values == m.values);  // agreement
+            if (st.chosen_ballot.is_zero()) st.chosen_ballot = m.accepted_ballot;
             return {reason::ignored, leader_};
         }
-        mark_chosen(m.slot, st, m.values.view());
+        if (role_ == role::leader && superseded_at(st, m.values.view())) {
+            // Chosen where we have proposed nothing (a slot we reserved or
+            // have yet to use) or something else: another proposer with a
+            // higher ballot completed Phase 1 past us (our Phase 1 would have
+            // adopted any value chosen below our ballot). We do not lead any
+            // more; stepping down keeps us from proposing into a chosen slot.
+            step_down();
+            leader_ = m.accepted_ballot.is_zero() ? node_id::none() : m.accepted_ballot.owner();
+        }
+        mark_chosen(m.slot, st, m.values.view(), m.accepted_ballot);
         return {};
+    }
+
+    bool contradicts_chosen(const message_type& m) const {
+        if (!in_window(m.slot) || !at(m.slot).chosen) return false;
+        return !same_values(chosen_values(at(m.slot)).view(), m.values.view());
+    }
+
+    // For a leader learning that slot `st` is chosen with `values`.
+    static bool superseded_at(const slot_state& st, std::span<const value_type> values) {
+        return !st.proposed || !same_values(st.values.view(), values);
     }
 
     // A leader is alive. A heartbeat does not raise the promise (it is not a
@@ -1073,8 +1215,7 @@ private:
         // to be answered: repeating it now only doubles the traffic of a
         // pipeline whose round trip is near the interval (wide-area links).
         std::size_t sent = 0;
-        for (slot_id s = chosen_end_; s < end_ && sent + 1 < messages_per_input_max;
-             s = s.next()) {
+        for (slot_id s = chosen_end_; s < end_ && sent + 1 < messages_per_input_max; s = s.next()) {
             if (!in_window(s)) break;
             slot_state& st = at(s);
             if (!st.proposed || st.chosen) continue;
@@ -1128,8 +1269,8 @@ private:
     std::array<std::uint32_t, Config::max_nodes> expected_{};
     std::array<std::uint32_t, Config::max_nodes> received_{};
     std::uint32_t retransmit_elapsed_ = 0;
-    std::uint32_t quiet_ticks_ = 0;  // follower: ticks since a leader was last heard
-    slot_id announced_chosen_end_{};  // furthest chosen_end heartbeats announced
+    std::uint32_t quiet_ticks_ = 0;     // follower: ticks since a leader was last heard
+    slot_id announced_chosen_end_{};    // furthest chosen_end heartbeats announced
     bool proposer_unfinished_ = false;  // stepped down with our own slots unchosen
     bool retry_phase1_ = false;         // preempted; the policy wants Phase 1 again
 

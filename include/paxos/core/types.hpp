@@ -14,9 +14,16 @@
 
 namespace paxos {
 
-// The position of a command in the replicated log. Slots start at 0.
+// The position of a command in the replicated log. Slots start at 0 and stay
+// below slot_id::limit (2^63): a slot at or above it is refused wherever it
+// enters (a message, a recovery) and a leader that reaches it stops with
+// slot_exhausted, as one that runs out of ballots does. The bound leaves room
+// for `slot + window` without wrapping, and 2^63 slots outlast any
+// deployment (292 years at a billion slots a second).
 struct slot_id {
     std::uint64_t value = 0;
+
+    static constexpr std::uint64_t limit = std::uint64_t{1} << 63;
 
     constexpr slot_id() = default;
     constexpr explicit slot_id(std::uint64_t v) noexcept : value(v) {}
@@ -42,6 +49,10 @@ enum class reason : std::uint8_t {
     outbox_full,          // drain ready() and advance() first; the input was not consumed
     ballot_exhausted,     // no ballot of ours is above the highest seen; fatal for proposing
     ignored,              // well-formed but moot (an answer to a ballot we left behind)
+    slot_exhausted,       // the slot would reach slot_id::limit; fatal for proposing
+    contradicts_chosen,   // a chosen value differs from ours: a safety violation or two
+                          // clusters mixed (alert: nothing was changed)
+    bad_recovery,         // restore(): the recovered state is inconsistent; nothing changed
 };
 
 constexpr const char* to_string(reason r) noexcept {
@@ -60,6 +71,9 @@ constexpr const char* to_string(reason r) noexcept {
         case reason::outbox_full: return "outbox full";
         case reason::ballot_exhausted: return "ballot space exhausted";
         case reason::ignored: return "ignored";
+        case reason::slot_exhausted: return "slot space exhausted";
+        case reason::contradicts_chosen: return "contradicts a chosen value";
+        case reason::bad_recovery: return "inconsistent recovery";
     }
     return "unknown reason";
 }

@@ -1,16 +1,23 @@
 // paxos/wire/codec.hpp: the versioned, bounds-checked binary form of a message.
 //
-// A message travels as a 12-byte header and a body, every integer
+// A message travels as a 20-byte header and a body, every integer
 // little-endian and written byte by byte (never a memcpy of the struct, whose
 // padding and byte order are the compiler's business):
 //
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
-//   2       1     format version (format_version, 1)
+//   2       1     format version (format_version, 2)
 //   3       1     message kind (paxos::message_kind, 1..9)
 //   4       4     body length in bytes
-//   8       4     CRC-32C of header bytes 0..7 followed by the body
-//   12      ...   body
+//   8       8     cluster id (cluster_id): the cluster the sender belongs to
+//   16      4     CRC-32C of header bytes 0..15 followed by the body
+//   20      ...   body
+//
+// The cluster id keeps two clusters apart that can reach each other (a wrong
+// port, a reused address) and use the same node ids: decode() refuses a
+// message of another cluster (wrong_cluster) before step() could mix their
+// logs, as etcd checks its cluster id on every message. Pick it once per
+// cluster, at random, and store it with the cluster's configuration.
 //
 // The body holds only the fields the kind uses (core/message.hpp's table), in
 // this order:
@@ -19,6 +26,7 @@
 //   slot u64                                       every kind but heartbeat
 //   count u32                                      promise
 //   accepted_ballot, is_chosen u8 (0 or 1)         promise_entry
+//   accepted_ballot (the ballot it was chosen in)  chosen
 //   value count u16, then each value               accept, chosen, promise_entry
 //
 // Ballots and values are written by paxos::wire::ballot_codec<B> and
@@ -40,7 +48,11 @@
 // gives bad_magic, unknown_version or unknown_type (or a different valid
 // kind, which the checksum covers); in the length it disagrees with the
 // bytes received (truncated or length_mismatch); anywhere else CRC-32C, which
-// detects every single-bit error, gives checksum_mismatch.
+// detects every single-bit error, gives checksum_mismatch. The cluster id is
+// compared only after the checksum, so a corrupted id reads as corruption.
+//
+// Format history: version 1 had a 12-byte header without the cluster id, and
+// chosen messages did not say which ballot chose them.
 #pragma once
 
 #include <array>
@@ -58,14 +70,22 @@
 namespace paxos::wire {
 
 inline constexpr std::array<std::byte, 2> magic{std::byte{0x50}, std::byte{0x58}};  // "PX"
-inline constexpr std::uint8_t format_version = 1;
-inline constexpr std::size_t header_size = 12;
+inline constexpr std::uint8_t format_version = 2;
+inline constexpr std::size_t header_size = 20;
 
 // Header field offsets (see the table above).
 inline constexpr std::size_t version_offset = 2;
 inline constexpr std::size_t kind_offset = 3;
 inline constexpr std::size_t length_offset = 4;
-inline constexpr std::size_t checksum_offset = 8;
+inline constexpr std::size_t cluster_offset = 8;
+inline constexpr std::size_t checksum_offset = 16;
+
+// The identity of one cluster on the wire (see the header table).
+struct cluster_id {
+    std::uint64_t value = 0;
+
+    friend constexpr bool operator==(cluster_id, cluster_id) = default;
+};
 
 // Why decode() refused its input; `ok` when it did not.
 enum class [[nodiscard]] decode_reason : std::uint8_t{
@@ -76,6 +96,7 @@ enum class [[nodiscard]] decode_reason : std::uint8_t{
     unknown_type,          // a message kind this build does not know
     length_mismatch,       // the body length disagrees with the bytes or with the kind
     checksum_mismatch,     // the bytes were corrupted (or the header was)
+    wrong_cluster,         // intact, but from another cluster: a misconfigured peer address
     value_decoder_failed,  // value_codec<V>::decode or ballot_codec<B>::decode refused
     too_many_values,       // a value count above the batch capacity
     malformed,             // checksummed but not a valid body (a bad flag, bytes left over)
@@ -90,6 +111,7 @@ constexpr const char* to_string(decode_reason r) noexcept {
         case decode_reason::unknown_type: return "unknown message type";
         case decode_reason::length_mismatch: return "length mismatch";
         case decode_reason::checksum_mismatch: return "checksum mismatch";
+        case decode_reason::wrong_cluster: return "message from another cluster";
         case decode_reason::value_decoder_failed: return "value decoder failed";
         case decode_reason::too_many_values: return "too many values";
         case decode_reason::malformed: return "malformed body";
@@ -152,6 +174,9 @@ public:
         return kind >= 1 && kind <= message_kind_count;
     }
     static constexpr bool has_slot(message_kind k) noexcept { return k != message_kind::heartbeat; }
+    static constexpr bool has_accepted_ballot(message_kind k) noexcept {
+        return k == message_kind::promise_entry || k == message_kind::chosen;
+    }
     static constexpr bool has_values(message_kind k) noexcept {
         return k == message_kind::accept || k == message_kind::chosen ||
                k == message_kind::promise_entry;
@@ -162,7 +187,8 @@ public:
         std::size_t size = 2 + 2 + 8 + ballot_size_max;
         if (has_slot(k)) size += 8;
         if (k == message_kind::promise) size += 4;
-        if (k == message_kind::promise_entry) size += ballot_size_max + 1;
+        if (has_accepted_ballot(k)) size += ballot_size_max;
+        if (k == message_kind::promise_entry) size += 1;
         if (has_values(k)) size += 2 + BatchMax * value_size_max;
         return size;
     }
@@ -182,9 +208,11 @@ public:
     static constexpr std::size_t encoded_size_max = header_size + largest_body();
     static_assert(largest_body() <= 0xFFFFFFFFu, "paxos::wire: a body must fit the u32 length");
 
-    // Writes `m` to the front of `out`. Returns the bytes written, or why not.
+    // Writes `m`, as a message of cluster `cluster`, to the front of `out`.
+    // Returns the bytes written, or why not.
     [[nodiscard]] static constexpr encode_result encode(const message_type& m,
-                                                        std::span<std::byte> out) noexcept {
+                                                        std::span<std::byte> out,
+                                                        cluster_id cluster) noexcept {
         const auto kind = static_cast<std::uint8_t>(m.kind);
         if (!known_kind(kind)) return {encode_status::unknown_type, 0};
         writer w(out);
@@ -192,6 +220,7 @@ public:
         w.put_u8(format_version);
         w.put_u8(kind);
         w.put_u32(0);  // body length and checksum: filled in once the body is written
+        w.put_u64(cluster.value);
         w.put_u32(0);
         if (!encode_body(m, w)) return {encode_status::value_encoder_failed, 0};
         if (w.overflowed()) return {encode_status::buffer_too_small, 0};
@@ -203,10 +232,12 @@ public:
         return {encode_status::ok, size};
     }
 
-    // Reads one message that fills `in` exactly. On ok, `out` holds it;
-    // otherwise `out` is unchanged and the reason says what was wrong.
+    // Reads one message of cluster `cluster` that fills `in` exactly. On ok,
+    // `out` holds it; otherwise `out` is unchanged and the reason says what
+    // was wrong.
     [[nodiscard]] static constexpr decode_reason decode(std::span<const std::byte> in,
-                                                        message_type& out) noexcept {
+                                                        message_type& out,
+                                                        cluster_id cluster) noexcept {
         std::uint32_t body_size = 0;
         if (const decode_reason r = check_header(in, body_size); r != decode_reason::ok) {
             return r;
@@ -216,6 +247,7 @@ public:
         if (load_u32(in, checksum_offset) != checksum(in)) {
             return decode_reason::checksum_mismatch;
         }
+        if (load_u64(in, cluster_offset) != cluster.value) return decode_reason::wrong_cluster;
         message_type m{};
         m.kind = static_cast<message_kind>(in[kind_offset]);
         const decode_reason r = decode_body(in.subspan(header_size), m);
@@ -241,6 +273,14 @@ private:
         reader r(in.subspan(offset, 4));
         std::uint32_t v = 0;
         const bool read = r.get_u32(v);
+        PAXOS_ASSERT(read);
+        return v;
+    }
+    static constexpr std::uint64_t load_u64(std::span<const std::byte> in,
+                                            std::size_t offset) noexcept {
+        reader r(in.subspan(offset, 8));
+        std::uint64_t v = 0;
+        const bool read = r.get_u64(v);
         PAXOS_ASSERT(read);
         return v;
     }
@@ -290,10 +330,8 @@ private:
         if (!encode_ballot(m.ballot, w)) return false;
         if (has_slot(m.kind)) w.put_u64(m.slot.value);
         if (m.kind == message_kind::promise) w.put_u32(m.count);
-        if (m.kind == message_kind::promise_entry) {
-            if (!encode_ballot(m.accepted_ballot, w)) return false;
-            w.put_u8(m.is_chosen ? 1 : 0);
-        }
+        if (has_accepted_ballot(m.kind) && !encode_ballot(m.accepted_ballot, w)) return false;
+        if (m.kind == message_kind::promise_entry) w.put_u8(m.is_chosen ? 1 : 0);
         if (has_values(m.kind)) {
             w.put_u16(static_cast<std::uint16_t>(m.values.size()));
             for (const Value& v : m.values) {
@@ -328,9 +366,11 @@ private:
         if (m.kind == message_kind::promise && !r.get_u32(m.count)) {
             return decode_reason::length_mismatch;
         }
-        if (m.kind == message_kind::promise_entry) {
+        if (has_accepted_ballot(m.kind)) {
             const decode_reason res = decode_ballot(r, m.accepted_ballot);
             if (res != decode_reason::ok) return res;
+        }
+        if (m.kind == message_kind::promise_entry) {
             std::uint8_t flag = 0;
             if (!r.get_u8(flag)) return decode_reason::length_mismatch;
             if (flag > 1) return decode_reason::malformed;  // one encoding per message
@@ -392,14 +432,16 @@ using buffer_for = std::array<std::byte, encoded_size_max<Message>>;
 
 template <class Ballot, class Value, std::size_t BatchMax>
 [[nodiscard]] constexpr encode_result encode(const basic_message<Ballot, Value, BatchMax>& m,
-                                             std::span<std::byte> out) noexcept {
-    return message_codec<basic_message<Ballot, Value, BatchMax>>::encode(m, out);
+                                             std::span<std::byte> out,
+                                             cluster_id cluster) noexcept {
+    return message_codec<basic_message<Ballot, Value, BatchMax>>::encode(m, out, cluster);
 }
 
 template <class Ballot, class Value, std::size_t BatchMax>
 [[nodiscard]] constexpr decode_reason decode(std::span<const std::byte> in,
-                                             basic_message<Ballot, Value, BatchMax>& out) noexcept {
-    return message_codec<basic_message<Ballot, Value, BatchMax>>::decode(in, out);
+                                             basic_message<Ballot, Value, BatchMax>& out,
+                                             cluster_id cluster) noexcept {
+    return message_codec<basic_message<Ballot, Value, BatchMax>>::decode(in, out, cluster);
 }
 
 }  // namespace paxos::wire
