@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 struct fuzz_step_coverage {
     std::uint64_t inputs, accepted_inputs, leaderships, chosen, restarts;
 };
-extern fuzz_step_coverage fuzz_step_seen;
+extern fuzz_step_coverage fuzz_step_seen[3];
 
 int main(int argc, char** argv) {
     const std::uint64_t iterations = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20'000;
@@ -24,26 +24,35 @@ int main(int argc, char** argv) {
     std::uint64_t bytes = 0;
     for (std::uint64_t i = 0; i < iterations; ++i) {
         // Programs of up to 2 KiB; bytes biased toward small values, which
-        // make plausible ballots, slots and message kinds.
+        // make plausible ballots, slots and message kinds. The first byte
+        // picks the configuration: each gets a third of the programs.
         input.resize(rng.below(2048) + 1);
         for (auto& b : input) {
             b = static_cast<std::uint8_t>(rng.below(4) == 0 ? rng.below(256) : rng.below(12));
         }
+        input[0] = static_cast<std::uint8_t>(3 * rng.below(85) + i % 3);
         LLVMFuzzerTestOneInput(input.data(), input.size());
         bytes += input.size();
     }
-    const auto& seen = fuzz_step_seen;
-    std::printf("fuzz step: %llu programs (%llu bytes): %llu inputs, %llu answered ok, "
-                "%llu leaderships, %llu slots chosen, %llu restarts; no invariant violated\n",
+    std::printf("fuzz step: %llu programs (%llu bytes); an assertion would have aborted\n",
                 static_cast<unsigned long long>(iterations),
-                static_cast<unsigned long long>(bytes),
-                static_cast<unsigned long long>(seen.inputs),
-                static_cast<unsigned long long>(seen.accepted_inputs),
-                static_cast<unsigned long long>(seen.leaderships),
-                static_cast<unsigned long long>(seen.chosen),
-                static_cast<unsigned long long>(seen.restarts));
-    // A fuzzer that never gets past validation proves little.
-    if (seen.leaderships == 0 || seen.chosen == 0 || seen.restarts == 0) {
+                static_cast<unsigned long long>(bytes));
+    const char* names[3] = {"multi_paxos<3>", "basic_paxos<3>", "flexible_paxos<5, 4, 2>"};
+    bool deep = true;
+    for (int c = 0; c < 3; ++c) {
+        const auto& seen = fuzz_step_seen[c];
+        std::printf(
+            "  %-24s %llu inputs, %llu answered ok, %llu leaderships, %llu slots chosen, "
+            "%llu restarts; 0 assertions, no invariant violated\n",
+            names[c], static_cast<unsigned long long>(seen.inputs),
+            static_cast<unsigned long long>(seen.accepted_inputs),
+            static_cast<unsigned long long>(seen.leaderships),
+            static_cast<unsigned long long>(seen.chosen),
+            static_cast<unsigned long long>(seen.restarts));
+        // A fuzzer that never gets past validation proves little.
+        deep = deep && seen.leaderships > 0 && seen.chosen > 0 && seen.restarts > 0;
+    }
+    if (!deep) {
         std::printf("fuzz step: the programs did not reach leadership, choice and restart\n");
         return 1;
     }

@@ -39,7 +39,7 @@ using leaderless = paxos::config<command, paxos::counter_ballot<N>, paxos::major
 using flexible5 = paxos::flexible_paxos<command, 5, 4, 2, 16, 4>;
 
 constexpr const char* variants[] = {"basic", "multi", "flexible", "leaderless"};
-constexpr const char* profiles[] = {"calm", "lossy", "partitions", "crashes", "chaos"};
+constexpr const char* profiles[] = {"calm", "lossy", "partitions", "crashes", "chaos", "stale"};
 
 fault_profile profile_named(std::string_view name) {
     fault_profile f{};
@@ -60,6 +60,21 @@ fault_profile profile_named(std::string_view name) {
     if (name == "crashes" || name == "chaos") {
         f.crash_permille = 120;
         f.restart_permille = 350;
+    }
+    // Stale leaders: one-way links and isolated leaders keep deposed leaders
+    // believing they lead, restarts make followers ask what they missed, and
+    // held messages deliver those questions' answers rounds later. This is
+    // how a zero-ballot chosen message reaches a leader that a newer one
+    // has superseded (issue 15, sequence 1); the other profiles heal or
+    // answer within a few milliseconds, before a second election completes.
+    if (name == "stale") {
+        f.crash_permille = 150;
+        f.restart_permille = 400;
+        f.one_way_permille = 200;
+        f.isolate_leader_permille = 200;
+        f.heal_permille = 150;
+        f.hold_permille = 100;
+        f.hold_us_max = 400'000;
     }
     for (const char* p : profiles) {
         if (name == p) f.name = p;
@@ -105,7 +120,7 @@ outcome run_seed(std::uint64_t seed, const choice& fixed, bool trace) {
     outcome out;
     out.variant = !fixed.variant.empty() ? fixed.variant : variants[pick.below(4)];
     out.nodes = fixed.nodes ? fixed.nodes : (pick.below(2) == 0 ? 3 : 5);
-    out.profile = !fixed.profile.empty() ? fixed.profile : profiles[pick.below(5)];
+    out.profile = !fixed.profile.empty() ? fixed.profile : profiles[pick.below(6)];
     const fault_profile f = profile_named(out.profile);
     const bool three = out.nodes == 3;
     if (out.variant == "basic") {
@@ -139,11 +154,12 @@ bool parse_range(const char* text, std::uint64_t& first, std::uint64_t& last) {
 }
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible|leaderless]\n"
-                 "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos]\n"
-                 "                 [--hashes] [--quiet]\n"
-                 "       paxos_sim livelock [seeds]\n");
+    std::fprintf(
+        stderr,
+        "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible|leaderless]\n"
+        "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos|stale]\n"
+        "                 [--hashes] [--quiet]\n"
+        "       paxos_sim livelock [seeds]\n");
     return 2;
 }
 
@@ -192,10 +208,12 @@ int main(int argc, char** argv) {
     std::uint64_t passed = 0;
     std::uint64_t failed = 0;
     std::uint64_t commands = 0;
+    std::uint64_t deposed_by_repeat = 0;
     const bool single = first == last;
     for (std::uint64_t seed = first; seed <= last; ++seed) {
         const outcome o = run_seed(seed, fixed, single);
         commands += o.result.commands_acknowledged;
+        deposed_by_repeat += o.result.leaders_deposed_by_repeat;
         if (hashes) {
             std::printf("seed %llu %s %zu %s hash %016llx\n", static_cast<unsigned long long>(seed),
                         o.variant.c_str(), o.nodes, o.profile.c_str(),
@@ -224,10 +242,13 @@ int main(int argc, char** argv) {
     if (!quiet || failed > 0) {
         std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
                     static_cast<unsigned long long>(failed));
-        std::printf("seeds %llu-%llu: %.1f seeds/s, %llu commands acknowledged\n",
-                    static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
-                    static_cast<double>(passed + failed) / (seconds > 0 ? seconds : 1),
-                    static_cast<unsigned long long>(commands));
+        std::printf(
+            "seeds %llu-%llu: %.1f seeds/s, %llu commands acknowledged, "
+            "%llu stale leaders deposed by a repeated chosen message\n",
+            static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
+            static_cast<double>(passed + failed) / (seconds > 0 ? seconds : 1),
+            static_cast<unsigned long long>(commands),
+            static_cast<unsigned long long>(deposed_by_repeat));
     }
     return failed == 0 ? 0 : 1;
 }

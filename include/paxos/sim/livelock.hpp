@@ -38,7 +38,7 @@ struct duel_outcome {
 // progress only if it leaves a quiet gap long enough for Phase 2 to get
 // through; how long that takes is the distribution duel_table() reports.
 struct duel_options {
-    std::size_t rounds_max = 1000;      // give up after this many distinct ballots
+    std::size_t rounds_max = 1000;        // give up after this many distinct ballots
     std::uint32_t latency_ticks_max = 3;  // one-way delay: 1..this many ticks
 };
 

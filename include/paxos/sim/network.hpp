@@ -77,6 +77,11 @@ struct link_delays {
 struct network_faults {
     std::uint32_t loss_permille = 0;
     std::uint32_t duplicate_permille = 0;
+    // A held message (stuck in a retransmit queue, a paused proxy) arrives
+    // up to hold_us_max late: far behind elections and whole commits, as
+    // when a restarted node's first learn_request reaches a newer leader.
+    std::uint32_t hold_permille = 0;
+    time_us hold_us_max = 0;
 };
 
 template <class Message>
@@ -161,14 +166,19 @@ public:
     std::uint64_t sent() const noexcept { return sent_; }
     std::uint64_t lost() const noexcept { return lost_; }
     std::uint64_t duplicated() const noexcept { return duplicated_; }
+    std::uint64_t held() const noexcept { return held_; }
     std::size_t in_flight() const noexcept { return queue_.size(); }
 
 private:
     static constexpr std::uint64_t bit(node_id n) { return std::uint64_t{1} << n.value; }
 
     void enqueue(time_us now, node_id from, node_id to, const Message& m, prng& rng) {
-        const time_us delay =
-            link_delay(from, to, rng) + slow_extra_[from.value] + slow_extra_[to.value];
+        time_us delay = link_delay(from, to, rng) + slow_extra_[from.value] + slow_extra_[to.value];
+        // Drawn only when holds are on, so runs without them replay unchanged.
+        if (faults.hold_permille > 0 && rng.below(1000) < faults.hold_permille) {
+            ++held_;
+            delay += rng.between(faults.hold_us_max / 4, faults.hold_us_max);
+        }
         queue_.push(delivery{now + delay, sequence_++, from, to, m});
     }
 
@@ -199,6 +209,7 @@ private:
     std::uint64_t sent_ = 0;
     std::uint64_t lost_ = 0;
     std::uint64_t duplicated_ = 0;
+    std::uint64_t held_ = 0;
 };
 
 }  // namespace paxos::sim

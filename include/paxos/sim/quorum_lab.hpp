@@ -398,7 +398,6 @@ inline parsed<topology> make_topology(latency_matrix matrix, std::size_t nodes,
 // ===========================================================================
 // Quorum configurations.
 
-
 enum class family : std::uint8_t { majority, flexible, grid, weighted };
 
 constexpr const char* to_string(family f) noexcept {

@@ -19,14 +19,14 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
-#include <utility>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../core/replica.hpp"
@@ -50,6 +50,8 @@ struct fault_profile {
     std::uint32_t heal_permille = 0;      // heal partitions and slowness
     std::uint32_t loss_permille_max = 0;  // the run draws its loss rate up to this
     std::uint32_t duplicate_permille_max = 0;
+    std::uint32_t hold_permille = 0;  // hold a message up to hold_us_max (network_faults)
+    time_us hold_us_max = 0;
     std::uint32_t tick_skew_permille_max = 0;  // per-node tick period skew
     bool long_tail_latency = false;
 };
@@ -79,6 +81,9 @@ struct run_result {
     std::uint64_t slots_chosen = 0;
     std::uint64_t messages_sent = 0;
     std::uint64_t crashes = 0;
+    // Leaders that learned from a repeated chosen message (zero ballot) that
+    // a newer leader had chosen a slot, and stepped down (issue 15, sequence 1).
+    std::uint64_t leaders_deposed_by_repeat = 0;
     time_us healed_at = 0;
     time_us finished_at = 0;
     std::vector<std::string> trace;  // the last events, oldest first (on failure)
@@ -102,6 +107,8 @@ public:
         const fault_profile& f = opts.faults;
         network_.faults.loss_permille = draw_up_to(f.loss_permille_max);
         network_.faults.duplicate_permille = draw_up_to(f.duplicate_permille_max);
+        network_.faults.hold_permille = f.hold_permille;
+        network_.faults.hold_us_max = f.hold_us_max;
         if (f.long_tail_latency) {
             network_.latency = {latency_model::shape::long_tail, 300, 1'500, 50, 40'000};
         } else {
@@ -149,6 +156,7 @@ public:
         out.slots_chosen = checks_.chosen_slots();
         out.messages_sent = network_.sent();
         out.crashes = crashes_;
+        out.leaders_deposed_by_repeat = deposed_by_repeat_;
         out.finished_at = now_;
         if (!out.ok) out.trace = trace_lines();
         return out;
@@ -259,7 +267,12 @@ private:
         }
         record({now_, event_kind::deliver, d.to.value, d.from.value, kind_of(d.message),
                 d.message.slot.value, raw(d.message.ballot), 0});
+        const bool was_leader = n.replica->is_leader();
         const result res = n.replica->step(d.message);
+        if (was_leader && !n.replica->is_leader() && d.message.kind == message_kind::chosen &&
+            d.message.ballot.is_zero()) {
+            ++deposed_by_repeat_;
+        }
         drain(d.to.value);
         if (res.code == reason::slot_compacted && n.up) {
             serve_catch_up(d.to.value, d.from.value, d.message.slot.value);
@@ -768,6 +781,7 @@ private:
     time_us next_nemesis_ = 0;
     bool healed_ = false;
     std::uint64_t crashes_ = 0;
+    std::uint64_t deposed_by_repeat_ = 0;
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
     std::vector<event> recent_;
     std::size_t recent_next_ = 0;
