@@ -96,7 +96,7 @@ constexpr bool check_config_members() {
                   "config: missing `static constexpr std::size_t batch_values_max = ...;`");
     static_assert(config_has_outbox_messages_max<C>,
                   "config: missing `static constexpr std::size_t outbox_messages_max = ...;` "
-                  "(at least 2 * (window_slots + 6))");
+                  "(at least 2 * (2 * window_slots + 6))");
     static_assert(config_has_single_decree<C>,
                   "config: missing `static constexpr bool single_decree = ...;`");
     return config_has_value_type<C> && config_has_ballot<C> && config_has_quorum<C> &&

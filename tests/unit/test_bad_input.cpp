@@ -164,3 +164,31 @@ TEST_CASE("bad input: answers to a ballot left behind are ignored") {
     CHECK(r.step(P::promise(1, 0, old, 0, 0)).code == reason::ignored);
     CHECK_FALSE(r.is_leader());
 }
+
+TEST_CASE("bad input: the worst single input fits the outbox bound it is checked against") {
+    // The input that queues the most: a higher prepare at a leader whose
+    // policy retries at once (immediate) and whose phase-1 quorum is itself
+    // alone (Q1 = 1). It promises with an entry per open slot, then wins
+    // Phase 1 again at once and re-proposes every slot: 2W + 3 messages, more
+    // than the W + 6 the room check once assumed. The check now asks for
+    // 2W + 6, and every input asserts on return that it kept to that.
+    using q1 = paxos::config<int, paxos::counter_ballot<3>, paxos::flexible<3, 1, 3>,
+                             paxos::immediate, 3, 4, 1>;
+    using Q = paxos_test::probe<q1>;
+    constexpr std::size_t window = q1::window_slots;
+    paxos::replica<q1> r(Q::options(0));
+    for (int v = 0; v < static_cast<int>(window); ++v) REQUIRE(r.propose(v).ok());
+    REQUIRE(r.is_leader());
+    (void)Q::take(r);
+    const auto before = r.ballot();
+    REQUIRE(r.step(Q::make(message_kind::prepare, 1, 0, Q::ballot(before.raw() / 3 + 1, 1), 0))
+                .ok());
+    const auto b = Q::take(r);
+    CHECK(r.is_leader());
+    CHECK(r.ballot() > Q::ballot(before.raw() / 3 + 1, 1));
+    CHECK(b.count(message_kind::promise_entry) == window);
+    CHECK(b.count(message_kind::accept) == window);
+    CHECK(b.messages.size() == 2 * window + 3);
+    CHECK(b.messages.size() > window + 6);
+    CHECK(b.messages.size() <= paxos::replica<q1>::messages_per_input_max);
+}

@@ -81,13 +81,16 @@ public:
     using chosen_type = chosen_entry<value_type>;
     using ready_type = ready_batch<ballot_type, value_type, message_type>;
 
-    // The most messages one input can add to the outbox: a promise with an
-    // entry per slot, or a leader's accept per slot, plus a few more. An input
-    // is refused (outbox_full) unless this much room is free, so no input is
-    // ever half-applied.
-    static constexpr std::size_t messages_per_input_max = window_slots + 6;
+    // The most messages one input can add to the outbox. The worst input is
+    // a higher prepare at a leader whose policy retries at once and whose
+    // phase-1 quorum is itself alone: a promise with an entry per slot (W + 1),
+    // then its new prepare and heartbeat (2), an accept per re-proposed slot
+    // (W), and the open and pending batches (2): 2W + 5. An input is refused
+    // (outbox_full) unless this much room is free, so no input is ever
+    // half-applied; every input asserts on return that it kept to the bound.
+    static constexpr std::size_t messages_per_input_max = 2 * window_slots + 6;
     static_assert(outbox_messages_max >= 2 * messages_per_input_max,
-                  "config: outbox_messages_max must be at least 2 * (window_slots + 6)");
+                  "config: outbox_messages_max must be at least 2 * (2 * window_slots + 6)");
 
     struct options {
         node_id self{};
@@ -161,6 +164,7 @@ public:
     // chosen entries of later ready batches.
     result propose(const value_type& value) {
         begin_input();
+        const outbox_bound bound{outbox_, outbox_.size()};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (single_decree && chosen_end_.value > 0) return {reason::already_chosen, leader_};
         if (role_ == role::leader) return propose_as_leader(value);
@@ -182,6 +186,7 @@ public:
     // handler applies the rule of its role and queues its answers.
     result step(const message_type& m) {
         begin_input();
+        const outbox_bound bound{outbox_, outbox_.size()};
         node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
         if (const reason r = validate(m, owner); r != reason::ok) return {r, leader_};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
@@ -224,6 +229,7 @@ public:
     // heard ask for it.
     result tick() {
         begin_input();
+        const outbox_bound bound{outbox_, outbox_.size()};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         result r{reason::ok, leader_};
         if (role_ == role::candidate && chosen_end_ > phase1_from_) {
@@ -273,6 +279,7 @@ public:
     // leader policy would do (etcd's Campaign). A no-op for a leader.
     result campaign() {
         begin_input();
+        const outbox_bound bound{outbox_, outbox_.size()};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (role_ == role::leader) return {reason::ok, leader_};
         if (decided()) return {reason::already_chosen, leader_};
@@ -572,6 +579,14 @@ private:
     leader_context context() const noexcept { return leader_context{role_, has_work()}; }
 
     // ---- outbox -------------------------------------------------------------------
+
+    // Checks, when an input returns, that it queued no more messages than
+    // the room has_outbox_room() asked for.
+    struct outbox_bound {
+        const fixed_vector<message_type, outbox_messages_max>& outbox;
+        std::size_t before;
+        ~outbox_bound() { PAXOS_ASSERT(outbox.size() - before <= messages_per_input_max); }
+    };
 
     void begin_input() noexcept {
         PAXOS_ASSERT(!ready_outstanding_);  // advance() the last ready() first
