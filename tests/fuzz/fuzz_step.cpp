@@ -282,23 +282,12 @@ private:
     }
 
     void check_backed(const message& m) const {
-        switch (m.kind) {
-            case paxos::message_kind::promise:
-            case paxos::message_kind::promise_entry:
-            case paxos::message_kind::prepare:
-            case paxos::message_kind::accept:
-                if (durable_.promised < m.ballot) {
-                    fail("sent a ballot above the persisted promise");
-                }
-                break;
-            case paxos::message_kind::accepted: {
-                const auto it = durable_.votes.find(m.slot.value);
-                if (it == durable_.votes.end() || it->second.first < m.ballot) {
-                    fail("sent accepted before its vote was persisted");
-                }
-                break;
-            }
-            default: break;
+        const auto it = durable_.votes.find(m.slot.value);
+        const ballot vote = it == durable_.votes.end() ? ballot{} : it->second.first;
+        if (!paxos::backed_by(m, durable_.promised, vote)) {
+            fail(paxos::backing_of(m.kind) == paxos::durable_backing::vote
+                     ? "sent accepted before its vote was persisted"
+                     : "sent a ballot above the persisted promise");
         }
     }
 

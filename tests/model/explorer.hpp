@@ -38,8 +38,8 @@
 //   validity            every chosen value was proposed (or is an empty no-op)
 //   order               each node applies slots in order without gaps, so every applied
 //                       log is a prefix of the one sequence of chosen values
-//   persist_before_send no promise/accepted/prepare/accept leaves a node before what it
-//                       vouches for is in the node's store
+//   persist_before_send no message leaves a node before what it vouches for is in the
+//                       node's store (paxos::backed_by, core/message.hpp)
 //   promise_regressed   a node's durable promise went down
 //   vote_regressed      a node voted in a slot below an earlier vote of its own in that
 //                       slot, or below the promise it had already made durable
@@ -65,11 +65,11 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
-#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -81,23 +81,23 @@ namespace paxos_model {
 // ---- options and report ---------------------------------------------------------------
 
 struct explore_options {
-    std::size_t proposers = 2;                  // nodes 0 .. proposers-1 take client commands
-    std::uint32_t proposals_per_proposer = 1;   // propose() inputs per proposer per path
-    std::uint32_t campaigns_per_proposer = 1;   // campaign() inputs per proposer per path
-    std::uint32_t crashes = 1;                  // crash-restarts per path, all nodes together
-    std::uint32_t duplications = 1;             // duplicated messages per path
-    std::uint32_t ticks = 0;                    // tick() inputs per path, all nodes together
-    bool drops = true;                          // explore message loss
-    std::uint64_t max_ballot_round = 3;         // worlds with a higher ballot round: pruned
-    std::uint64_t max_states = 0;               // stop after this many states (0: no limit)
-    std::uint32_t max_depth = 0;                // expand no state this deep (0: no limit)
-    double max_seconds = 0;                     // stop after this long (0: no limit)
-    std::uint32_t retransmit_ticks = 4;         // the replicas' option of that name
+    std::size_t proposers = 2;                 // nodes 0 .. proposers-1 take client commands
+    std::uint32_t proposals_per_proposer = 1;  // propose() inputs per proposer per path
+    std::uint32_t campaigns_per_proposer = 1;  // campaign() inputs per proposer per path
+    std::uint32_t crashes = 1;                 // crash-restarts per path, all nodes together
+    std::uint32_t duplications = 1;            // duplicated messages per path
+    std::uint32_t ticks = 0;                   // tick() inputs per path, all nodes together
+    bool drops = true;                         // explore message loss
+    std::uint64_t max_ballot_round = 3;        // worlds with a higher ballot round: pruned
+    std::uint64_t max_states = 0;              // stop after this many states (0: no limit)
+    std::uint32_t max_depth = 0;               // expand no state this deep (0: no limit)
+    double max_seconds = 0;                    // stop after this long (0: no limit)
+    std::uint32_t retransmit_ticks = 4;        // the replicas' option of that name
     // Planted driver faults and checker switches, for the explorer's own tests.
-    bool driver_skips_persist = false;          // a driver that never writes its store
+    bool driver_skips_persist = false;  // a driver that never writes its store
     bool check_persist_before_send = true;
-    bool catch_assertions = true;               // a PAXOS_ASSERT becomes a reported violation
-    bool progress = false;                      // a line on stderr per BFS level
+    bool catch_assertions = true;  // a PAXOS_ASSERT becomes a reported violation
+    bool progress = false;         // a line on stderr per BFS level
     // Directed links that carry messages: bit `to` of links[from]. A message on a
     // cut link is lost at send, as in a partition that lasts the whole path. A
     // partial network is how a larger cluster (5 nodes) stays explorable: it
@@ -151,23 +151,23 @@ constexpr const char* to_string(violation_kind k) noexcept {
 struct violation {
     violation_kind kind = violation_kind::agreement;
     std::string what;
-    std::uint32_t depth = 0;         // actions from the initial world
-    std::vector<std::string> path;   // the actions, in order, shortest first found
+    std::uint32_t depth = 0;        // actions from the initial world
+    std::vector<std::string> path;  // the actions, in order, shortest first found
 };
 
 struct explore_report {
-    std::uint64_t states = 0;        // distinct states seen (each checked once)
-    std::uint64_t expanded = 0;      // states whose successors were generated
-    std::uint64_t transitions = 0;   // successors generated, revisits included
-    std::uint64_t pruned = 0;        // states beyond the ballot or slot bound: not expanded
-    std::uint64_t overflowed = 0;    // transitions that overflowed the model's arrays
-    std::uint32_t max_depth = 0;     // BFS depth of the deepest state
+    std::uint64_t states = 0;       // distinct states seen (each checked once)
+    std::uint64_t expanded = 0;     // states whose successors were generated
+    std::uint64_t transitions = 0;  // successors generated, revisits included
+    std::uint64_t pruned = 0;       // states beyond the ballot or slot bound: not expanded
+    std::uint64_t overflowed = 0;   // transitions that overflowed the model's arrays
+    std::uint32_t max_depth = 0;    // BFS depth of the deepest state
     double seconds = 0;
-    bool complete = false;           // every state within the bounds was expanded
+    bool complete = false;                // every state within the bounds was expanded
     std::uint32_t complete_to_depth = 0;  // every path of this many actions was explored
-    std::size_t memory_bytes = 0;    // the search's own tables
-    std::size_t world_bytes = 0;     // sizeof one world
-    std::size_t peak_frontier = 0;   // most states in one BFS level
+    std::size_t memory_bytes = 0;         // the search's own tables
+    std::size_t world_bytes = 0;          // sizeof one world
+    std::size_t peak_frontier = 0;        // most states in one BFS level
     std::optional<violation> found;
 
     double states_per_second() const noexcept {
@@ -176,25 +176,24 @@ struct explore_report {
 };
 
 inline void print_report(std::FILE* out, const char* name, const explore_report& r) {
-    std::fprintf(out,
-                 "%s: %llu distinct states (%llu expanded, %llu at the ballot or slot bound), "
-                 "%llu transitions (%llu overflowed the model), max depth %u, %.2f s, "
-                 "%.0f states/s, %s\n",
-                 name, static_cast<unsigned long long>(r.states),
-                 static_cast<unsigned long long>(r.expanded),
-                 static_cast<unsigned long long>(r.pruned),
-                 static_cast<unsigned long long>(r.transitions),
-                 static_cast<unsigned long long>(r.overflowed), r.max_depth, r.seconds,
-                 r.states_per_second(),
-                 r.complete ? "complete within the bounds" : "stopped early");
+    std::fprintf(
+        out,
+        "%s: %llu distinct states (%llu expanded, %llu at the ballot or slot bound), "
+        "%llu transitions (%llu overflowed the model), max depth %u, %.2f s, "
+        "%.0f states/s, %s\n",
+        name, static_cast<unsigned long long>(r.states),
+        static_cast<unsigned long long>(r.expanded), static_cast<unsigned long long>(r.pruned),
+        static_cast<unsigned long long>(r.transitions),
+        static_cast<unsigned long long>(r.overflowed), r.max_depth, r.seconds,
+        r.states_per_second(), r.complete ? "complete within the bounds" : "stopped early");
     std::fprintf(out,
                  "%s: every path of up to %u actions explored; world %zu bytes, widest "
                  "level %zu states, search tables %.1f MiB\n",
                  name, r.complete_to_depth, r.world_bytes, r.peak_frontier,
                  static_cast<double>(r.memory_bytes) / (1024.0 * 1024.0));
     if (r.found) {
-        std::fprintf(out, "%s: VIOLATION (%s) at depth %u: %s\n", name,
-                     to_string(r.found->kind), r.found->depth, r.found->what.c_str());
+        std::fprintf(out, "%s: VIOLATION (%s) at depth %u: %s\n", name, to_string(r.found->kind),
+                     r.found->depth, r.found->what.c_str());
         std::fprintf(out, "%s: shortest path:\n", name);
         for (std::size_t i = 0; i < r.found->path.size(); ++i) {
             std::fprintf(out, "  %2zu. %s\n", i + 1, r.found->path[i].c_str());
@@ -426,7 +425,7 @@ private:
         std::array<durable, Nodes> stores{};
         paxos::fixed_vector<envelope, MaxMessages> messages{};  // sorted by hash
         std::array<chosen_slot, MaxSlots> chosen{};
-        paxos::fixed_vector<tally, max_tallies> tallies{};  // sorted by (slot, ballot, hash)
+        paxos::fixed_vector<tally, max_tallies> tallies{};   // sorted by (slot, ballot, hash)
         std::array<std::uint8_t, max_proposers> proposed{};  // proposals made per proposer
         std::array<std::uint8_t, max_proposers> campaigned{};
         std::uint8_t crashes = 0;
@@ -448,9 +447,7 @@ private:
     struct action {
         action_kind kind{};
         std::uint16_t arg = 0;
-        std::uint32_t pack() const noexcept {
-            return static_cast<std::uint32_t>(kind) << 16 | arg;
-        }
+        std::uint32_t pack() const noexcept { return static_cast<std::uint32_t>(kind) << 16 | arg; }
         static action unpack(std::uint32_t x) noexcept {
             return action{static_cast<action_kind>(x >> 16), static_cast<std::uint16_t>(x)};
         }
@@ -481,9 +478,7 @@ private:
         return {replica_type(node_options(I), quorum_)...};
     }
 
-    world initial_world() const {
-        return world{make_nodes(std::make_index_sequence<Nodes>{})};
-    }
+    world initial_world() const { return world{make_nodes(std::make_index_sequence<Nodes>{})}; }
 
     // ---- hashing ----------------------------------------------------------------------
 
@@ -628,8 +623,8 @@ private:
         }
     }
 
-    void note_chosen(world& w, outcome& out, std::uint64_t slot,
-                     std::span<const value_type> values, const std::string& how) const {
+    void note_chosen(world& w, outcome& out, std::uint64_t slot, std::span<const value_type> values,
+                     const std::string& how) const {
         if (slot >= MaxSlots) {
             out.overflow = true;
             return;
@@ -638,9 +633,8 @@ private:
         const std::span<const value_type> known = c.values.view();
         if (c.known && !std::equal(known.begin(), known.end(), values.begin(), values.end())) {
             fail(out, violation_kind::agreement,
-                 "slot " + std::to_string(slot) + ": " +
-                     detail::values_text<value_type>(values) + " chosen (" + how +
-                     ") but " + detail::values_text<value_type>(known) +
+                 "slot " + std::to_string(slot) + ": " + detail::values_text<value_type>(values) +
+                     " chosen (" + how + ") but " + detail::values_text<value_type>(known) +
                      " was chosen before");
             return;
         }
@@ -661,28 +655,15 @@ private:
     void check_send(const world& w, outcome& out, std::size_t i, const message_type& m) const {
         if (!options_.check_persist_before_send) return;
         const durable& d = w.stores[i];
-        switch (m.kind) {
-            case paxos::message_kind::prepare:
-            case paxos::message_kind::promise:
-            case paxos::message_kind::promise_entry:
-            case paxos::message_kind::accept:
-                if (d.promised < m.ballot) {
-                    fail(out, violation_kind::persist_before_send,
-                         "node " + std::to_string(i) + " sent " + paxos::to_string(m.kind) +
-                             " at ballot " + detail::ballot_text(m.ballot) +
-                             " above its durable promise " + detail::ballot_text(d.promised));
-                }
-                break;
-            case paxos::message_kind::accepted:
-                if (m.slot.value < MaxSlots && d.vote_ballot[m.slot.value] < m.ballot) {
-                    fail(out, violation_kind::persist_before_send,
-                         "node " + std::to_string(i) + " sent accepted for slot " +
-                             std::to_string(m.slot.value) + " at ballot " +
-                             detail::ballot_text(m.ballot) + " before its vote was durable");
-                }
-                break;
-            default: break;
-        }
+        // Slots past the model's range carry no votes of interest here.
+        if (m.kind == paxos::message_kind::accepted && m.slot.value >= MaxSlots) return;
+        const ballot_type vote =
+            m.slot.value < MaxSlots ? d.vote_ballot[m.slot.value] : ballot_type{};
+        if (paxos::backed_by(m, d.promised, vote)) return;
+        fail(out, violation_kind::persist_before_send,
+             "node " + std::to_string(i) + " sent " + paxos::to_string(m.kind) + " for slot " +
+                 std::to_string(m.slot.value) + " at ballot " + detail::ballot_text(m.ballot) +
+                 " before it was durable (promise " + detail::ballot_text(d.promised) + ")");
     }
 
     void persist(world& w, outcome& out, std::size_t i, const ready_type& rd) const {
@@ -753,7 +734,7 @@ private:
         replica_type& r = w.nodes[i];
         while (r.has_ready()) {
             const ready_type& rd = r.ready();
-            persist(w, out, i, rd);  // 1. durable (and synced) first
+            persist(w, out, i, rd);                      // 1. durable (and synced) first
             for (const message_type& m : rd.messages) {  // 2. then send
                 check_send(w, out, i, m);
                 send(w, out, i, m);
@@ -765,11 +746,10 @@ private:
 
     // The driver's half of catch-up: slots the replica released from its
     // window are served from the applied log, which equals the chosen values.
-    void serve_from_log(world& w, outcome& out, std::size_t self,
-                        const message_type& asked) const {
+    void serve_from_log(world& w, outcome& out, std::size_t self, const message_type& asked) const {
         const replica_type& r = w.nodes[self];
-        const std::uint64_t end = std::min<std::uint64_t>(r.window_base().value,
-                                                          w.stores[self].applied);
+        const std::uint64_t end =
+            std::min<std::uint64_t>(r.window_base().value, w.stores[self].applied);
         for (std::uint64_t s = asked.slot.value; s < end && s < MaxSlots; ++s) {
             send(w, out, self,
                  r.chosen_message_for(asked.from, paxos::slot_id{s}, w.chosen[s].values.view()));
@@ -795,8 +775,8 @@ private:
         const paxos::result res = w.nodes[i].restore(rec.recovery(paxos::slot_id{d.applied}));
         if (!res.ok()) {
             fail(out, violation_kind::restore_refused,
-                 "node " + std::to_string(i) + ": restore() refused its store: " +
-                     paxos::to_string(res.code));
+                 "node " + std::to_string(i) +
+                     ": restore() refused its store: " + paxos::to_string(res.code));
         }
         drain(w, out, i);
     }
@@ -1127,8 +1107,8 @@ explore_report explorer<Config, Nodes, MaxSlots, MaxMessages>::run() {
     report.states = origins.size();
     report.complete = !stopped && !depth_cut;
     // Stopped while expanding level depth - 1: every state up to it was found.
-    report.complete_to_depth = stopped ? (depth > 0 ? depth - 1 : 0)
-                                       : (report.complete ? report.max_depth : depth);
+    report.complete_to_depth =
+        stopped ? (depth > 0 ? depth - 1 : 0) : (report.complete ? report.max_depth : depth);
     report.seconds = elapsed();
     report.memory_bytes = origins.capacity() * sizeof(origin) + visited.memory_bytes() +
                           stack.capacity() * sizeof(world);

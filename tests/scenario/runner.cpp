@@ -126,7 +126,7 @@ struct message_filter {
     int from = -1;  // -1: any
     int to = -1;
     std::set<paxos::message_kind> kinds;  // empty: any
-    std::optional<std::uint64_t> slot;     // empty: any
+    std::optional<std::uint64_t> slot;    // empty: any
     std::size_t limit = SIZE_MAX;
     bool phase1_first = false;  // deliver: Phase-1 traffic overtakes the rest
     bool quiet = false;         // deliver: counts instead of one line per message
@@ -250,12 +250,11 @@ private:
             case k::reject:
             case k::learn_request: s += " slot=" + std::to_string(m.slot.value); break;
             case k::promise:
-                s += " slot=" + std::to_string(m.slot.value) + " count=" +
-                     std::to_string(m.count);
+                s += " slot=" + std::to_string(m.slot.value) + " count=" + std::to_string(m.count);
                 break;
             case k::promise_entry:
-                s += " slot=" + std::to_string(m.slot.value) + " vote=" +
-                     ballot_text(m.accepted_ballot) + " " + values_text(m.values.view());
+                s += " slot=" + std::to_string(m.slot.value) +
+                     " vote=" + ballot_text(m.accepted_ballot) + " " + values_text(m.values.view());
                 if (m.is_chosen) s += " chosen";
                 break;
             case k::accept:
@@ -267,8 +266,7 @@ private:
         return s;
     }
     static std::string envelope_text(const envelope& e) {
-        return std::to_string(e.from) + "->" + std::to_string(e.to) + " " +
-               message_text(e.message);
+        return std::to_string(e.from) + "->" + std::to_string(e.to) + " " + message_text(e.message);
     }
 
     // ---- the driver ----------------------------------------------------------------
@@ -298,8 +296,8 @@ private:
                 note("store of node " + std::to_string(i) + " failed");
             }
             if (show) {
-                if (rd.promised_changed) out.push_back("  persist promised=" +
-                                                       ballot_text(rd.promised));
+                if (rd.promised_changed)
+                    out.push_back("  persist promised=" + ballot_text(rd.promised));
                 for (const auto& v : rd.accepted) {
                     out.push_back("  persist vote slot=" + std::to_string(v.slot.value) + " " +
                                   ballot_text(v.ballot) + " " + values_text(v.values));
@@ -308,15 +306,17 @@ private:
             }
             check_sends(i, rd);
             for (const message_type& m : rd.messages) {
-                if (show) out.push_back("  send " + std::to_string(i) + "->" +
-                                        node_text(m.to) + " " + message_text(m));
+                if (show)
+                    out.push_back("  send " + std::to_string(i) + "->" + node_text(m.to) + " " +
+                                  message_text(m));
                 enqueue(i, m);
             }
             for (const auto& e : rd.chosen) {
                 if (e.slot.value != nodes_[i].log.size()) note("chosen entries out of order");
                 nodes_[i].log.emplace_back(e.values.begin(), e.values.end());
-                if (show) out.push_back("  apply slot=" + std::to_string(e.slot.value) + " " +
-                                        values_text(e.values));
+                if (show)
+                    out.push_back("  apply slot=" + std::to_string(e.slot.value) + " " +
+                                  values_text(e.values));
             }
             r.advance(rd);
         }
@@ -344,21 +344,17 @@ private:
     void check_sends(std::size_t i, const ready_type& rd) {
         const auto d = durable_of(i);
         for (const message_type& m : rd.messages) {
-            using k = paxos::message_kind;
-            if (m.kind == k::promise || m.kind == k::promise_entry || m.kind == k::prepare ||
-                m.kind == k::accept) {
-                if (d.promised < m.ballot) {
-                    note("persist-before-send: node " + std::to_string(i) + " sent " +
-                         paxos::to_string(m.kind) + " " + ballot_text(m.ballot) +
-                         " above its synced promise " + ballot_text(d.promised));
-                }
-            } else if (m.kind == k::accepted) {
-                const auto it = d.votes.find(m.slot.value);
-                if (it == d.votes.end() || it->second.first < m.ballot) {
-                    note("persist-before-send: node " + std::to_string(i) +
-                         " sent accepted for slot " + std::to_string(m.slot.value) +
-                         " before its vote was synced");
-                }
+            const auto it = d.votes.find(m.slot.value);
+            const ballot_type vote = it == d.votes.end() ? ballot_type{} : it->second.first;
+            if (paxos::backed_by(m, d.promised, vote)) continue;
+            if (paxos::backing_of(m.kind) == paxos::durable_backing::vote) {
+                note("persist-before-send: node " + std::to_string(i) + " sent " +
+                     paxos::to_string(m.kind) + " for slot " + std::to_string(m.slot.value) +
+                     " before its vote was synced");
+            } else {
+                note("persist-before-send: node " + std::to_string(i) + " sent " +
+                     paxos::to_string(m.kind) + " " + ballot_text(m.ballot) +
+                     " above its synced promise " + ballot_text(d.promised));
             }
         }
     }
@@ -376,8 +372,8 @@ private:
                 d.promised = std::max(d.promised, rec.ballot);
             }
             if (rec.kind == rk::vote) {
-                d.votes[rec.slot.value] = {rec.ballot, std::vector<int>(rec.values.begin(),
-                                                                        rec.values.end())};
+                d.votes[rec.slot.value] = {rec.ballot,
+                                           std::vector<int>(rec.values.begin(), rec.values.end())};
             }
             if (rec.kind == rk::chosen) ++d.chosen;
         }
@@ -392,9 +388,9 @@ private:
                 const auto& lb = nodes_[b].log;
                 for (std::size_t s = 0; s < std::min(la.size(), lb.size()); ++s) {
                     if (la[s] != lb[s]) {
-                        note("agreement: slot " + std::to_string(s) + " is " +
-                             values_text(la[s]) + " at node " + std::to_string(a) + " but " +
-                             values_text(lb[s]) + " at node " + std::to_string(b));
+                        note("agreement: slot " + std::to_string(s) + " is " + values_text(la[s]) +
+                             " at node " + std::to_string(a) + " but " + values_text(lb[s]) +
+                             " at node " + std::to_string(b));
                         break;
                     }
                 }
@@ -437,9 +433,9 @@ private:
             std::min<std::uint64_t>(r.window_base().value, nodes_[self].log.size());
         for (std::uint64_t s = e.message.slot.value; s < end; ++s) {
             const std::vector<int>& values = nodes_[self].log[s];
-            const message_type c = r.chosen_message_for(
-                paxos::node_id{static_cast<std::uint16_t>(e.from)}, paxos::slot_id{s},
-                std::span<const int>(values));
+            const message_type c =
+                r.chosen_message_for(paxos::node_id{static_cast<std::uint16_t>(e.from)},
+                                     paxos::slot_id{s}, std::span<const int>(values));
             if (!quiet) {
                 out.push_back("  serve from log " + std::to_string(self) + "->" +
                               std::to_string(e.from) + " " + message_text(c));
@@ -648,8 +644,8 @@ private:
         }
         const auto rec = recovered.recovery(paxos::slot_id{nodes_[i].log.size()});
         const paxos::result res = nodes_[i].replica->restore(rec);
-        out.push_back("restore promised=" + ballot_text(rec.promised) + " votes=" +
-                      std::to_string(rec.accepted.size()) + " first_unapplied=" +
+        out.push_back("restore promised=" + ballot_text(rec.promised) +
+                      " votes=" + std::to_string(rec.accepted.size()) + " first_unapplied=" +
                       std::to_string(rec.first_unapplied.value) + ": " + result_text(res));
         nodes_[i].down = false;
     }
@@ -816,8 +812,8 @@ private:
                 drain(i, sink, false);
             }
         }
-        std::string s = "after " + std::to_string(t) + " ticks, " + std::to_string(delivered) +
-                        " messages: ";
+        std::string s =
+            "after " + std::to_string(t) + " ticks, " + std::to_string(delivered) + " messages: ";
         if (until.empty()) {
             s += "done";
         } else if (done()) {
@@ -857,8 +853,8 @@ private:
 // ---- the configurations a script may pick -----------------------------------------
 
 template <class Leader, std::size_t N>
-using single_decree = paxos::config<int, paxos::counter_ballot<N>, paxos::majority<N>, Leader, N,
-                                    1, 1, true>;
+using single_decree =
+    paxos::config<int, paxos::counter_ballot<N>, paxos::majority<N>, Leader, N, 1, 1, true>;
 // Multi-Paxos with a window of 4 slots and batches of up to 2 commands: small
 // enough that a script can fill the window and slide it.
 template <std::size_t N>
@@ -937,8 +933,8 @@ std::vector<item> parse_script(const std::string& path) {
             ++k;
             continue;
         }
-        if (l == "----") throw script_error(path + ":" + std::to_string(k + 1) +
-                                            ": `----` without a command");
+        if (l == "----")
+            throw script_error(path + ":" + std::to_string(k + 1) + ": `----` without a command");
         item it;
         it.is_command = true;
         it.cmd = command{l, split(l), k + 1};

@@ -79,9 +79,9 @@ public:
     std::vector<envelope>& in_flight() { return in_flight_; }
     std::uint64_t applied_count(std::size_t i) const { return applied_count_[i]; }
 
-    bool tracking = true;        // keep storage and logs (allocates)
+    bool tracking = true;             // keep storage and logs (allocates)
     bool plant_skip_persist = false;  // planted fault: send before persisting
-    std::string violation;       // first checker failure, if any
+    std::string violation;            // first checker failure, if any
     std::uint64_t messages_delivered = 0;
 
     // Drops messages for which this returns true (partitions, loss).
@@ -187,8 +187,7 @@ public:
     // Crash: the node stops; messages to it are lost; writes it never synced
     // are lost, or partly kept, as `mode` says (all three are what a real page
     // cache may do).
-    void crash(std::size_t i, crash_mode mode = crash_mode::lose_unsynced,
-               std::uint64_t seed = 0) {
+    void crash(std::size_t i, crash_mode mode = crash_mode::lose_unsynced, std::uint64_t seed = 0) {
         down_[i] = true;
         storage_[i].store.crash(mode, seed);
     }
@@ -269,9 +268,8 @@ private:
             s.promised = rd.promised;
         }
         for (const auto& rec : rd.accepted) {
-            s.votes[rec.slot.value] =
-                vote_record{rec.ballot, std::vector<value_type>(rec.values.begin(),
-                                                                rec.values.end())};
+            s.votes[rec.slot.value] = vote_record{
+                rec.ballot, std::vector<value_type>(rec.values.begin(), rec.values.end())};
         }
         if (rd.sync_needed) ++s.syncs;
     }
@@ -282,26 +280,11 @@ private:
     void check_sends(std::size_t i, const Ready& rd) {
         const storage& s = storage_[i];
         for (const message_type& m : rd.messages) {
-            switch (m.kind) {
-                case paxos::message_kind::promise:
-                case paxos::message_kind::promise_entry:
-                case paxos::message_kind::prepare:
-                case paxos::message_kind::accept:
-                    if (s.promised < m.ballot) {
-                        note("persist-before-send: node " + std::to_string(i) + " sent " +
-                             paxos::to_string(m.kind) + " above its durable promise");
-                    }
-                    break;
-                case paxos::message_kind::accepted: {
-                    auto it = s.votes.find(m.slot.value);
-                    if (it == s.votes.end() || it->second.ballot < m.ballot) {
-                        note("persist-before-send: node " + std::to_string(i) +
-                             " sent accepted for slot " + std::to_string(m.slot.value) +
-                             " before its vote was durable");
-                    }
-                    break;
-                }
-                default: break;
+            const auto it = s.votes.find(m.slot.value);
+            const ballot_type vote = it == s.votes.end() ? ballot_type{} : it->second.ballot;
+            if (!paxos::backed_by(m, s.promised, vote)) {
+                note("persist-before-send: node " + std::to_string(i) + " sent " +
+                     paxos::to_string(m.kind) + " before the state behind it was durable");
             }
         }
     }
@@ -310,8 +293,8 @@ private:
     // window are served from the applied log (the state machine's storage).
     void serve_from_log(std::size_t self, std::size_t peer, std::uint64_t from_slot) {
         if (!tracking) return;
-        const std::uint64_t end = std::min<std::uint64_t>(
-            replicas_[self]->window_base().value, logs_[self].size());
+        const std::uint64_t end =
+            std::min<std::uint64_t>(replicas_[self]->window_base().value, logs_[self].size());
         for (std::uint64_t s = from_slot; s < end && s < from_slot + Config::window_slots; ++s) {
             const auto& values = logs_[self][s].values;
             push(self, peer,
@@ -346,9 +329,8 @@ private:
         if (e.slot.value != applied_count_[i]) note("chosen entries out of order");
         ++applied_count_[i];
         if (!tracking) return;
-        logs_[i].push_back(applied_entry{e.slot.value,
-                                         std::vector<value_type>(e.values.begin(),
-                                                                 e.values.end())});
+        logs_[i].push_back(
+            applied_entry{e.slot.value, std::vector<value_type>(e.values.begin(), e.values.end())});
     }
 
     std::size_t n_;

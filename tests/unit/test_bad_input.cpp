@@ -51,8 +51,7 @@ TEST_CASE("bad input: malformed messages are refused, never trusted") {
     expect_refused(m, reason::malformed);
     // A proposer message must carry the sender's own ballot.
     expect_refused(P::make(message_kind::prepare, 0, 1, P::ballot(1, 2)), reason::malformed);
-    expect_refused(P::make(message_kind::accept, 0, 1, P::ballot(1, 2), 0, {1}),
-                   reason::malformed);
+    expect_refused(P::make(message_kind::accept, 0, 1, P::ballot(1, 2), 0, {1}), reason::malformed);
     expect_refused(P::make(message_kind::heartbeat, 0, 1, P::ballot_type{}), reason::malformed);
     // Answers must be to one of our ballots.
     expect_refused(P::make(message_kind::accepted, 0, 1, P::ballot(1, 0)), reason::malformed);
@@ -73,8 +72,7 @@ TEST_CASE("bad input: a ballot owned by a node outside the cluster is malformed"
     using W = paxos_test::probe<wide>;
     paxos::replica<wide> r(W::options(1));
     CHECK(r.step(W::make(message_kind::reject, 0, 1, W::ballot(2, 6))).code == reason::malformed);
-    CHECK(r.step(W::make(message_kind::prepare, 0, 1, W::ballot(2, 6))).code ==
-          reason::malformed);
+    CHECK(r.step(W::make(message_kind::prepare, 0, 1, W::ballot(2, 6))).code == reason::malformed);
     CHECK_FALSE(r.has_ready());
 }
 
@@ -141,8 +139,7 @@ TEST_CASE("bad input: an exhausted ballot space is an error, never a wrap") {
 TEST_CASE("bad input: a recovery whose votes do not fit the window is refused") {
     replica3 r(P::options(1));
     const int value = 5;
-    replica3::record_type vote{paxos::slot_id{9}, P::ballot(1, 0),
-                               std::span<const int>(&value, 1)};
+    replica3::record_type vote{paxos::slot_id{9}, P::ballot(1, 0), std::span<const int>(&value, 1)};
     replica3::recovery rec{};
     rec.promised = P::ballot(1, 0);
     rec.first_unapplied = paxos::slot_id{0};  // window [0, 4) cannot hold slot 9
@@ -181,8 +178,8 @@ TEST_CASE("bad input: the worst single input fits the outbox bound it is checked
     REQUIRE(r.is_leader());
     (void)Q::take(r);
     const auto before = r.ballot();
-    REQUIRE(r.step(Q::make(message_kind::prepare, 1, 0, Q::ballot(before.raw() / 3 + 1, 1), 0))
-                .ok());
+    REQUIRE(
+        r.step(Q::make(message_kind::prepare, 1, 0, Q::ballot(before.raw() / 3 + 1, 1), 0)).ok());
     const auto b = Q::take(r);
     CHECK(r.is_leader());
     CHECK(r.ballot() > Q::ballot(before.raw() / 3 + 1, 1));

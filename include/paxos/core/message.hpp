@@ -25,6 +25,7 @@
 // so Multi-Paxos runs Phase 1 once for all open slots, §3.)
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "../policies/node_set.hpp"
@@ -60,6 +61,56 @@ constexpr const char* to_string(message_kind k) noexcept {
         case message_kind::learn_request: return "learn_request";
     }
     return "invalid";
+}
+
+// Persist-before-send, as one rule that the replica, every driver and every
+// checker share: what a message of each kind vouches for on its sender's
+// disk when it leaves.
+//
+//   promise   the message's ballot is at most the sender's durable promise:
+//             prepare (a candidate's raised promise: a crash that forgot it
+//             would let the ballot be reused, and a reused ballot can carry
+//             two values), promise and promise_entry (the promise made),
+//             reject (the promise reported), accept (the leader's ballot,
+//             durable since its Phase 1)
+//   vote      the sender has a durable vote in the message's slot at a
+//             ballot at least the message's: accepted
+//   none      heartbeat, chosen, learn_request: they report what is chosen
+//             or ask, and a crash cannot make them false
+enum class durable_backing : std::uint8_t { none, promise, vote };
+
+constexpr durable_backing backing_of(message_kind k) noexcept {
+    switch (k) {
+        case message_kind::prepare:
+        case message_kind::promise:
+        case message_kind::promise_entry:
+        case message_kind::reject:
+        case message_kind::accept: return durable_backing::promise;
+        case message_kind::accepted: return durable_backing::vote;
+        case message_kind::chosen:
+        case message_kind::heartbeat:
+        case message_kind::learn_request: return durable_backing::none;
+    }
+    return durable_backing::none;
+}
+
+// Whether a message of kind `k` may leave only once the sender's batch is
+// durable.
+constexpr bool needs_durable(message_kind k) noexcept {
+    return backing_of(k) != durable_backing::none;
+}
+
+// Whether `m` may leave a node whose durable promise is `promised` and whose
+// durable vote in m.slot has ballot `vote` (zero: no vote there). Every
+// persist-before-send checker asks this one question.
+template <class Message, class Ballot>
+constexpr bool backed_by(const Message& m, const Ballot& promised, const Ballot& vote) noexcept {
+    switch (backing_of(m.kind)) {
+        case durable_backing::promise: return !(promised < m.ballot);
+        case durable_backing::vote: return !vote.is_zero() && !(vote < m.ballot);
+        case durable_backing::none: return true;
+    }
+    return true;
 }
 
 template <class Ballot, class Value, std::size_t BatchMax>

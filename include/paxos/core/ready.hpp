@@ -11,7 +11,16 @@
 //                forgotten by a crash, and then two values can be chosen
 //                (seed "what the papers leave unspecified": the fsync bug).
 //   3. chosen    Apply to the state machine, in slot order. An entry with no
-//                values is a no-op that filled a gap.
+//                values is a no-op that filled a gap. Chosen entries need not
+//                be persisted for safety (a chosen value survives in the votes
+//                of a quorum), and sync_needed does not cover them; a store
+//                may record them all the same, without a sync, to rebuild the
+//                state machine or serve catch-up after a restart (the POSIX
+//                write-ahead log does).
+//
+// Which messages must wait for (1) is one rule, paxos::needs_durable(kind)
+// and paxos::backed_by(message, ...) in core/message.hpp, which every driver
+// and checker in this repository uses.
 //
 // Views point into the replica's own fixed buffers and stay valid until
 // advance(); no input may be given to the replica between ready() and

@@ -429,24 +429,15 @@ private:
 
     void check_backed(std::size_t i, const message_type& m) {
         const node& n = nodes_[i];
-        const bool promise_like = m.kind == message_kind::promise ||
-                                  m.kind == message_kind::promise_entry ||
-                                  m.kind == message_kind::prepare || m.kind == message_kind::accept;
-        if (promise_like && n.synced_promise < m.ballot) {
-            checks_.fail(check::persist_before_send, now_,
-                         "node " + std::to_string(i) + " sent " + to_string(m.kind) +
-                             " for ballot " + std::to_string(raw(m.ballot)) +
-                             " before that promise was synced");
-        }
-        if (m.kind == message_kind::accepted) {
-            const bool synced =
-                m.slot.value < n.synced_votes.size() && !(n.synced_votes[m.slot.value] < m.ballot);
-            if (!synced) {
-                checks_.fail(check::persist_before_send, now_,
-                             "node " + std::to_string(i) + " sent accepted for slot " +
-                                 std::to_string(m.slot.value) + " before its vote was synced");
-            }
-        }
+        const ballot_type vote =
+            m.slot.value < n.synced_votes.size() ? n.synced_votes[m.slot.value] : ballot_type{};
+        if (backed_by(m, n.synced_promise, vote)) return;
+        checks_.fail(check::persist_before_send, now_,
+                     "node " + std::to_string(i) + " sent " + to_string(m.kind) + " for slot " +
+                         std::to_string(m.slot.value) + " at ballot " +
+                         std::to_string(raw(m.ballot)) + " before the " +
+                         (backing_of(m.kind) == durable_backing::vote ? "vote" : "promise") +
+                         " behind it was synced");
     }
 
     // ---- crash and restart ----------------------------------------------------------

@@ -7,7 +7,10 @@
 //   persist(ready)  Record, in this order, the ready batch's promise (when it
 //                   changed), its votes, and its chosen entries; then, when
 //                   ready.sync_needed, make everything durable with one sync
-//                   (group commit). Only after persist() returns ok may the
+//                   (group commit). The promise and the votes are what safety
+//                   needs; chosen entries are optional and never need a sync
+//                   of their own (core/ready.hpp), but a store that keeps
+//                   them lets recover() rebuild the state machine. Only after persist() returns ok may the
 //                   batch's messages be sent. An I/O error is fail-stop: the
 //                   store returns io_error from then on, for every call, and
 //                   the replica must not send or acknowledge anything more
