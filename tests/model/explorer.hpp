@@ -740,27 +740,27 @@ private:
                 send(w, out, i, m);
             }
             for (const auto& e : rd.chosen) apply(w, out, i, e);  // 3. apply
+            for (const auto& c : rd.catch_up) serve_from_log(w, out, i, c);
             r.advance(rd);
         }
     }
 
     // The driver's half of catch-up: slots the replica released from its
     // window are served from the applied log, which equals the chosen values.
-    void serve_from_log(world& w, outcome& out, std::size_t self, const message_type& asked) const {
+    void serve_from_log(world& w, outcome& out, std::size_t self,
+                        const paxos::catch_up_request& asked) const {
         const replica_type& r = w.nodes[self];
-        const std::uint64_t end =
-            std::min<std::uint64_t>(r.window_base().value, w.stores[self].applied);
-        for (std::uint64_t s = asked.slot.value; s < end && s < MaxSlots; ++s) {
+        const std::uint64_t end = std::min<std::uint64_t>(asked.to.value, w.stores[self].applied);
+        for (std::uint64_t s = asked.from.value; s < end && s < MaxSlots; ++s) {
             send(w, out, self,
-                 r.chosen_message_for(asked.from, paxos::slot_id{s}, w.chosen[s].values.view()));
+                 r.chosen_message_for(asked.peer, paxos::slot_id{s}, w.chosen[s].values.view()));
         }
     }
 
     void deliver(world& w, outcome& out, const message_type& m) const {
         const std::size_t to = m.to.value;
-        const paxos::result res = w.nodes[to].step(m);
+        (void)w.nodes[to].step(m);
         drain(w, out, to);
-        if (res.code == paxos::reason::slot_compacted) serve_from_log(w, out, to, m);
     }
 
     void restart(world& w, outcome& out, std::size_t i) const {

@@ -288,7 +288,7 @@ private:
 
     // Persist, check, send, apply, advance: the README's ready loop. With
     // `show`, each batch is printed indented, in the order the driver acts.
-    void drain(std::size_t i, lines& out, bool show) {
+    void drain(std::size_t i, lines& out, bool show, bool serve_quiet = true) {
         replica_type& r = *nodes_[i].replica;
         while (r.has_ready()) {
             const ready_type& rd = r.ready();
@@ -318,6 +318,7 @@ private:
                     out.push_back("  apply slot=" + std::to_string(e.slot.value) + " " +
                                   values_text(e.values));
             }
+            for (const auto& c : rd.catch_up) serve_from_log(i, c, out, serve_quiet);
             r.advance(rd);
         }
     }
@@ -420,27 +421,26 @@ private:
         }
         const paxos::result res = nodes_[e.to].replica->step(e.message);
         if (!quiet) out.push_back(envelope_text(e) + ": " + result_text(res));
-        drain(e.to, out, trace_ && !quiet);
-        if (res.code == paxos::reason::slot_compacted) serve_from_log(e.to, e, out, quiet);
+        drain(e.to, out, trace_ && !quiet, quiet);
         return res.code;
     }
 
     // README responsibility 8: slots the replica released from its window are
     // served from the driver's applied log.
-    void serve_from_log(std::size_t self, const envelope& e, lines& out, bool quiet) {
+    void serve_from_log(std::size_t self, const paxos::catch_up_request& asked, lines& out,
+                        bool quiet) {
         replica_type& r = *nodes_[self].replica;
-        const std::uint64_t end =
-            std::min<std::uint64_t>(r.window_base().value, nodes_[self].log.size());
-        for (std::uint64_t s = e.message.slot.value; s < end; ++s) {
+        const std::size_t peer = asked.peer.value;
+        const std::uint64_t end = std::min<std::uint64_t>(asked.to.value, nodes_[self].log.size());
+        for (std::uint64_t s = asked.from.value; s < end; ++s) {
             const std::vector<int>& values = nodes_[self].log[s];
             const message_type c =
-                r.chosen_message_for(paxos::node_id{static_cast<std::uint16_t>(e.from)},
-                                     paxos::slot_id{s}, std::span<const int>(values));
+                r.chosen_message_for(asked.peer, paxos::slot_id{s}, std::span<const int>(values));
             if (!quiet) {
                 out.push_back("  serve from log " + std::to_string(self) + "->" +
-                              std::to_string(e.from) + " " + message_text(c));
+                              std::to_string(peer) + " " + message_text(c));
             }
-            push(self, e.from, c);
+            push(self, peer, c);
         }
     }
 

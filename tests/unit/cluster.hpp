@@ -97,6 +97,7 @@ public:
             if (plant_skip_persist) persist(i, rd);
             for (const message_type& m : rd.messages) enqueue(i, m);
             for (const auto& e : rd.chosen) apply(i, e);
+            for (const auto& c : rd.catch_up) serve_from_log(i, c.peer.value, c.from.value);
             r.advance(rd);
         }
     }
@@ -115,9 +116,6 @@ public:
         ++messages_delivered;
         const paxos::result res = replicas_[to]->step(e.message);
         drain(to);
-        if (res.code == paxos::reason::slot_compacted) {
-            serve_from_log(to, e.message.from.value, e.message.slot.value);
-        }
         return res;
     }
 

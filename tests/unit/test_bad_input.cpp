@@ -189,3 +189,36 @@ TEST_CASE("bad input: the worst single input fits the outbox bound it is checked
     CHECK(b.messages.size() > window + 6);
     CHECK(b.messages.size() <= paxos::replica<q1>::messages_per_input_max);
 }
+
+TEST_CASE("bad input: a request below the window is listed in the batch for the driver") {
+    replica3 r(P::options(1));
+    for (std::uint64_t s = 0; s < 8; ++s) {
+        REQUIRE(r.step(P::make(message_kind::chosen, 0, 1, P::ballot_type{}, s, {int(s)})).ok());
+        (void)P::take(r);
+    }
+    REQUIRE(r.window_base() == paxos::slot_id{4});
+    // Two learners behind the window, one asking twice: one entry per peer,
+    // from the lowest slot asked, up to the window's base.
+    CHECK(r.step(P::make(message_kind::learn_request, 2, 1, P::ballot_type{}, 3)).code ==
+          reason::slot_compacted);
+    CHECK(r.step(P::make(message_kind::learn_request, 2, 1, P::ballot_type{}, 1)).code ==
+          reason::slot_compacted);
+    CHECK(r.step(P::make(message_kind::learn_request, 0, 1, P::ballot_type{}, 2)).code ==
+          reason::slot_compacted);
+    const auto& rd = r.ready();
+    REQUIRE(rd.catch_up.size() == 2);
+    CHECK(rd.catch_up[0].peer == paxos::node_id{2});
+    CHECK(rd.catch_up[0].from == paxos::slot_id{1});
+    CHECK(rd.catch_up[0].to == paxos::slot_id{4});
+    CHECK(rd.catch_up[1].peer == paxos::node_id{0});
+    CHECK(rd.catch_up[1].from == paxos::slot_id{2});
+    // What the window still holds went out as messages; a broadcast goes to
+    // every other member.
+    std::size_t chosen_sent = 0;
+    for (const auto& m : rd.messages) chosen_sent += m.kind == message_kind::chosen ? 1 : 0;
+    CHECK(chosen_sent == 3 * 4);
+    CHECK(rd.peers.size() == 2);
+    CHECK_FALSE(rd.peers.contains(paxos::node_id{1}));
+    r.advance(rd);
+    CHECK_FALSE(r.has_ready());
+}

@@ -55,7 +55,8 @@ struct fixed_storage<T, Capacity, false> {
     }
     void copy_live(const fixed_storage& other) {
         if constexpr (std::is_trivially_copyable_v<T>) {
-            if (other.size > 0) std::memcpy(items.data(), other.items.data(), other.size * sizeof(T));
+            if (other.size > 0)
+                std::memcpy(items.data(), other.items.data(), other.size * sizeof(T));
         } else {
             for (std::size_t i = 0; i < other.size; ++i) items[i] = other.items[i];
         }

@@ -44,6 +44,16 @@ struct accepted_record {
     std::span<const Value> values{};
 };
 
+// A peer wants chosen slots [from, to) that this replica has released from
+// its window (applied, then slid past): serve them from your log with
+// replica::chosen_message_for, or send a snapshot. At most one per peer per
+// batch, with the lowest slot asked.
+struct catch_up_request {
+    node_id peer{};
+    slot_id from{};
+    slot_id to{};  // the window's base when asked: slots from here on were sent
+};
+
 // A slot whose value is chosen, ready to apply.
 template <class Value>
 struct chosen_entry {
@@ -64,8 +74,11 @@ struct ready_batch {
     std::span<const Message> messages{};
     // 3. Newly chosen entries, in slot order, with no gaps.
     std::span<const chosen_entry<Value>> chosen{};
-    // The first slot not yet handed out for applying, after this batch.
-    slot_id applied_end{};
+    // 4. Peers that asked for slots this replica no longer holds (serve them
+    //    after (1) like any message; they need nothing durable).
+    std::span<const catch_up_request> catch_up{};
+    // Who a message to node_id::broadcast() goes to: every other member.
+    node_set peers{};
 };
 
 }  // namespace paxos

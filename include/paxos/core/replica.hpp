@@ -117,6 +117,9 @@ public:
         PAXOS_ASSERT(node_count_ <= Config::max_nodes);
         PAXOS_ASSERT(options_.self.value < node_count_);
         PAXOS_ASSERT(options_.retransmit_ticks >= 1);
+        for (std::size_t i = 0; i < node_count_; ++i) {
+            if (i != options_.self.value) peers_.insert(node_id{static_cast<std::uint16_t>(i)});
+        }
     }
 
     // Restores the durable state of an earlier life. Call before any input.
@@ -291,7 +294,8 @@ public:
     bool has_ready() const noexcept {
         // One test for both buffers and the promise: this runs at least once
         // per input, and usually finds nothing.
-        return (outbox_.size() | dirty_slots_.size() | std::size_t{promised_dirty_}) != 0 ||
+        return (outbox_.size() | dirty_slots_.size() | catch_up_.size() |
+                std::size_t{promised_dirty_}) != 0 ||
                chosen_end_ > applied_end_ || (open_ && role_ == role::leader);
     }
 
@@ -320,7 +324,9 @@ public:
         ready_.sync_needed = promised_dirty_ || !records_.empty();
         ready_.messages = outbox_.view();
         ready_.chosen = chosen_out_.view();
-        ready_.applied_end = chosen_end_;
+        ready_.catch_up = catch_up_.view();
+        ready_.peers = peers_;
+        handed_end_ = chosen_end_;
         ready_outstanding_ = true;
         return ready_;
     }
@@ -344,8 +350,9 @@ public:
         }
         records_.clear();
         chosen_out_.clear();
-        PAXOS_ASSERT(done.applied_end <= chosen_end_);
-        applied_end_ = done.applied_end;
+        catch_up_.clear();
+        PAXOS_ASSERT(handed_end_ <= chosen_end_);
+        applied_end_ = handed_end_;
         flush_pending();
     }
 
@@ -423,9 +430,9 @@ public:
     }
 
     // A chosen message that teaches peer `to` the value of slot `s`, for a
-    // driver that serves catch-up from its own log: step() answers a
-    // learn_request for slots below the window with slot_compacted, and the
-    // driver sends these (after its ready batch) for the slots it has applied.
+    // driver that serves catch-up from its own log: a ready batch's catch_up
+    // lists the peers that asked for slots below the window, and the driver
+    // sends these for the slots it has applied (before or after advance()).
     message_type chosen_message_for(node_id to, slot_id s,
                                     std::span<const value_type> values) const {
         PAXOS_ASSERT(values.size() <= batch_values_max);
@@ -760,6 +767,7 @@ private:
             // behind: teach it what the window still holds, and the driver
             // serves the rest from its log (slot_compacted, as for learners).
             send_chosen_from(m.from, base_);
+            ask_catch_up(m.from, m.slot);
             return {reason::slot_compacted, leader_};
         }
         raise_promise(m.ballot);
@@ -792,7 +800,11 @@ private:
         if constexpr (!planted(bug::accept_keeps_promise)) raise_promise(m.ballot);
         preempted_by(m.ballot);
         hear_leader(m.from);
-        if (m.slot < base_) return {reason::slot_compacted, leader_};
+        if (m.slot < base_) {
+            // Applied and released here: the leader is behind; teach it.
+            ask_catch_up(m.from, m.slot);
+            return {reason::slot_compacted, leader_};
+        }
         if (!make_room(m.slot)) return {reason::slot_out_of_window, leader_};
         slot_state& st = at(m.slot);
         if (st.chosen) {
@@ -1192,13 +1204,27 @@ private:
     }
 
     // A learner asks for chosen slots from m.slot on. We send what our window
-    // still holds; slots below it were applied and released, so the result
-    // says slot_compacted and the driver serves those from its own log or a
-    // snapshot (see chosen_message_for).
+    // still holds; slots below it were applied and released, so the batch's
+    // catch_up asks the driver to serve those from its own log or a snapshot
+    // (see chosen_message_for), and the result says slot_compacted.
     result on_learn_request(const message_type& m) {
         send_chosen_from(m.from, std::max(m.slot, base_));
-        if (m.slot < base_) return {reason::slot_compacted, leader_};
+        if (m.slot < base_) {
+            ask_catch_up(m.from, m.slot);
+            return {reason::slot_compacted, leader_};
+        }
         return {};
+    }
+
+    // The batch tells the driver what to serve from below the window.
+    void ask_catch_up(node_id peer, slot_id from) {
+        PAXOS_ASSERT(from < base_);
+        for (catch_up_request& c : catch_up_) {
+            if (c.peer != peer) continue;
+            c.from = std::min(c.from, from);
+            return;
+        }
+        catch_up_.push_back(catch_up_request{peer, from, base_});
     }
 
     // Chosen messages to `to` for every chosen slot we hold from `from` on.
@@ -1293,6 +1319,9 @@ private:
     fixed_vector<message_type, outbox_messages_max> outbox_{};
     fixed_vector<record_type, window_slots> records_{};
     fixed_vector<chosen_type, window_slots> chosen_out_{};
+    fixed_vector<catch_up_request, Config::max_nodes> catch_up_{};
+    slot_id handed_end_{};  // chosen_end_ when the outstanding batch was collected
+    node_set peers_{};      // every member but ourselves: a broadcast's fan-out
     ready_type ready_{};
     bool ready_outstanding_ = false;
     bool fresh_ = true;

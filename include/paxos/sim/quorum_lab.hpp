@@ -980,9 +980,8 @@ private:
     void deliver(const typename network<message_type>::delivery& d) {
         node& n = nodes_[d.to.value];
         if (!n.up) return;
-        const result res = n.replica->step(d.message);
+        (void)n.replica->step(d.message);
         drain(d.to.value);
-        if (res.code == reason::slot_compacted) serve_catch_up(d.to.value, d.from.value, d.message);
     }
 
     void tick(std::size_t i) {
@@ -992,10 +991,12 @@ private:
     }
 
     // Slots a node released from its window, served from the chosen log.
-    void serve_catch_up(std::size_t self, std::size_t peer, const message_type& m) {
+    void serve_catch_up(std::size_t self, const catch_up_request& asked) {
         replica_type& r = *nodes_[self].replica;
-        const std::uint64_t end = std::min<std::uint64_t>(r.window_base().value, log_.size());
-        for (std::uint64_t s = m.slot.value; s < end && s < m.slot.value + window_slots; ++s) {
+        const std::uint64_t peer = asked.peer.value;
+        const std::uint64_t from = asked.from.value;
+        const std::uint64_t end = std::min<std::uint64_t>(asked.to.value, log_.size());
+        for (std::uint64_t s = from; s < end && s < from + window_slots; ++s) {
             const message_type c = r.chosen_message_for(node_id{static_cast<std::uint16_t>(peer)},
                                                         slot_id{s}, log_[s]);
             send(self, c, now_);
@@ -1016,6 +1017,7 @@ private:
             n.disk_free_at = done;
             for (const message_type& m : rd.messages) send(i, m, done);
             for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values, done);
+            for (const auto& c : rd.catch_up) serve_catch_up(i, c);
             n.replica->advance(rd);
         }
         watch_leadership(i);

@@ -268,15 +268,12 @@ private:
         record({now_, event_kind::deliver, d.to.value, d.from.value, kind_of(d.message),
                 d.message.slot.value, raw(d.message.ballot), 0});
         const bool was_leader = n.replica->is_leader();
-        const result res = n.replica->step(d.message);
+        (void)n.replica->step(d.message);
         if (was_leader && !n.replica->is_leader() && d.message.kind == message_kind::chosen &&
             d.message.ballot.is_zero()) {
             ++deposed_by_repeat_;
         }
         drain(d.to.value);
-        if (res.code == reason::slot_compacted && n.up) {
-            serve_catch_up(d.to.value, d.from.value, d.message.slot.value);
-        }
     }
 
     void tick(std::size_t i) {
@@ -310,7 +307,7 @@ private:
                 return;
             }
             record({now_, event_kind::persist, static_cast<std::uint16_t>(i), 0,
-                    static_cast<std::uint8_t>(rd.accepted.size()), rd.applied_end.value,
+                    static_cast<std::uint8_t>(rd.accepted.size()), n.replica->chosen_end().value,
                     raw(rd.promised), rd.sync_needed ? 1u : 0u});
             absorb_synced(i);
             tally_votes(i, rd);
@@ -321,6 +318,7 @@ private:
                 }
             }
             for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values);
+            for (const auto& c : rd.catch_up) serve_catch_up(i, c.peer.value, c.from.value);
             n.replica->advance(rd);
         }
     }
