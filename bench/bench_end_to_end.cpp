@@ -17,8 +17,8 @@
 //                          still goes to all N-1 followers, so on one CPU its
 //                          cost equals Multi-Paxos; the smaller quorum pays
 //                          off in latency (see the quorum explorer).
-//          raft_fifo       canonical raft on a minimal FIFO raft_io (raft_peer.hpp)
-//          raft_fixture    canonical raft in its own raft_fixture (raft_peer.hpp)
+//          raft_fifo       canonical raft on a minimal FIFO raft_io (peers/libraft.hpp)
+//          raft_fixture    canonical raft in its own raft_fixture (peers/libraft.hpp)
 //   mode   one_in_flight   propose one command, settle, repeat (B = 1)
 //          pipelined       64 commands, one per slot or raft entry, then settle (B = 1)
 //          batched         64 commands in one slot (B = 64); raft: one
@@ -67,7 +67,7 @@
 #include "alloc_counter.hpp"
 
 #if PAXOS_BENCH_HAVE_RAFT
-#include "raft_peer.hpp"
+#include "peers/libraft.hpp"
 #endif
 
 namespace {
@@ -104,7 +104,7 @@ std::uint64_t first_word(const V& v) {
 }
 
 // Copies each command and adds its first word to a checksum: the same work as
-// raft_peer::state_machine::apply.
+// peers::libraft::state_machine::apply.
 template <class V>
 struct state_machine {
     V last{};
@@ -299,7 +299,7 @@ void (*volatile round_entry)(void*, void (*)(void*)) = &paxos_bench_round;
 
 std::uint64_t heap_allocations() {
 #if PAXOS_BENCH_HAVE_RAFT
-    return alloc_counter::count() + raft_peer::heap_allocations;
+    return alloc_counter::count() + peers::libraft::heap_allocations;
 #else
     return alloc_counter::count();
 #endif
@@ -474,10 +474,10 @@ void add_nodes() {
     add_ours<N, std::uint64_t>();
     add_ours<N, value128>();
 #if PAXOS_BENCH_HAVE_RAFT
-    add_raft<N, 8, raft_peer::fifo_cluster>("raft_fifo");
-    add_raft<N, 128, raft_peer::fifo_cluster>("raft_fifo");
-    add_raft<N, 8, raft_peer::fixture_cluster>("raft_fixture");
-    add_raft<N, 128, raft_peer::fixture_cluster>("raft_fixture");
+    add_raft<N, 8, peers::libraft::fifo_cluster>("raft_fifo");
+    add_raft<N, 128, peers::libraft::fifo_cluster>("raft_fifo");
+    add_raft<N, 8, peers::libraft::fixture_cluster>("raft_fixture");
+    add_raft<N, 128, peers::libraft::fixture_cluster>("raft_fixture");
 #else
     for (const char* impl : {"raft_fifo", "raft_fixture"}) {
         add_raft_placeholders(impl, N, 8);
@@ -535,7 +535,7 @@ int count_main(std::string_view spec) {
 
 int main(int argc, char** argv) {
 #if PAXOS_BENCH_HAVE_RAFT
-    raft_peer::install_counting_heap();
+    peers::libraft::install_counting_heap();
 #endif
     register_workloads();
     std::vector<char*> args(argv, argv + argc);

@@ -19,7 +19,7 @@
 # raft's I/O completion callbacks -- minus the I/O stubs they call (the
 # fixture's ioMethod* and our wrappers around them, or raft_fifo's io_*). It
 # includes malloc/free called from raft and the FSM apply. The rest is the
-# driver: for raft_fixture, the fixture (see bench/raft_peer.hpp); for
+# driver: for raft_fixture, the fixture (see bench/peers/libraft.hpp); for
 # raft_fifo, its FIFO and one copy of each message.
 #
 # Environment: WORKLOADS (space-separated workload names) replaces the default
@@ -65,8 +65,8 @@ trap 'rm -rf "${out}"' EXIT
 core_pattern='^(raft_bench_submit|recvCb|tickCb|sendAppendEntriesCb|appendLeaderCb'
 core_pattern+='|sendAppendEntriesResultCb|appendFollowerCb|recvSendAppendEntriesResultCb'
 core_pattern+='|requestVoteSendCb|sendRequestVoteCb)([.].*)?$'
-io_pattern='^(ioMethod[A-Za-z]+|raft_peer::fixture_box::counted_[a-z]+\(.*'
-io_pattern+='|raft_peer::fifo_cluster<[^>]*>::io_[a-z_]+\(.*)$'
+io_pattern='^(ioMethod[A-Za-z]+|peers::libraft::fixture_box::counted_[a-z]+\(.*'
+io_pattern+='|peers::libraft::fifo_cluster<[^>]*>::io_[a-z_]+\(.*)$'
 
 # total core: the program's collected instructions, and raft's core share.
 profile() {

@@ -1,4 +1,4 @@
-// bench/raft_peer.hpp: canonical raft (the C library of Debian's libraft-dev,
+// bench/peers/libraft.hpp: canonical raft (the C library of Debian's libraft-dev,
 // 0.15) driven through the same end-to-end workload as our replicas, so the
 // benchmark can print a ratio measured in one binary.
 //
@@ -72,7 +72,7 @@ extern "C" {
 #include <raft/fixture.h>
 }
 
-namespace raft_peer {
+namespace peers::libraft {
 
 // ---- allocation counting through raft's own heap hook ---------------------------
 
@@ -687,4 +687,4 @@ private:
     std::unique_ptr<raft_client<Nodes, Bytes>> client_;
 };
 
-}  // namespace raft_peer
+}  // namespace peers::libraft
