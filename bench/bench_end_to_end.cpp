@@ -18,11 +18,16 @@
 //                          cost equals Multi-Paxos; the smaller quorum pays
 //                          off in latency (see the quorum explorer).
 //          raft_fifo       canonical raft on a minimal FIFO raft_io (peers/libraft.hpp)
+//          raft_fifo_packed  the same, batched mode only: the 64 commands of a
+//                          batch packed into one raft entry (one raft_apply of
+//                          one buffer), which the state machine applies one by
+//                          one; the like-for-like peer of a paxos batch in one slot
 //          raft_fixture    canonical raft in its own raft_fixture (peers/libraft.hpp)
 //   mode   one_in_flight   propose one command, settle, repeat (B = 1)
 //          pipelined       64 commands, one per slot or raft entry, then settle (B = 1)
-//          batched         64 commands in one slot (B = 64); raft: one
-//                          raft_apply of 64 buffers
+//          batched         64 commands in one slot (B = 64); raft_fifo and
+//                          raft_fixture: one raft_apply of 64 buffers, so 64
+//                          entries; raft_fifo_packed: one buffer, one entry
 //   bytes  8               std::uint64_t
 //          128             a trivially copyable struct of std::array<std::byte, 128>
 //
@@ -55,6 +60,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -448,19 +454,27 @@ void add_ours() {
 }
 
 #if PAXOS_BENCH_HAVE_RAFT
-template <std::size_t N, std::size_t Bytes, template <std::size_t, std::size_t> class Cluster>
-void add_raft(const char* impl) {
-    add<Cluster<N, Bytes>, mode::one_in_flight, false>(impl, N, Bytes);
-    add<Cluster<N, Bytes>, mode::pipelined, false>(impl, N, Bytes);
-    add<Cluster<N, Bytes>, mode::batched, false>(impl, N, Bytes);
+template <class Cluster>
+void add_raft(const char* impl, std::size_t nodes, std::size_t bytes) {
+    add<Cluster, mode::one_in_flight, false>(impl, nodes, bytes);
+    add<Cluster, mode::pipelined, false>(impl, nodes, bytes);
+    add<Cluster, mode::batched, false>(impl, nodes, bytes);
+}
+
+// Packing changes nothing for a single command, so only the batched mode.
+template <std::size_t N, std::size_t Bytes>
+void add_raft_packed() {
+    using packed = peers::libraft::fifo_cluster<N, Bytes, peers::libraft::packing::one_entry>;
+    add<packed, mode::batched, false>("raft_fifo_packed", N, Bytes);
 }
 #else
 void skip_raft(benchmark::State& state) {
     state.SkipWithError("canonical raft not installed: apt-get install libraft-dev");
 }
 bool count_nothing(std::uint64_t, tally&) { return true; }  // nothing to count
-void add_raft_placeholders(const char* impl, std::size_t nodes, std::size_t bytes) {
-    for (const mode m : {mode::one_in_flight, mode::pipelined, mode::batched}) {
+void add_raft_placeholders(const char* impl, std::size_t nodes, std::size_t bytes,
+                           std::initializer_list<mode> modes) {
+    for (const mode m : modes) {
         std::string name = impl;
         name += "/" + std::to_string(nodes) + "_nodes/" + to_string(m) + "/" +
                 std::to_string(bytes) + "B";
@@ -474,14 +488,19 @@ void add_nodes() {
     add_ours<N, std::uint64_t>();
     add_ours<N, value128>();
 #if PAXOS_BENCH_HAVE_RAFT
-    add_raft<N, 8, peers::libraft::fifo_cluster>("raft_fifo");
-    add_raft<N, 128, peers::libraft::fifo_cluster>("raft_fifo");
-    add_raft<N, 8, peers::libraft::fixture_cluster>("raft_fixture");
-    add_raft<N, 128, peers::libraft::fixture_cluster>("raft_fixture");
+    add_raft<peers::libraft::fifo_cluster<N, 8>>("raft_fifo", N, 8);
+    add_raft<peers::libraft::fifo_cluster<N, 128>>("raft_fifo", N, 128);
+    add_raft_packed<N, 8>();
+    add_raft_packed<N, 128>();
+    add_raft<peers::libraft::fixture_cluster<N, 8>>("raft_fixture", N, 8);
+    add_raft<peers::libraft::fixture_cluster<N, 128>>("raft_fixture", N, 128);
 #else
-    for (const char* impl : {"raft_fifo", "raft_fixture"}) {
-        add_raft_placeholders(impl, N, 8);
-        add_raft_placeholders(impl, N, 128);
+    const std::initializer_list<mode> all_modes = {mode::one_in_flight, mode::pipelined,
+                                                   mode::batched};
+    for (const std::size_t bytes : {std::size_t{8}, std::size_t{128}}) {
+        add_raft_placeholders("raft_fifo", N, bytes, all_modes);
+        add_raft_placeholders("raft_fifo_packed", N, bytes, {mode::batched});
+        add_raft_placeholders("raft_fixture", N, bytes, all_modes);
     }
 #endif
 }
