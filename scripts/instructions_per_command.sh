@@ -15,12 +15,18 @@
 #
 # For raft the same profile is split with callgrind_annotate (inclusive
 # cost): "core" is what raft's entry points cost -- our client code that
-# mallocs the payloads and calls raft_apply (raft_bench_submit), recvCb, and
+# mallocs the payloads and calls raft_apply (raft_bench_submit, or
+# raft_bench_submit_packed for raft_fifo_packed), recvCb, and
 # raft's I/O completion callbacks -- minus the I/O stubs they call (the
 # fixture's ioMethod* and our wrappers around them, or raft_fifo's io_*). It
 # includes malloc/free called from raft and the FSM apply. The rest is the
-# driver: for raft_fixture, the fixture (see bench/raft_peer.hpp); for
-# raft_fifo, its FIFO and one copy of each message.
+# driver: for raft_fixture, the fixture (see bench/peers/libraft.hpp); for
+# raft_fifo and raft_fifo_packed, its FIFO and one copy of each message.
+#
+# raft_fifo_packed (batched only) packs a batch's 64 commands into one raft
+# entry, as paxos packs them into one slot: its ratio to paxos_multi batched
+# is the like-for-like one. raft_fifo batched makes 64 entries of one command
+# each, so its ratio measures raft's per-entry overhead as well.
 #
 # Environment: WORKLOADS (space-separated workload names) replaces the default
 # list; N1/N2 and FIXTURE_N1/FIXTURE_N2 the command counts (raft_fixture
@@ -47,13 +53,22 @@ n2="${N2:-4096}"
 fixture_n1="${FIXTURE_N1:-256}"
 fixture_n2="${FIXTURE_N2:-512}"
 
+# Every row the README quotes: 3 and 5 nodes at 8 B, and 3 nodes at 128 B
+# without the slow fixture.
 default_workloads=()
 for nodes in 3 5; do
-    for impl in paxos_multi paxos_flexible paxos_basic raft_fifo raft_fixture; do
+    for impl in paxos_multi paxos_flexible paxos_basic raft_fifo raft_fifo_packed raft_fixture; do
         for mode in one_in_flight pipelined batched; do
             [[ "${impl}" == paxos_basic && "${mode}" == pipelined ]] && continue
+            [[ "${impl}" == raft_fifo_packed && "${mode}" != batched ]] && continue
             default_workloads+=("${impl}/${nodes}_nodes/${mode}/8B")
         done
+    done
+done
+for impl in paxos_multi raft_fifo raft_fifo_packed; do
+    for mode in one_in_flight batched; do
+        [[ "${impl}" == raft_fifo_packed && "${mode}" != batched ]] && continue
+        default_workloads+=("${impl}/3_nodes/${mode}/128B")
     done
 done
 read -r -a workloads <<<"${WORKLOADS:-${default_workloads[*]}}"
@@ -62,11 +77,11 @@ out="$(mktemp -d)"
 trap 'rm -rf "${out}"' EXIT
 
 # Raft's entry points, and the I/O stubs that they call (subtracted).
-core_pattern='^(raft_bench_submit|recvCb|tickCb|sendAppendEntriesCb|appendLeaderCb'
+core_pattern='^(raft_bench_submit(_packed)?|recvCb|tickCb|sendAppendEntriesCb|appendLeaderCb'
 core_pattern+='|sendAppendEntriesResultCb|appendFollowerCb|recvSendAppendEntriesResultCb'
 core_pattern+='|requestVoteSendCb|sendRequestVoteCb)([.].*)?$'
-io_pattern='^(ioMethod[A-Za-z]+|raft_peer::fixture_box::counted_[a-z]+\(.*'
-io_pattern+='|raft_peer::fifo_cluster<[^>]*>::io_[a-z_]+\(.*)$'
+io_pattern='^(ioMethod[A-Za-z]+|peers::libraft::fixture_box::counted_[a-z]+\(.*'
+io_pattern+='|peers::libraft::fifo_cluster<[^>]*>::io_[a-z_]+\(.*)$'
 
 # total core: the program's collected instructions, and raft's core share.
 profile() {
