@@ -22,9 +22,13 @@
 //     ballot; the leader then tells every replica (chosen), so learners
 //     advance. A learner that falls behind asks for what it missed.
 //
-// Invariants asserted below:
+// Invariants asserted below (check_invariants(), as a whole, after every
+// input and every advance() in builds without NDEBUG or with
+// PAXOS_CHECK_INVARIANTS defined; the cheap ones at their sites always):
 //   * promised_ never decreases; every vote's ballot <= promised_.
-//   * base_ <= applied_end_ <= chosen_end_ <= end_ <= base_ + window.
+//   * base_ <= applied_end_ <= chosen_end_ <= end_ <= base_ + window, and
+//     chosen_end_ <= slot_id::limit.
+//   * every slot below chosen_end_ in the window is chosen.
 //   * a leader's ballot equals promised_ (a higher promise makes it step down).
 //   * a slot, once chosen, keeps its value.
 #pragma once
@@ -154,6 +158,7 @@ public:
         // A restarted replica asks its peers what it missed on its first tick.
         quiet_ticks_ = quiet_ticks_max() - 1;
         fresh_ = false;
+        check_invariants();
         return {};
     }
 
@@ -167,7 +172,7 @@ public:
     // chosen entries of later ready batches.
     result propose(const value_type& value) {
         begin_input();
-        const outbox_bound bound{outbox_, outbox_.size()};
+        const input_guard guard{*this, outbox_.size()};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (single_decree && chosen_end_.value > 0) return {reason::already_chosen, leader_};
         if (role_ == role::leader) return propose_as_leader(value);
@@ -189,7 +194,7 @@ public:
     // handler applies the rule of its role and queues its answers.
     result step(const message_type& m) {
         begin_input();
-        const outbox_bound bound{outbox_, outbox_.size()};
+        const input_guard guard{*this, outbox_.size()};
         node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
         if (const reason r = validate(m, owner); r != reason::ok) return {r, leader_};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
@@ -232,7 +237,7 @@ public:
     // heard ask for it.
     result tick() {
         begin_input();
-        const outbox_bound bound{outbox_, outbox_.size()};
+        const input_guard guard{*this, outbox_.size()};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         result r{reason::ok, leader_};
         if (role_ == role::candidate && chosen_end_ > phase1_from_) {
@@ -282,7 +287,7 @@ public:
     // leader policy would do (etcd's Campaign). A no-op for a leader.
     result campaign() {
         begin_input();
-        const outbox_bound bound{outbox_, outbox_.size()};
+        const input_guard guard{*this, outbox_.size()};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (role_ == role::leader) return {reason::ok, leader_};
         if (decided()) return {reason::already_chosen, leader_};
@@ -354,6 +359,7 @@ public:
         PAXOS_ASSERT(handed_end_ <= chosen_end_);
         applied_end_ = handed_end_;
         flush_pending();
+        check_invariants();
     }
 
     // ---- observers ----------------------------------------------------------------
@@ -588,12 +594,44 @@ private:
     // ---- outbox -------------------------------------------------------------------
 
     // Checks, when an input returns, that it queued no more messages than
-    // the room has_outbox_room() asked for.
-    struct outbox_bound {
-        const fixed_vector<message_type, outbox_messages_max>& outbox;
+    // the room has_outbox_room() asked for, and (see the header) that the
+    // invariant chain holds.
+    struct input_guard {
+        const replica& r;
         std::size_t before;
-        ~outbox_bound() { PAXOS_ASSERT(outbox.size() - before <= messages_per_input_max); }
+        ~input_guard() {
+            PAXOS_ASSERT(r.outbox_.size() - before <= messages_per_input_max);
+            r.check_invariants();
+        }
     };
+
+#if !defined(NDEBUG) || defined(PAXOS_CHECK_INVARIANTS)
+    static constexpr bool check_invariants_enabled = true;
+#else
+    static constexpr bool check_invariants_enabled = false;
+#endif
+
+    void check_invariants() const noexcept {
+        if constexpr (check_invariants_enabled) {
+            PAXOS_ASSERT(base_ <= applied_end_);
+            PAXOS_ASSERT(applied_end_ <= chosen_end_);
+            PAXOS_ASSERT(chosen_end_ <= end_);
+            PAXOS_ASSERT(end_.value - base_.value <= window_slots);
+            PAXOS_ASSERT(chosen_end_.value <= slot_id::limit);
+            PAXOS_ASSERT(!open_ || role_ == role::leader);
+            if constexpr (strict) {
+                if (role_ == role::leader) PAXOS_ASSERT(ballot_ == promised_);
+                if (role_ != role::follower) PAXOS_ASSERT(ballot_ <= promised_);
+            }
+            for (slot_id s = base_; s < end_; s = s.next()) {
+                const slot_state& st = at(s);
+                if (s < chosen_end_) PAXOS_ASSERT(st.chosen);
+                if constexpr (strict) PAXOS_ASSERT(st.accepted_ballot <= promised_);
+                PAXOS_ASSERT(!st.chosen_aside || (st.chosen && st.durable_dirty) ||
+                             ready_outstanding_);
+            }
+        }
+    }
 
     void begin_input() noexcept {
         PAXOS_ASSERT(!ready_outstanding_);  // advance() the last ready() first
