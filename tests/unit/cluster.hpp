@@ -1,7 +1,7 @@
 // tests/unit/cluster.hpp: a small synchronous harness that runs N in-process
 // replicas and delivers their messages, for the unit tests.
 //
-// The harness is the "driver" of DESIGN.md: for each ready batch it persists
+// The harness is the driver of README.md's responsibilities: for each ready batch it persists
 // the durable part (into its own per-node storage), checks that every message
 // is backed by durable state (persist-before-send), queues the messages, and
 // applies the chosen entries. It also checks agreement across all applied logs.

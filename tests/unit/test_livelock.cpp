@@ -1,5 +1,5 @@
-// The dueling-proposers livelock of shared/seeds (the "Paxos Livelock" and
-// "dueling proposers" documents), reproduced and cured.
+// The dueling-proposers livelock (two proposers that keep preempting each
+// other's Phase 1, "Paxos Made Simple" §2.4), reproduced and cured.
 //
 // Two replicas propose at once. The adversary delivers Phase-1 messages before
 // Phase-2 messages, so each new prepare overtakes the accepts of the ballot it

@@ -1,7 +1,7 @@
 // One test per safety rule, each named after the rule and citing where it
-// comes from: Lamport, "Paxos Made Simple" (PMS), or a pitfall of the seed
-// documents in shared/seeds/ (livelock, ballots, what the papers leave
-// unspecified). Each drives a single replica with crafted peer messages.
+// comes from: Lamport, "Paxos Made Simple" (PMS), or a known pitfall of
+// implementations (the dueling-proposers livelock, ballot encoding, the
+// fsync bug and other gaps the papers leave unspecified). Each drives a single replica with crafted peer messages.
 #include <doctest/doctest.h>
 
 #include "cluster.hpp"

@@ -1,7 +1,7 @@
 // paxos/sim/quorum_lab.hpp: compare quorum configurations on a latency
 // matrix, by running the real replica in a deterministic simulation.
 //
-// The question it answers (DESIGN.md, user 2): given where my replicas sit
+// The question it answers, for an architect choosing a deployment: given where my replicas sit
 // and how far apart the sites are, what does each quorum configuration cost
 // per command, how fast does it recover from losing its leader, and which
 // failures can it survive? The parts, each usable alone:
