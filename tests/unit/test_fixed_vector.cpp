@@ -116,8 +116,8 @@ TEST_CASE("fixed_vector: elements of a large buffer live exactly while below siz
         CHECK(w == v);
         fixed_vector<tracked, 32> one;
         one.push_back(tracked{50});
-        w = one;  // shrinks: one assigned, two destroyed
-        CHECK(tracked::live == 5);  // v 3, w 1, one 1
+        w = one;  // shrinks: one assigned, two destroyed (v 3, w 1, one 1 live)
+        CHECK(tracked::live == 5);
         CHECK(w.size() == 1);
         CHECK(w[0].value == 50);
 

@@ -101,7 +101,8 @@ struct fixed_storage<T, Capacity, false> : raw_room<T, Capacity> {
             if (other.size > 0) std::memcpy(items, other.items, other.size * sizeof(T));
             size = other.size;
         } else {
-            for (; size < other.size; ++size) ::new (static_cast<void*>(items + size)) T(other.items[size]);
+            for (; size < other.size; ++size)
+                ::new (static_cast<void*>(items + size)) T(other.items[size]);
         }
     }
     fixed_storage& operator=(const fixed_storage& other) {
@@ -157,8 +158,7 @@ public:
     constexpr bool empty() const noexcept { return s_.size == 0; }
     constexpr bool full() const noexcept { return s_.size == Capacity; }
 
-    constexpr void push_back(const T& value) noexcept(
-        std::is_nothrow_copy_constructible_v<T> && std::is_nothrow_copy_assignable_v<T>) {
+    constexpr void push_back(const T& value) noexcept(nothrow_copy) {
         PAXOS_ASSERT(s_.size < Capacity);
         s_.push(value);
     }
@@ -211,6 +211,10 @@ public:
     }
 
 private:
+    // A small buffer assigns into its array; a large one copy-constructs.
+    static constexpr bool nothrow_copy =
+        std::is_nothrow_copy_constructible_v<T> && std::is_nothrow_copy_assignable_v<T>;
+
     detail::fixed_storage<T, Capacity> s_{};
 };
 
