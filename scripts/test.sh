@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the project's one test command (the README's, and CI's).
 #
-#   bash scripts/test.sh          g++ -Werror, clang++ -Werror, ASan+UBSan
+#   bash scripts/test.sh          formatting, then g++ -Werror, clang++ -Werror,
+#                                 ASan+UBSan and g++ -O3 -Werror (Release)
 #   bash scripts/test.sh quick    g++ -Werror only, for quick iteration
 #
 # Each configuration is a CMake preset (see CMakePresets.json) that is
-# configured, built and tested with `ctest --output-on-failure`. A failing
-# configuration does not stop the next one, so one run reports everything;
-# the exit status is non-zero if any step failed. Missing tools are
-# installed with apt-get when possible.
+# configured, built and tested with `ctest --output-on-failure`. The full run
+# first checks that every C++ file under include/, tests/, bench/ and
+# examples/ is as clang-format (.clang-format) would write it. A failing step
+# does not stop the next one, so one run reports everything; the exit status
+# is non-zero if any step failed. Missing tools are installed with apt-get
+# when possible.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mode="${1:-full}"
 case "${mode}" in
-    full) presets=(dev clang asan) ;;
+    # opt: the optimizer removes code that Debug keeps (a test once failed
+    # only at -O3), and some warnings appear only with optimization.
+    full) presets=(dev clang asan opt) ;;
     quick) presets=(dev) ;;
     *)
         echo "usage: bash scripts/test.sh [quick]" >&2
@@ -38,6 +43,7 @@ command -v ninja >/dev/null || missing+=(ninja-build)
 command -v g++ >/dev/null || missing+=(g++)
 if [[ "${mode}" == full ]]; then
     command -v clang++ >/dev/null || missing+=(clang)
+    command -v clang-format >/dev/null || missing+=(clang-format)
 fi
 
 if ((${#missing[@]} > 0)); then
@@ -85,7 +91,31 @@ step() {
     return "${status}"
 }
 
+# Names every file that clang-format would change, with its first difference.
+check_format() {
+    local files=() unformatted=() file first
+    while IFS= read -r -d '' file; do files+=("${file}"); done < <(
+        find include tests bench examples -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) \
+            -print0 | sort -z)
+    for file in "${files[@]}"; do
+        if ! first="$(clang-format --dry-run --Werror "${file}" 2>&1)"; then
+            unformatted+=("${file}")
+            echo "   ${first%%$'\n'*}"
+        fi
+    done
+    if ((${#unformatted[@]} > 0)); then
+        echo "== ${#unformatted[@]} of ${#files[@]} files not formatted ($(clang-format --version)):"
+        printf '   %s\n' "${unformatted[@]}"
+        echo "   fix with: clang-format -i <file>..."
+        return 1
+    fi
+    echo "   ${#files[@]} files formatted"
+}
+
 total_start=${SECONDS}
+if [[ "${mode}" == full ]]; then
+    step all format check_format || true
+fi
 for preset in "${presets[@]}"; do
     step "${preset}" configure cmake --preset "${preset}" &&
         step "${preset}" build cmake --build --preset "${preset}" -j "${jobs}" &&

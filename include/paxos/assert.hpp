@@ -41,6 +41,6 @@ namespace detail {
 
 }  // namespace paxos
 
-#define PAXOS_ASSERT(condition)                                                   \
-    ((condition) ? static_cast<void>(0)                                           \
+#define PAXOS_ASSERT(condition)         \
+    ((condition) ? static_cast<void>(0) \
                  : ::paxos::detail::assertion_failed(#condition, __FILE__, __LINE__))

@@ -41,13 +41,21 @@ namespace paxos {
 // ---- requirements, one at a time ------------------------------------------------
 
 template <class C>
-concept config_has_value_type = requires { typename C::value_type; };
+concept config_has_value_type = requires {
+    typename C::value_type;
+};
 template <class C>
-concept config_has_ballot = requires { typename C::ballot; };
+concept config_has_ballot = requires {
+    typename C::ballot;
+};
 template <class C>
-concept config_has_quorum = requires { typename C::quorum; };
+concept config_has_quorum = requires {
+    typename C::quorum;
+};
 template <class C>
-concept config_has_leader = requires { typename C::leader; };
+concept config_has_leader = requires {
+    typename C::leader;
+};
 template <class C>
 concept config_has_max_nodes = requires {
     { C::max_nodes } -> std::convertible_to<std::size_t>;
@@ -72,8 +80,8 @@ concept config_has_single_decree = requires {
 // What the core needs of a command: it is copied into fixed buffers, and
 // compared to assert that a chosen slot never changes its value.
 template <class V>
-concept command_value = std::copyable<V> && std::default_initializable<V> &&
-                        std::equality_comparable<V>;
+concept command_value =
+    std::copyable<V> && std::default_initializable<V> && std::equality_comparable<V>;
 
 constexpr bool is_power_of_two(std::size_t n) noexcept { return n != 0 && (n & (n - 1)) == 0; }
 
@@ -136,8 +144,7 @@ constexpr bool check_config() {
             static_assert(check_quorum_system<typename C::quorum>());
         }
         static_assert(check_leader_policy<typename C::leader>());
-        if constexpr (ballot_policy<typename C::ballot> &&
-                      quorum_system<typename C::quorum> &&
+        if constexpr (ballot_policy<typename C::ballot> && quorum_system<typename C::quorum> &&
                       leader_policy<typename C::leader>) {
             return check_config_relations<C>();
         } else {
@@ -169,16 +176,15 @@ using basic_paxos =
 
 // Multi-Paxos: a stable leader, Phase 1 once, then Phase 2 per slot, up to
 // WindowSlots in flight and BatchValuesMax commands per slot.
-template <class Value, std::size_t N, std::size_t WindowSlots = 64,
-          std::size_t BatchValuesMax = 8>
+template <class Value, std::size_t N, std::size_t WindowSlots = 64, std::size_t BatchValuesMax = 8>
 using multi_paxos =
     config<Value, counter_ballot<N>, majority<N>, stable_leader, N, WindowSlots, BatchValuesMax>;
 
 // Flexible Paxos: phase-1 quorums of Q1 nodes, phase-2 quorums of Q2 nodes,
 // Q1 + Q2 > N (checked while compiling). A small Q2 speeds up every command;
 // a large Q1 slows only leader changes.
-template <class Value, std::size_t N, std::size_t Q1, std::size_t Q2,
-          std::size_t WindowSlots = 64, std::size_t BatchValuesMax = 8>
+template <class Value, std::size_t N, std::size_t Q1, std::size_t Q2, std::size_t WindowSlots = 64,
+          std::size_t BatchValuesMax = 8>
 using flexible_paxos = config<Value, counter_ballot<N>, flexible<N, Q1, Q2>, stable_leader, N,
                               WindowSlots, BatchValuesMax>;
 

@@ -38,9 +38,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
-#include <optional>
+#include <optional>  // also declares std::hash, for fingerprint(): <functional> costs 10k lines
 #include <span>
+#include <utility>
 
 #include "../assert.hpp"
 #include "../config.hpp"

@@ -55,6 +55,8 @@ concept ballot_has_max_nodes = requires {
     typename std::integral_constant<std::size_t, B::max_nodes>;
 };
 
+// clang-format 14 would write `{ e } noexcept -> C` as `{ e }` and `noexcept->C`.
+// clang-format off
 template <class B>
 concept ballot_has_first = requires(node_id n) {
     { B::first(n) } noexcept -> std::same_as<B>;
@@ -74,6 +76,7 @@ template <class B>
 concept ballot_has_is_zero = requires(const B& b) {
     { b.is_zero() } noexcept -> std::same_as<bool>;
 };
+// clang-format on
 
 // first() and the ordering must be usable in constant expressions, so that
 // the laws below can be checked while compiling.
@@ -83,11 +86,10 @@ concept ballot_is_constexpr = ballot_has_first<B> && ballot_is_ordered<B> && req
 };
 
 template <class B>
-concept ballot_policy = ballot_is_regular<B> && ballot_is_ordered<B> &&
-                        ballot_is_trivially_copyable<B> && ballot_has_max_nodes<B> &&
-                        ballot_has_first<B> && ballot_has_next_above<B> &&
-                        ballot_has_owner<B> && ballot_has_is_zero<B> &&
-                        ballot_is_constexpr<B>;
+concept ballot_policy =
+    ballot_is_regular<B> && ballot_is_ordered<B> && ballot_is_trivially_copyable<B> &&
+    ballot_has_max_nodes<B> && ballot_has_first<B> && ballot_has_next_above<B> &&
+    ballot_has_owner<B> && ballot_has_is_zero<B> && ballot_is_constexpr<B>;
 
 namespace detail {
 
@@ -314,9 +316,14 @@ private:
 // policies: raw() where the policy has it, else round and node packed.
 template <class B>
 constexpr std::uint64_t ballot_bits(const B& b) noexcept {
-    if constexpr (requires { { b.raw() } -> std::convertible_to<std::uint64_t>; }) {
+    if constexpr (requires {
+                      { b.raw() } -> std::convertible_to<std::uint64_t>;
+                  }) {
         return b.raw();
-    } else if constexpr (requires { b.round(); b.node(); }) {
+    } else if constexpr (requires {
+                             b.round();
+                             b.node();
+                         }) {
         return (static_cast<std::uint64_t>(b.round()) << 16) ^ b.node().value;
     } else {
         static_assert(sizeof(B) == 0,

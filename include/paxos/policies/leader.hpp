@@ -51,7 +51,9 @@ struct leader_context {
 // ---- the concept, one requirement at a time, so errors name what is missing
 
 template <class L>
-concept leader_has_options = requires { typename L::options; };
+concept leader_has_options = requires {
+    typename L::options;
+};
 
 template <class L>
 concept leader_has_constructor =
@@ -78,16 +80,19 @@ concept leader_has_on_preempted = requires(L& l, leader_context c) {
 };
 
 template <class L>
-concept leader_has_on_elected = requires(L& l) { l.on_elected(); };
+concept leader_has_on_elected = requires(L& l) {
+    l.on_elected();
+};
 
 template <class L>
-concept leader_has_on_leader_heard = requires(L& l) { l.on_leader_heard(); };
+concept leader_has_on_leader_heard = requires(L& l) {
+    l.on_leader_heard();
+};
 
 template <class L>
 concept leader_policy = leader_has_options<L> && leader_has_constructor<L> &&
-                        leader_has_followers_propose<L> && leader_has_on_tick<L> &&
-                        leader_has_on_propose<L> && leader_has_on_preempted<L> &&
-                        leader_has_on_elected<L> && leader_has_on_leader_heard<L>;
+    leader_has_followers_propose<L> && leader_has_on_tick<L> && leader_has_on_propose<L> &&
+    leader_has_on_preempted<L> && leader_has_on_elected<L> && leader_has_on_leader_heard<L>;
 
 // Each requirement with a fix-it message; the config calls this so the first
 // error a user sees names the missing member.
@@ -182,8 +187,8 @@ public:
 
     leader_action on_tick(leader_context c) noexcept {
         if (c.current == role::leader) {
-            if (leader_ticks_ < options_.phase1_timeout_ticks && ++leader_ticks_ ==
-                                                                     options_.phase1_timeout_ticks) {
+            if (leader_ticks_ < options_.phase1_timeout_ticks &&
+                ++leader_ticks_ == options_.phase1_timeout_ticks) {
                 attempts_ = 0;  // led long enough to finish Phase 2: the duel is over
             }
             return leader_action::none;
@@ -259,8 +264,7 @@ public:
     };
     static constexpr bool followers_propose = false;
 
-    stable_leader(const options& opts, std::uint64_t seed) noexcept
-        : options_(opts), rng_(seed) {
+    stable_leader(const options& opts, std::uint64_t seed) noexcept : options_(opts), rng_(seed) {
         reset_election_timer();
     }
 

@@ -40,8 +40,7 @@ public:
 
     // The set {0, 1, ..., count-1}: every node of a cluster of `count`.
     static constexpr node_set first(std::size_t count) noexcept {
-        return node_set{count >= capacity ? ~std::uint64_t{0}
-                                          : (std::uint64_t{1} << count) - 1};
+        return node_set{count >= capacity ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1};
     }
 
     constexpr bool contains(node_id n) const noexcept {
@@ -89,9 +88,7 @@ public:
     constexpr node_set complement(std::size_t count) const noexcept {
         return node_set{~mask_ & first(count).mask_};
     }
-    constexpr bool intersects(node_set other) const noexcept {
-        return (mask_ & other.mask_) != 0;
-    }
+    constexpr bool intersects(node_set other) const noexcept { return (mask_ & other.mask_) != 0; }
 
     friend constexpr node_set operator|(node_set a, node_set b) noexcept {
         return node_set{a.mask_ | b.mask_};

@@ -32,12 +32,12 @@ namespace paxos {
 // Why make() refused a configuration.
 enum class quorum_build_error : std::uint8_t {
     none,
-    no_nodes,                 // node count 0
-    too_many_nodes,           // node count above 64, the node_set capacity
-    phase1_out_of_range,      // phase-1 size or threshold is 0 or above the total
-    phase2_out_of_range,      // phase-2 size or threshold is 0 or above the total
-    quorums_disjoint,         // `counterexample` holds two disjoint quorums
-    too_large_to_check,       // weighted: see runtime_weighted::make
+    no_nodes,             // node count 0
+    too_many_nodes,       // node count above 64, the node_set capacity
+    phase1_out_of_range,  // phase-1 size or threshold is 0 or above the total
+    phase2_out_of_range,  // phase-2 size or threshold is 0 or above the total
+    quorums_disjoint,     // `counterexample` holds two disjoint quorums
+    too_large_to_check,   // weighted: see runtime_weighted::make
 };
 
 constexpr std::string_view to_string(quorum_build_error e) noexcept {
@@ -74,8 +74,9 @@ struct [[nodiscard]] quorum_build_result {
 // ---------------------------------------------------------------------------
 class runtime_threshold {
 public:
-    static constexpr quorum_build_result<runtime_threshold> make(
-        std::size_t node_count, std::size_t phase1_size, std::size_t phase2_size) noexcept {
+    static constexpr quorum_build_result<runtime_threshold> make(std::size_t node_count,
+                                                                 std::size_t phase1_size,
+                                                                 std::size_t phase2_size) noexcept {
         quorum_build_result<runtime_threshold> result;
         if (node_count == 0) {
             result.error = quorum_build_error::no_nodes;
@@ -122,8 +123,7 @@ public:
         return quorum_counterexample{phase1, phase1.complement(node_count_)};
     }
 
-    friend constexpr bool operator==(const runtime_threshold&,
-                                     const runtime_threshold&) = default;
+    friend constexpr bool operator==(const runtime_threshold&, const runtime_threshold&) = default;
 
 private:
     constexpr runtime_threshold(std::size_t n, std::size_t q1, std::size_t q2) noexcept
@@ -205,8 +205,7 @@ public:
         return found.counterexample;
     }
 
-    friend constexpr bool operator==(const runtime_weighted&,
-                                     const runtime_weighted&) = default;
+    friend constexpr bool operator==(const runtime_weighted&, const runtime_weighted&) = default;
 
 private:
     constexpr runtime_weighted(std::span<const std::uint32_t> weights, std::uint64_t t1,
@@ -217,8 +216,8 @@ private:
     }
 
     constexpr detail::weighted_search search() const noexcept {
-        return detail::search_weighted(weights_, node_count_, phase1_threshold_,
-                                       phase2_threshold_, quorum_enumeration_nodes_max);
+        return detail::search_weighted(weights_, node_count_, phase1_threshold_, phase2_threshold_,
+                                       quorum_enumeration_nodes_max);
     }
 
     detail::weight_array weights_{};

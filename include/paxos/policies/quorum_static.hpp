@@ -166,8 +166,7 @@ constexpr weight_array make_weight_array() noexcept {
     return out;
 }
 
-constexpr std::uint64_t weight_of(const weight_array& w, std::size_t count,
-                                  node_set s) noexcept {
+constexpr std::uint64_t weight_of(const weight_array& w, std::size_t count, node_set s) noexcept {
     std::uint64_t sum = 0;
     for (std::size_t i = 0; i < count; ++i) {
         if (s.contains(node_id{static_cast<std::uint16_t>(i)})) sum += w[i];
@@ -294,15 +293,14 @@ class weighted<weights<W...>, T1, T2> {
                   "or phase 2 has no quorum or an empty one");
 
     static constexpr bool well_formed_ =
-        n_ >= 1 && n_ <= node_set::capacity && T1 >= 1 && T1 <= total_ && T2 >= 1 &&
-        T2 <= total_;
+        n_ >= 1 && n_ <= node_set::capacity && T1 >= 1 && T1 <= total_ && T2 >= 1 && T2 <= total_;
 
     // Evaluated only when well formed: the search asserts its preconditions.
     static constexpr detail::weighted_verdict verdict_ =
-        well_formed_ ? detail::search_weighted(weights_, n_, T1, T2,
-                                               detail::weighted_proof_nodes_max)
-                           .verdict
-                     : detail::weighted_verdict::intersect;
+        well_formed_
+            ? detail::search_weighted(weights_, n_, T1, T2, detail::weighted_proof_nodes_max)
+                  .verdict
+            : detail::weighted_verdict::intersect;
 
     static_assert(verdict_ != detail::weighted_verdict::too_large,
                   "weighted<weights<W...>, T1, T2>: T1 + T2 does not exceed the total weight, "

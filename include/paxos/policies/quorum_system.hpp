@@ -95,12 +95,12 @@ template <class Q>
 concept quorum_is_copyable = std::copyable<Q>;
 
 template <class Q>
-concept quorum_system = quorum_has_node_count<Q> && quorum_has_phase1<Q> &&
-                        quorum_has_phase2<Q> && quorum_is_copyable<Q>;
+concept quorum_system = quorum_has_node_count<Q> && quorum_has_phase1<Q> && quorum_has_phase2<Q> &&
+    quorum_is_copyable<Q>;
 
 template <class Q>
-concept static_quorum_system = quorum_system<Q> && std::is_empty_v<Q> &&
-                               std::default_initializable<Q> && requires {
+concept static_quorum_system =
+    quorum_system<Q> && std::is_empty_v<Q> && std::default_initializable<Q> && requires {
     typename std::integral_constant<std::size_t, Q{}.node_count()>;
 };
 
@@ -108,7 +108,7 @@ concept static_quorum_system = quorum_system<Q> && std::is_empty_v<Q> &&
 // does not decide it", and the exact search runs.
 template <class Q>
 concept quorum_has_closed_form = requires {
-    { std::bool_constant<Q::proves_intersection()>{} };
+    {std::bool_constant<Q::proves_intersection()>{}};
 };
 
 // A policy's own exact counterexample search (cheaper than 2^n sets).
@@ -153,8 +153,7 @@ constexpr std::optional<quorum_counterexample> enumerate_quorum_counterexample(
 
 // The policy's own exact search if it has one, else enumeration.
 template <quorum_system Q>
-constexpr std::optional<quorum_counterexample> find_quorum_counterexample(
-    const Q& q) noexcept {
+constexpr std::optional<quorum_counterexample> find_quorum_counterexample(const Q& q) noexcept {
     if constexpr (quorum_has_search<Q>) {
         return q.find_counterexample();
     } else {
