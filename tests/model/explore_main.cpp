@@ -101,13 +101,14 @@ arguments parse(int argc, char** argv) {
 template <class Explorer>
 int run(const arguments& a) {
     const paxos_model::explore_options& o = a.options;
-    std::printf("explore %s: 3 acceptors, %zu proposers, %u proposals and %u campaigns each, "
-                "%u crash-restarts, %u duplications, %u ticks, %s, ballot rounds <= %llu, "
-                "max states %llu\n",
-                a.config.c_str(), o.proposers, o.proposals_per_proposer,
-                o.campaigns_per_proposer, o.crashes, o.duplications, o.ticks,
-                o.drops ? "loss" : "no loss", static_cast<unsigned long long>(o.max_ballot_round),
-                static_cast<unsigned long long>(o.max_states));
+    std::printf(
+        "explore %s: 3 acceptors, %zu proposers, %u proposals and %u campaigns each, "
+        "%u crash-restarts, %u duplications, %u ticks, %s, ballot rounds <= %llu, "
+        "max states %llu\n",
+        a.config.c_str(), o.proposers, o.proposals_per_proposer, o.campaigns_per_proposer,
+        o.crashes, o.duplications, o.ticks, o.drops ? "loss" : "no loss",
+        static_cast<unsigned long long>(o.max_ballot_round),
+        static_cast<unsigned long long>(o.max_states));
     Explorer e(o);
     const paxos_model::explore_report r = e.run();
     paxos_model::print_report(stdout, ("explore " + a.config).c_str(), r);

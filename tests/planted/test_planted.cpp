@@ -7,8 +7,8 @@
 // promise never go down, and a value is chosen only by one phase-2 quorum
 // voting in one ballot. A 3-node flexible system with phase-1 quorums of one
 // node (Q1 = 1, Q2 = 3) makes proposers duel constantly, which is where those
-// mistakes show. This binary alone is built with PAXOS_PLANTED_BUGS (see include/paxos/detail/planted.hpp); the
-// mistakes exist in no other build.
+// mistakes show. This binary alone is built with PAXOS_PLANTED_BUGS (see
+// include/paxos/detail/planted.hpp); the mistakes exist in no other build.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -83,8 +83,7 @@ namespace {
 using planted_test::naive_ballot;
 
 template <planted_bug Bug, class Quorum, class Ballot, class Leader, std::size_t N>
-struct planted_config
-    : paxos::config<command, Ballot, Quorum, Leader, N, 16, 4> {
+struct planted_config : paxos::config<command, Ballot, Quorum, Leader, N, 16, 4> {
     static constexpr planted_bug planted = Bug;
 };
 
@@ -181,7 +180,8 @@ void expect_caught(const hunt& h, check expected) {
     }
     CHECK(top == expected);
     MESSAGE(h.failures << " of 100 seeds caught (" << h.by_check.at(expected) << " by "
-                       << std::string(paxos::sim::to_string(expected)) << "); first seed " << h.first_seed);
+                       << std::string(paxos::sim::to_string(expected)) << "); first seed "
+                       << h.first_seed);
 }
 
 }  // namespace
@@ -242,7 +242,7 @@ TEST_CASE("planted (f): votes added up across ballots are caught (learned an unc
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
     expect_caught(hunt_for<config>(3, chaos()), check::learned_unchosen);
     paxos_model::explore_options o{};
-    o.proposers = 1;               // one proposer, in two ballots
+    o.proposers = 1;  // one proposer, in two ballots
     o.campaigns_per_proposer = 2;
     explore_expect<explorer_config<planted_bug::votes_across_ballots, duel_quorum>>(
         paxos_model::violation_kind::learned_unchosen, true, o);
@@ -259,8 +259,8 @@ TEST_CASE("planted (g): a ballot reused after a restart is caught (promise regre
 }
 
 TEST_CASE("planted: the same configurations without a bug pass all 100 seeds") {
-    using config = planted_config<planted_bug::none, paxos::majority<3>,
-                                  paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
+    using config = planted_config<planted_bug::none, paxos::majority<3>, paxos::counter_ballot<3>,
+                                  paxos::randomized_backoff, 3>;
     const hunt h = hunt_for<config>(3, chaos());
     INFO("first failing seed " << h.first_seed << ": " << h.first_what);
     CHECK(h.failures == 0);

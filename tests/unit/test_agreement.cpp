@@ -159,9 +159,9 @@ TEST_CASE("grid quorums: Multi-Paxos runs on a 2x3 grid") {
 TEST_CASE("stable leader: a cluster elects a leader by election timeout alone") {
     using config = paxos::multi_paxos<int, 3>;
     cluster<config> c(3, 11);
-    REQUIRE(c.run_until([&] {
-        return c.node(0).is_leader() || c.node(1).is_leader() || c.node(2).is_leader();
-    }, 200));
+    REQUIRE(c.run_until(
+        [&] { return c.node(0).is_leader() || c.node(1).is_leader() || c.node(2).is_leader(); },
+        200));
     std::size_t leader = c.node(0).is_leader() ? 0 : c.node(1).is_leader() ? 1 : 2;
     REQUIRE(c.propose(leader, 9).ok());
     REQUIRE(c.run_until([&] { return c.chosen_everywhere() == 1; }, 200));
@@ -247,8 +247,8 @@ TEST_CASE("composed config: pair ballots, weighted quorums and backoff reach agr
     // Node 0 weighs 3, the others 1 each (total 7); phase 1 needs 4, phase 2
     // needs 4: 4 + 4 > 7, so every pair of quorums meets.
     using quorum = paxos::weighted<paxos::weights<3, 1, 1, 1, 1>, 4, 4>;
-    using config = paxos::config<int, paxos::pair_ballot, quorum, paxos::randomized_backoff, 5,
-                                 8, 2>;
+    using config =
+        paxos::config<int, paxos::pair_ballot, quorum, paxos::randomized_backoff, 5, 8, 2>;
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         cluster<config> c(5, seed);
         CHECK(c.propose(1, 10).ok());

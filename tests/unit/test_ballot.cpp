@@ -42,8 +42,7 @@ void check_counter_against_scan() {
     for (std::uint64_t seen = 0; seen < limit - 2 * M; ++seen) {
         for (std::size_t self = 0; self < M; ++self) {
             const std::optional<B> next = B::next_above(B::from_raw(seen), node(self));
-            const std::optional<std::uint64_t> expected =
-                scan_next_above<M>(seen, self, limit);
+            const std::optional<std::uint64_t> expected = scan_next_above<M>(seen, self, limit);
             REQUIRE(next.has_value());
             REQUIRE(expected.has_value());
             CHECK(next->raw() == *expected);

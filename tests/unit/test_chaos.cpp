@@ -35,8 +35,8 @@ void chaos_run(std::size_t n, std::uint64_t seed, std::size_t steps) {
         } else if (dice < 80) {
             for (std::size_t i = 0; i < n; ++i) {
                 // Leader-free policies take commands anywhere; others at the leader.
-                const bool takes = Config::leader::followers_propose ? rng.below(n) == 0
-                                                                     : c.node(i).is_leader();
+                const bool takes =
+                    Config::leader::followers_propose ? rng.below(n) == 0 : c.node(i).is_leader();
                 if (c.is_down(i) || !takes) continue;
                 (void)c.propose(i, next_value++);
             }
@@ -88,10 +88,10 @@ void chaos_run(std::size_t n, std::uint64_t seed, std::size_t steps) {
     if (!converged) {
         for (std::size_t i = 0; i < n; ++i) {
             MESSAGE("node " << i << " role " << int(c.node(i).current_role()) << " chosen_end "
-                    << c.node(i).chosen_end().value << " applied " << c.applied_count(i)
-                    << " base " << c.node(i).window_base().value << " promised "
-                    << c.node(i).promised().raw() << " ballot " << c.node(i).ballot().raw()
-                    << " leader " << c.node(i).leader().value << " down " << c.is_down(i));
+                            << c.node(i).chosen_end().value << " applied " << c.applied_count(i)
+                            << " base " << c.node(i).window_base().value << " promised "
+                            << c.node(i).promised().raw() << " ballot " << c.node(i).ballot().raw()
+                            << " leader " << c.node(i).leader().value << " down " << c.is_down(i));
         }
     }
     CHECK(converged);
@@ -101,8 +101,9 @@ void chaos_run(std::size_t n, std::uint64_t seed, std::size_t steps) {
 
 }  // namespace
 
-TEST_CASE("chaos: multi paxos on 3 and 5 nodes keeps agreement under loss, reordering, "
-          "duplication and crash-restart") {
+TEST_CASE(
+    "chaos: multi paxos on 3 and 5 nodes keeps agreement under loss, reordering, "
+    "duplication and crash-restart") {
     for (std::uint64_t seed = 1; seed <= chaos_seeds; ++seed) {
         chaos_run<paxos::multi_paxos<int, 3, 8, 2>>(3, seed, 3000);
         chaos_run<paxos::multi_paxos<int, 5, 8, 2>>(5, seed + 100'000, 3000);

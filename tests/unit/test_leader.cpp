@@ -3,8 +3,8 @@
 // leader), tested as plain objects, without a replica.
 #include <doctest/doctest.h>
 
-#include <array>
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include <paxos/paxos.hpp>
@@ -97,7 +97,7 @@ TEST_CASE("randomized_backoff: waits grow exponentially, are capped, and are jit
         CHECK(p.on_preempted(follower_with_work) == leader_action::none);
         CHECK(p.wait_ticks() <= 2);
     }
-    CHECK(first_waits.size() == 2);  // jitter: both 1 and 2 occur
+    CHECK(first_waits.size() == 2);     // jitter: both 1 and 2 occur
     CHECK(longest_after_election > 2);  // the exponent survived the election
 }
 

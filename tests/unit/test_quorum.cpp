@@ -60,8 +60,7 @@ bool pairwise_disjoint_quorums_exist(const Q& q) {
 // Returns the number of sets where q disagrees with the references (one
 // CHECK per call, not per set: doctest's macros are costly to instantiate).
 template <class Q, class Phase1, class Phase2>
-std::size_t predicate_mismatches(const Q& q, Phase1 phase1_reference,
-                                 Phase2 phase2_reference) {
+std::size_t predicate_mismatches(const Q& q, Phase1 phase1_reference, Phase2 phase2_reference) {
     const std::size_t n = q.node_count();
     const std::uint64_t sets = std::uint64_t{1} << n;
     const node_set outsider = n < 64 ? node_set{std::uint64_t{1} << n} : node_set{};
@@ -253,14 +252,14 @@ TEST_CASE("quorum: weighted proves by subset sums what the closed form cannot") 
     // quorum needs weight 4: two of the three nodes, and any two pairs meet.
     using W = paxos::weighted<paxos::weights<2, 2, 2>, 3, 3>;
     static_assert(!W::proves_intersection());
-    static_assert(paxos::prove_quorum_intersection<W>().kind ==
-                  paxos::quorum_proof_kind::searched);
+    static_assert(paxos::prove_quorum_intersection<W>().kind == paxos::quorum_proof_kind::searched);
     static_assert(paxos::check_quorum_system<W>());
     CHECK_FALSE(pairwise_disjoint_quorums_exist(W{}));
     CHECK_FALSE(W{}.find_counterexample().has_value());
     // 20 nodes: the subset-sum search handles what enumeration could not.
-    using Big = paxos::weighted<
-        paxos::weights<2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4>, 21, 21>;
+    using Big =
+        paxos::weighted<paxos::weights<2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4>,
+                        21, 21>;
     static_assert(paxos::check_quorum_system<Big>());
     CHECK(Big::total_weight == 42);
 }
@@ -433,8 +432,7 @@ TEST_CASE("quorum: runtime_weighted searches clusters too big to enumerate") {
     const std::vector<std::uint32_t> heavy(10, 1000);
     const auto heavy_unsafe = paxos::runtime_weighted::make(heavy, 5000, 5000);
     CHECK(heavy_unsafe.error == paxos::quorum_build_error::quorums_disjoint);
-    check_is_real_counterexample(weight_reference{heavy, 5000, 5000},
-                                 heavy_unsafe.counterexample);
+    check_is_real_counterexample(weight_reference{heavy, 5000, 5000}, heavy_unsafe.counterexample);
     CHECK(paxos::runtime_weighted::make(heavy, 5001, 5000).ok());
     // ...and are refused, with a reason, when there are too many.
     const std::vector<std::uint32_t> heavy_many(30, 1000);

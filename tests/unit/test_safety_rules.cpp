@@ -1,7 +1,8 @@
 // One test per safety rule, each named after the rule and citing where it
 // comes from: Lamport, "Paxos Made Simple" (PMS), or a known pitfall of
 // implementations (the dueling-proposers livelock, ballot encoding, the
-// fsync bug and other gaps the papers leave unspecified). Each drives a single replica with crafted peer messages.
+// fsync bug and other gaps the papers leave unspecified). Each drives a single replica with crafted
+// peer messages.
 #include <doctest/doctest.h>
 
 #include "cluster.hpp"
@@ -162,7 +163,7 @@ TEST_CASE("rule: a rejected proposer retries only through Phase 1 with a higher 
     CHECK(r.step(P::make(message_kind::reject, 1, 0, higher, 0)).ok());
     CHECK(r.current_role() != role::leader);
     const auto out = P::take(r);
-    CHECK(out.count(message_kind::accept) == 0);  // no Phase 2 without a new Phase 1
+    CHECK(out.count(message_kind::accept) == 0);     // no Phase 2 without a new Phase 1
     REQUIRE(out.count(message_kind::prepare) == 1);  // the immediate policy retries at once
     const auto retry = out.first(message_kind::prepare)->ballot;
     CHECK(retry > higher);

@@ -120,8 +120,8 @@ TEST_CASE("storage: a snapshot compacts the records below it but keeps the promi
     CHECK(rec.snapshot_slot() == paxos::slot_id{1});
     CHECK(rec.first_unapplied() == paxos::slot_id{1});
     for (const auto& record : s.synced()) {
-        CHECK_FALSE((record.kind == paxos::storage::record_kind::vote &&
-                     record.slot < paxos::slot_id{1}));
+        CHECK_FALSE(
+            (record.kind == paxos::storage::record_kind::vote && record.slot < paxos::slot_id{1}));
     }
     paxos::replica<config> again(P::options(1));
     REQUIRE(again.restore(rec.recovery()).ok());

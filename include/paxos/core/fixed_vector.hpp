@@ -1,6 +1,6 @@
 // paxos/core/fixed_vector.hpp: a vector with inline, compile-time capacity.
 //
-// The core never allocates (DESIGN.md): every buffer is a member sized by the
+// The core never allocates (see README.md): every buffer is a member sized by the
 // config. fixed_vector<T, N> keeps room for N T inline and a count, so it is a
 // plain value that copies like a struct. Pushing past capacity is a
 // programmer error (PAXOS_ASSERT); callers check full() first.

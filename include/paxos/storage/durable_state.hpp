@@ -10,11 +10,10 @@
 //                   (group commit). The promise and the votes are what safety
 //                   needs; chosen entries are optional and never need a sync
 //                   of their own (core/ready.hpp), but a store that keeps
-//                   them lets recover() rebuild the state machine. Only after persist() returns ok may the
-//                   batch's messages be sent. An I/O error is fail-stop: the
-//                   store returns io_error from then on, for every call, and
-//                   the replica must not send or acknowledge anything more
-//                   (an fsync that failed once cannot be retried into
+//                   them lets recover() rebuild the state machine. Only after persist() returns ok
+//                   may the batch's messages be sent. An I/O error is fail-stop: the store returns
+//                   io_error from then on, for every call, and the replica must not send or
+//                   acknowledge anything more (an fsync that failed once cannot be retried into
 //                   success: the kernel may have dropped the dirty pages).
 //   snapshot(slot)  Record that the state machine's state through slot-1 is
 //                   saved elsewhere; records below it are no longer needed
@@ -79,10 +78,9 @@ struct null_visitor {
 };
 
 template <class S, class Config>
-concept durable_store = requires(S& s, const typename replica<Config>::ready_type& rd,
-                                 null_visitor<typename Config::ballot,
-                                              typename Config::value_type>& v,
-                                 slot_id slot) {
+concept durable_store =
+    requires(S& s, const typename replica<Config>::ready_type& rd,
+             null_visitor<typename Config::ballot, typename Config::value_type>& v, slot_id slot) {
     { s.persist(rd) } -> std::same_as<status>;
     { s.snapshot(slot) } -> std::same_as<status>;
     { s.recover(v) } -> std::same_as<status>;

@@ -34,9 +34,9 @@ public:
 
     // What a crash does to writes that were not synced.
     enum class crash_mode : std::uint8_t {
-        lose_unsynced,   // all of them are gone
-        keep_prefix,     // a random prefix of them reached the disk
-        keep_any,        // a random subset reached the disk, in any order
+        lose_unsynced,  // all of them are gone
+        keep_prefix,    // a random prefix of them reached the disk
+        keep_any,       // a random subset reached the disk, in any order
     };
 
     status persist(const ready_type& rd) {

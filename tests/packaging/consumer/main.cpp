@@ -19,8 +19,8 @@ static bool one_node_commit() {
     paxos::replica<paxos::multi_paxos<int, 1>> r({});
     if (!r.campaign().ok() || !r.propose(41).ok()) return false;
     const auto& rd = r.ready();
-    const bool chosen = rd.chosen.size() == 1 && rd.chosen[0].values.size() == 1 &&
-                        rd.chosen[0].values[0] == 41;
+    const bool chosen =
+        rd.chosen.size() == 1 && rd.chosen[0].values.size() == 1 && rd.chosen[0].values[0] == 41;
     r.advance(rd);
     return chosen;
 }
