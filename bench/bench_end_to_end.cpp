@@ -568,8 +568,12 @@ int count_main(std::string_view spec) {
 void keep_freed_memory() {
 #if defined(__GLIBC__)
     constexpr int trim_threshold_bytes = 1 << 30;
+    // A sanitizer's allocator refuses (ASan intercepts malloc): the figures
+    // then only lose this stability, and counting runs are unaffected.
     if (mallopt(M_TRIM_THRESHOLD, trim_threshold_bytes) == 0) {
-        fail("mallopt refused the trim threshold");
+        std::fprintf(stderr,
+                     "bench_end_to_end: mallopt refused the trim threshold; "
+                     "wall-clock figures may depend on benchmark order\n");
     }
 #endif
 }
