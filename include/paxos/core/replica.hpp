@@ -346,13 +346,15 @@ public:
         outbox_.clear();
         // The votes as cast are on disk now; a slot chosen with another value
         // while its vote waited takes the chosen value back (see mark_chosen).
-        for (const record_type& rec : records_) {
-            slot_state& st = at(rec.slot);
+        for (std::size_t i = 0; chosen_aside_count_ > 0 && i < records_.size(); ++i) {
+            slot_state& st = at(records_[i].slot);
             if (!st.chosen_aside) continue;
             st.values = st.adopt_values;
             st.adopt_values.clear();
             st.chosen_aside = false;
+            --chosen_aside_count_;
         }
+        PAXOS_ASSERT(chosen_aside_count_ == 0);
         records_.clear();
         chosen_out_.clear();
         catch_up_.clear();
@@ -1149,6 +1151,7 @@ private:
             // must name the vote as cast, so the chosen value waits aside.
             st.adopt_values.assign(values);
             st.chosen_aside = true;
+            ++chosen_aside_count_;
         } else {
             // Our vote is on disk (or agrees): the chosen value replaces it in
             // memory; any later report of this slot is flagged chosen.
@@ -1358,8 +1361,9 @@ private:
     fixed_vector<record_type, window_slots> records_{};
     fixed_vector<chosen_type, window_slots> chosen_out_{};
     fixed_vector<catch_up_request, Config::max_nodes> catch_up_{};
-    slot_id handed_end_{};  // chosen_end_ when the outstanding batch was collected
-    node_set peers_{};      // every member but ourselves: a broadcast's fan-out
+    slot_id handed_end_{};                // chosen_end_ when the outstanding batch was collected
+    std::size_t chosen_aside_count_ = 0;  // slots with slot_state::chosen_aside set
+    node_set peers_{};                    // every member but ourselves: a broadcast's fan-out
     ready_type ready_{};
     bool ready_outstanding_ = false;
     bool fresh_ = true;
