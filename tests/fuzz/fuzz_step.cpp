@@ -139,11 +139,13 @@ private:
         return m;
     }
 
-    void fresh() {
+    void fresh() { r_ = make_replica(7); }
+
+    std::unique_ptr<replica> make_replica(std::uint64_t seed) const {
         typename replica::options o{};
         o.self = paxos::node_id{self_};
-        o.seed = 7;
-        r_ = std::make_unique<replica>(o);
+        o.seed = seed;
+        return std::make_unique<replica>(o);
     }
 
     // A slot near the replica's own position, a small absolute one, or one
@@ -210,10 +212,7 @@ private:
         rec.promised = ballot::from_raw(in.next() % ballots);
         rec.first_unapplied = paxos::slot_id{first};
         rec.accepted = records;
-        typename replica::options o{};
-        o.self = paxos::node_id{self_};
-        o.seed = 13;
-        auto next = std::make_unique<replica>(o);
+        auto next = make_replica(13);
         if (!next->restore(rec).ok()) return;
         ballot expected = rec.promised;
         for (const record& r : records) expected = std::max(expected, r.ballot);
@@ -243,10 +242,7 @@ private:
         rec.promised = durable_.promised;
         rec.first_unapplied = paxos::slot_id{applied_};
         rec.accepted = records;
-        typename replica::options o{};
-        o.self = paxos::node_id{self_};
-        o.seed = 11;
-        auto next = std::make_unique<replica>(o);
+        auto next = make_replica(11);
         if (next->restore(rec).ok()) {
             r_ = std::move(next);
             ++seen_.restarts;

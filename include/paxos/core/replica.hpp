@@ -770,8 +770,9 @@ private:
                 return reason::slot_out_of_window;
             }
             // A later record for the same slot replaces an earlier one, and
-            // only with a ballot at least as high. The quadratic scan is over
-            // at most a window of records, once per life.
+            // only with a ballot at least as high. Quadratic in the records,
+            // once per life; a store's replica_recovery hands back at most
+            // one per slot of the window.
             for (std::size_t j = 0; j < i; ++j) {
                 const record_type& prev = r.accepted[j];
                 if (prev.slot == rec.slot && rec.ballot < prev.ballot) {
