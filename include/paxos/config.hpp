@@ -153,6 +153,22 @@ constexpr bool check_config() {
     }
 }
 
+// The values one promise carries before it continues in another part
+// (core/message.hpp): a config's optional `promise_values_max`, or by
+// default every vote of a full window (window_slots * batch_values_max
+// values) up to 64 KiB of values, and at least one batch.
+template <class C>
+consteval std::size_t promise_values_max_of() {
+    if constexpr (requires { C::promise_values_max; }) {
+        return C::promise_values_max;
+    } else {
+        constexpr std::size_t whole = C::window_slots * C::batch_values_max;
+        constexpr std::size_t cap = (std::size_t{64} << 10) / sizeof(typename C::value_type);
+        constexpr std::size_t bounded = whole < cap ? whole : cap;
+        return bounded < C::batch_values_max ? C::batch_values_max : bounded;
+    }
+}
+
 // ---- the config template ------------------------------------------------------------
 
 template <class Value, class Ballot, class Quorum, class Leader, std::size_t MaxNodes,

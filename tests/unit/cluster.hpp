@@ -27,6 +27,7 @@ class cluster {
 public:
     using replica_type = paxos::replica<Config>;
     using message_type = typename replica_type::message_type;
+    using message_buffer = typename replica_type::message_buffer;
     using value_type = typename Config::value_type;
     using ballot_type = typename Config::ballot;
     using record_type = typename replica_type::record_type;
@@ -34,7 +35,7 @@ public:
 
     struct envelope {
         paxos::node_id to;
-        message_type message;
+        message_buffer message;
     };
 
     struct vote_record {
@@ -69,7 +70,7 @@ public:
         logs_.resize(n);
         applied_count_.assign(n, 0);
         down_.assign(n, false);
-        in_flight_.reserve(1 << 16);
+        in_flight_.reserve(1 << 13);
     }
 
     std::size_t size() const { return n_; }
@@ -87,15 +88,19 @@ public:
     // Drops messages for which this returns true (partitions, loss).
     std::function<bool(std::size_t from, std::size_t to, const message_type&)> drop;
 
-    // Hands out every ready batch of node i: persist, check, send, apply.
+    // Hands out every ready batch of node i: send what may leave at once,
+    // persist, send the rest, apply. Each message is checked against what is
+    // durable when it leaves.
     void drain(std::size_t i) {
         replica_type& r = *replicas_[i];
         while (r.has_ready()) {
             const auto& rd = r.ready();
+            if (tracking) check_sends(i, rd.send_now);
+            for (const message_type& m : rd.send_now) enqueue(i, m);
             if (!plant_skip_persist) persist(i, rd);
-            if (tracking) check_sends(i, rd);
+            if (tracking) check_sends(i, rd.send_after_sync);
             if (plant_skip_persist) persist(i, rd);
-            for (const message_type& m : rd.messages) enqueue(i, m);
+            for (const message_type& m : rd.send_after_sync) enqueue(i, m);
             for (const auto& e : rd.chosen) apply(i, e);
             for (const auto& c : rd.catch_up) serve_from_log(i, c.peer.value, c.from.value);
             r.advance(rd);
@@ -139,7 +144,6 @@ public:
             for (std::size_t k = 0; k < in_flight_.size(); ++k) {
                 const auto kind = in_flight_[k].message.kind;
                 if (kind == paxos::message_kind::prepare || kind == paxos::message_kind::promise ||
-                    kind == paxos::message_kind::promise_entry ||
                     kind == paxos::message_kind::reject) {
                     pick = k;
                     break;
@@ -274,10 +278,9 @@ private:
 
     // Persist-before-send, checked from outside the replica: every promise,
     // accepted, prepare and accept must be backed by what is already durable.
-    template <class Ready>
-    void check_sends(std::size_t i, const Ready& rd) {
+    void check_sends(std::size_t i, std::span<const message_type> messages) {
         const storage& s = storage_[i];
-        for (const message_type& m : rd.messages) {
+        for (const message_type& m : messages) {
             const auto it = s.votes.find(m.slot.value);
             const ballot_type vote = it == s.votes.end() ? ballot_type{} : it->second.ballot;
             if (!paxos::backed_by(m, s.promised, vote)) {
@@ -318,9 +321,8 @@ private:
     }
     void push(std::size_t from, std::size_t to, const message_type& m) {
         if (drop && drop(from, to, m)) return;
-        message_type copy = m;
-        copy.to = paxos::node_id{static_cast<std::uint16_t>(to)};
-        in_flight_.push_back(envelope{copy.to, copy});
+        in_flight_.push_back(envelope{paxos::node_id{static_cast<std::uint16_t>(to)}, message_buffer(m)});
+        in_flight_.back().message.to = in_flight_.back().to;
     }
 
     void apply(std::size_t i, const paxos::chosen_entry<value_type>& e) {

@@ -15,7 +15,7 @@ namespace paxos_test {
 template <class Config>
 struct probe {
     using replica_type = paxos::replica<Config>;
-    using message_type = typename replica_type::message_type;
+    using message_type = typename replica_type::message_buffer;
     using ballot_type = typename Config::ballot;
     using kind = paxos::message_kind;
 
@@ -23,7 +23,8 @@ struct probe {
         ballot_type promised{};
         bool promised_changed = false;
         std::vector<std::pair<std::uint64_t, ballot_type>> accepted;  // (slot, ballot)
-        std::vector<message_type> messages;
+        std::vector<message_type> messages;  // both groups: send_now, then send_after_sync
+        std::size_t sent_now = 0;            // how many of them were in send_now
         std::vector<std::uint64_t> chosen;
 
         std::size_t count(kind k) const {
@@ -65,18 +66,27 @@ struct probe {
         return m;
     }
 
-    // A promise_entry reporting a vote (accepted_ballot, values) for `slot`.
-    static message_type entry(std::uint16_t from, std::uint16_t to, ballot_type promise,
-                              std::uint64_t slot, ballot_type vote,
-                              std::initializer_list<int> values) {
-        message_type m = make(kind::promise_entry, from, to, promise, slot, values);
-        m.accepted_ballot = vote;
-        return m;
-    }
+    // One vote a promise reports: (slot, ballot, values), or a slot known chosen.
+    struct reported {
+        std::uint64_t slot = 0;
+        ballot_type ballot{};
+        std::initializer_list<int> values{};
+        bool chosen = false;
+    };
+
+    // A promise of ballot b for every slot from `from_slot`, reporting `votes`.
     static message_type promise(std::uint16_t from, std::uint16_t to, ballot_type b,
-                                std::uint64_t from_slot, std::uint32_t count) {
+                                std::uint64_t from_slot, std::initializer_list<reported> votes = {},
+                                std::uint8_t part = 0, std::uint8_t parts = 1) {
         message_type m = make(kind::promise, from, to, b, from_slot);
-        m.count = count;
+        m.part = part;
+        m.parts = parts;
+        for (const reported& v : votes) {
+            m.votes.push_back(paxos::vote_report<ballot_type>{
+                paxos::slot_id{v.slot}, v.ballot, static_cast<std::uint32_t>(v.values.size()),
+                v.chosen});
+            for (int x : v.values) m.values.push_back(typename Config::value_type(x));
+        }
         return m;
     }
 
@@ -88,7 +98,9 @@ struct probe {
         out.promised = rd.promised;
         out.promised_changed = rd.promised_changed;
         for (const auto& a : rd.accepted) out.accepted.emplace_back(a.slot.value, a.ballot);
-        out.messages.assign(rd.messages.begin(), rd.messages.end());
+        for (const auto& m : rd.send_now) out.messages.emplace_back(m);
+        out.sent_now = out.messages.size();
+        for (const auto& m : rd.send_after_sync) out.messages.emplace_back(m);
         for (const auto& c : rd.chosen) out.chosen.push_back(c.slot.value);
         r.advance(rd);
         return out;

@@ -81,8 +81,8 @@ TEST_CASE("fixed_vector: a large buffer constructs no element of its room") {
     CHECK(v.back().bytes[5] == 3);
 }
 
-TEST_CASE("fixed_vector: a message with a large batch copies only what it holds") {
-    using message = paxos::basic_message<paxos::counter_ballot<3>, counted_command, 64>;
+TEST_CASE("fixed_vector: a message buffer with a large batch copies only what it holds") {
+    using message = paxos::basic_message_buffer<paxos::counter_ballot<3>, counted_command, 64, 8>;
     static_assert(sizeof(message) > 64 * sizeof(counted_command));
     counted_command::default_constructed = 0;
     message m{};  // value-initialized, as the replica makes a fresh message

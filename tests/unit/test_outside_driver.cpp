@@ -185,16 +185,17 @@ TEST_CASE("outside driver 2: a vote record is the vote as cast") {
     CHECK(rd.chosen[0].values[0] == 200);
     // The accepted for 1.4 still leaves, behind the durable vote it reports.
     bool accepted_sent = false;
-    for (const auto& m : rd.messages) accepted_sent |= m.kind == message_kind::accepted;
+    for (const auto& m : rd.send_after_sync) accepted_sent |= m.kind == message_kind::accepted;
     CHECK(accepted_sent);
     r.advance(rd);
 
     // From then on the slot reports the chosen value, flagged chosen.
     REQUIRE(r.step(P5::make(message_kind::prepare, 1, 3, P5::ballot(3, 1), 0)).ok());
     const auto b = P5::take(r);
-    const auto* e = b.first(message_kind::promise_entry);
+    const auto* e = b.first(message_kind::promise);
     REQUIRE(e != nullptr);
-    CHECK(e->is_chosen);
+    REQUIRE(e->votes.size() == 1);
+    CHECK(e->votes[0].chosen);
     REQUIRE(e->values.size() == 1);
     CHECK(e->values[0] == 200);
     // A learner asking for slot 0 is told 200, chosen at 2.0.
@@ -234,9 +235,10 @@ TEST_CASE("outside driver 3: restore takes the promise from the votes too") {
     // ...and one above it sees the vote.
     REQUIRE(r.step(P3::make(message_kind::prepare, 0, 1, P3::ballot(6, 0), 0)).ok());
     const auto b = P3::take(r);
-    const auto* e = b.first(message_kind::promise_entry);
+    const auto* e = b.first(message_kind::promise);
     REQUIRE(e != nullptr);
-    CHECK(e->accepted_ballot == P3::ballot(5, 2));
+    REQUIRE(e->votes.size() == 1);
+    CHECK(e->votes[0].ballot == P3::ballot(5, 2));
 }
 
 TEST_CASE("outside driver 3: inconsistent recoveries are refused, and nothing changes") {
@@ -313,7 +315,7 @@ TEST_CASE("outside driver 4: slot numbers stop below slot_id::limit") {
         const auto b = P3::take(r);
         const auto* prepare = b.first(message_kind::prepare);
         REQUIRE(prepare != nullptr);
-        REQUIRE(r.step(P3::promise(1, 0, prepare->ballot, limit, 0)).ok());
+        REQUIRE(r.step(P3::promise(1, 0, prepare->ballot, limit)).ok());
         REQUIRE(r.is_leader());
         (void)P3::take(r);
         CHECK(r.propose(9).code == reason::slot_exhausted);
@@ -348,10 +350,7 @@ TEST_CASE("outside driver 5: a promise that contradicts a chosen slot is never c
     REQUIRE(r.campaign().ok());
     const auto b = P3::take(r);
     const auto ballot = b.first(message_kind::prepare)->ballot;
-    auto entry = P3::entry(1, 0, ballot, 1, P3::ballot_type{}, {5});
-    entry.is_chosen = true;
-    CHECK(r.step(entry).ok());
-    auto other = P3::entry(2, 0, ballot, 1, P3::ballot_type{}, {6});
-    other.is_chosen = true;
-    CHECK(r.step(other).code == reason::contradicts_chosen);
+    CHECK(r.step(P3::promise(1, 0, ballot, 1, {{1, P3::ballot_type{}, {5}, true}})).ok());
+    CHECK(r.step(P3::promise(2, 0, ballot, 1, {{1, P3::ballot_type{}, {6}, true}})).code ==
+          reason::contradicts_chosen);
 }

@@ -93,7 +93,7 @@ TEST_CASE("storage: a failed sync is fail-stop, and the driver sends and acknowl
             stopped = true;  // fail-stop: never advance, never send, never apply
             break;
         }
-        sent += rd.messages.size();
+        sent += rd.send_now.size() + rd.send_after_sync.size();
         acknowledged += rd.chosen.size();
         r.advance(rd);
     }
@@ -135,7 +135,7 @@ TEST_CASE("storage: recovery replays chosen entries to the state machine in orde
     REQUIRE(leader.campaign().ok());
     (void)P::take(leader);
     const auto b = leader.ballot();
-    REQUIRE(leader.step(P::promise(1, 0, b, 0, 0)).ok());
+    REQUIRE(leader.step(P::promise(1, 0, b, 0)).ok());
     for (int v = 0; v < 12; ++v) {
         REQUIRE(leader.propose(v).ok());
         const auto& rd = leader.ready();  // seals the slot: one command per slot here

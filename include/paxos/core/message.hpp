@@ -1,32 +1,48 @@
 // paxos/core/message.hpp: the messages replicas exchange.
 //
-// One plain struct for every kind, so an outbox is a fixed array and a
-// message copies like a value (no heap, no virtual dispatch). Which fields
-// mean something depends on `kind`; the table below is the contract that
-// step() validates and the wire codec encodes.
+// A message is a small fixed header, which every kind has, and a bounded
+// body, which only some kinds use. The body is two views: `values` (a batch of
+// commands) and `votes` (an acceptor's reported votes, whose values follow one
+// another in `values`). A message the replica hands out (ready.hpp) views its
+// outbox's arena; a driver that keeps a message beyond advance() copies it
+// into a message_buffer (below), whose size is fixed by the config. So a
+// heartbeat costs its header, and an accept its header and its batch.
 //
-//   kind           ballot                 slot                extra
-//   prepare        sender's new ballot    first slot asked    -
-//   promise        ballot promised        first slot asked    count: promise_entry to expect
-//   promise_entry  ballot promised        reported slot       accepted_ballot, values, chosen
-//   accept         leader's ballot        slot                values (empty = no-op)
-//   accepted       leader's ballot        slot                -
-//   reject         rejector's promise     slot asked about    -
-//   chosen         leader's ballot        slot                values
-//   heartbeat      leader's ballot        -                   -
-//   learn_request  requester's promise    first slot wanted   -
+// The table of kinds (message_kinds below) is the one description that the
+// replica's validation, the wire codec and the README's table all follow:
+//
+//   kind           ballot                slot              body
+//   prepare        sender's new ballot   first slot asked  -
+//   promise        ballot promised       first slot asked  votes: every vote the acceptor
+//                                                          holds from slot on (and the slots
+//                                                          it knows chosen), with their values
+//   accept         leader's ballot       slot              values (empty = no-op)
+//   accepted       leader's ballot       slot              -
+//   reject         rejector's promise    slot asked about  -
+//   chosen         leader's ballot, or   slot              values; accepted_ballot: the ballot
+//                  zero when repeated                      the value was chosen in (zero: unknown)
+//   heartbeat      leader's ballot       -                 -
+//   learn_request  requester's promise   first slot wanted -
 //
 // Every message also carries `chosen_end`: the sender's first slot not known
 // to be chosen, which lets a lagging learner notice that it should catch up.
+// A promise whose votes hold more than the config's promise_values_max values
+// continues in further promises to the same candidate: `part` of `parts`
+// (at most 64), each with the votes of consecutive slots. The candidate counts
+// the acceptor once every part has arrived, in whatever order.
 //
-// A message whose `to` is node_id::broadcast() goes to every other replica.
-// (Paxos Made Simple §2.2-2.4 for prepare/promise/accept/accepted; chosen is
-// the learner notification of §2.3; promise carries accepted votes per slot
-// so Multi-Paxos runs Phase 1 once for all open slots, §3.)
+// A message whose `to` is node_id::broadcast() goes to every other replica
+// (ready.peers). (Paxos Made Simple §2.2-2.4 for prepare/promise/accept/
+// accepted; chosen is the learner notification of §2.3; promise carries the
+// votes of every open slot so Multi-Paxos runs Phase 1 once for all of them,
+// §3.)
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "../policies/node_set.hpp"
 #include "fixed_vector.hpp"
@@ -37,7 +53,6 @@ namespace paxos {
 enum class message_kind : std::uint8_t {
     prepare = 1,
     promise,
-    promise_entry,
     accept,
     accepted,
     reject,
@@ -46,56 +61,91 @@ enum class message_kind : std::uint8_t {
     learn_request,
 };
 
-inline constexpr std::uint8_t message_kind_count = 9;
+inline constexpr std::uint8_t message_kind_count = 8;
 
-constexpr const char* to_string(message_kind k) noexcept {
-    switch (k) {
-        case message_kind::prepare: return "prepare";
-        case message_kind::promise: return "promise";
-        case message_kind::promise_entry: return "promise_entry";
-        case message_kind::accept: return "accept";
-        case message_kind::accepted: return "accepted";
-        case message_kind::reject: return "reject";
-        case message_kind::chosen: return "chosen";
-        case message_kind::heartbeat: return "heartbeat";
-        case message_kind::learn_request: return "learn_request";
-    }
-    return "invalid";
-}
-
-// Persist-before-send, as one rule that the replica, every driver and every
-// checker share: what a message of each kind vouches for on its sender's
-// disk when it leaves.
+// What a message of each kind vouches for on its sender's disk when it
+// leaves (persist-before-send):
 //
 //   promise   the message's ballot is at most the sender's durable promise:
 //             prepare (a candidate's raised promise: a crash that forgot it
 //             would let the ballot be reused, and a reused ballot can carry
-//             two values), promise and promise_entry (the promise made),
-//             reject (the promise reported), accept (the leader's ballot,
-//             durable since its Phase 1)
+//             two values), promise (the promise made), reject (the promise
+//             reported), accept (the leader's ballot, durable since its
+//             Phase 1)
 //   vote      the sender has a durable vote in the message's slot at a
 //             ballot at least the message's: accepted
 //   none      heartbeat, chosen, learn_request: they report what is chosen
 //             or ask, and a crash cannot make them false
 enum class durable_backing : std::uint8_t { none, promise, vote };
 
-constexpr durable_backing backing_of(message_kind k) noexcept {
-    switch (k) {
-        case message_kind::prepare:
-        case message_kind::promise:
-        case message_kind::promise_entry:
-        case message_kind::reject:
-        case message_kind::accept: return durable_backing::promise;
-        case message_kind::accepted: return durable_backing::vote;
-        case message_kind::chosen:
-        case message_kind::heartbeat:
-        case message_kind::learn_request: return durable_backing::none;
-    }
-    return durable_backing::none;
+// Who may own a message's ballot.
+enum class ballot_rule : std::uint8_t {
+    sender,    // the sender's own ballot, never zero: prepare, accept, heartbeat
+    receiver,  // an answer to one of the receiver's ballots: promise, accepted
+    nonzero,   // any node's ballot but not zero: reject (a promise)
+    any,       // zero allowed: chosen (zero when repeated), learn_request
+};
+
+// What a message of one kind carries, beyond the fields every kind has.
+struct message_kind_info {
+    message_kind kind;
+    const char* name;
+    durable_backing backing;
+    ballot_rule ballot;
+    bool has_slot;         // the slot field means something (all but heartbeat)
+    bool one_slot;         // about one slot in use, so below slot_id::limit
+    bool has_values;       // body: a batch of values
+    bool has_votes;        // body: reported votes (promise)
+    bool accepted_ballot;  // the ballot a value was chosen in (chosen)
+};
+
+inline constexpr std::array<message_kind_info, message_kind_count> message_kinds{{
+    //   kind                       name             backing                   ballot
+    //   slot  one   values votes  accepted_ballot
+    {message_kind::prepare, "prepare", durable_backing::promise, ballot_rule::sender, true, false,
+     false, false, false},
+    {message_kind::promise, "promise", durable_backing::promise, ballot_rule::receiver, true,
+     false, true, true, false},
+    {message_kind::accept, "accept", durable_backing::promise, ballot_rule::sender, true, true,
+     true, false, false},
+    {message_kind::accepted, "accepted", durable_backing::vote, ballot_rule::receiver, true, true,
+     false, false, false},
+    {message_kind::reject, "reject", durable_backing::promise, ballot_rule::nonzero, true, false,
+     false, false, false},
+    {message_kind::chosen, "chosen", durable_backing::none, ballot_rule::any, true, true, true,
+     false, true},
+    {message_kind::heartbeat, "heartbeat", durable_backing::none, ballot_rule::sender, false,
+     false, false, false, false},
+    {message_kind::learn_request, "learn_request", durable_backing::none, ballot_rule::any, true,
+     false, false, false, false},
+}};
+
+constexpr bool is_message_kind(std::uint8_t k) noexcept {
+    return k >= 1 && k <= message_kind_count;
 }
 
-// Whether a message of kind `k` may leave only once the sender's batch is
-// durable.
+// The row of a valid kind.
+constexpr const message_kind_info& info(message_kind k) noexcept {
+    return message_kinds[static_cast<std::size_t>(k) - 1];
+}
+
+constexpr const char* to_string(message_kind k) noexcept {
+    return is_message_kind(static_cast<std::uint8_t>(k)) ? info(k).name : "invalid";
+}
+
+// The table is in kind order, so info() is an index.
+constexpr bool kinds_in_order() noexcept {
+    for (std::size_t i = 0; i < message_kinds.size(); ++i) {
+        if (static_cast<std::size_t>(message_kinds[i].kind) != i + 1) return false;
+    }
+    return true;
+}
+static_assert(kinds_in_order(), "message_kinds: one row per kind, in the enum's order");
+
+constexpr durable_backing backing_of(message_kind k) noexcept { return info(k).backing; }
+
+// Whether a message of kind `k` may have to wait until the sender's batch is
+// durable (whether it does depends on the sender's state; see ready.hpp).
 constexpr bool needs_durable(message_kind k) noexcept {
     return backing_of(k) != durable_backing::none;
 }
@@ -113,24 +163,102 @@ constexpr bool backed_by(const Message& m, const Ballot& promised, const Ballot&
     return true;
 }
 
-template <class Ballot, class Value, std::size_t BatchMax>
-struct basic_message {
-    using ballot_type = Ballot;
-    using value_type = Value;
-    using batch_type = fixed_vector<Value, BatchMax>;
+// One vote an acceptor reports in a promise: "I voted for `value_count`
+// values in `slot` at `ballot`", or, with `chosen`, "slot is chosen with
+// these values" (ballot: the vote's ballot, zero if the acceptor learned the
+// value without voting for it). The values follow the previous votes' values
+// in the message's `values`.
+template <class Ballot>
+struct vote_report {
+    slot_id slot{};
+    Ballot ballot{};
+    std::uint32_t value_count = 0;
+    bool chosen = false;
 
+    friend constexpr bool operator==(const vote_report&, const vote_report&) = default;
+};
+
+// The fields every kind has.
+template <class Ballot>
+struct message_header {
     message_kind kind = message_kind::prepare;
     node_id from{};
     node_id to{};
     Ballot ballot{};
     slot_id slot{};
     slot_id chosen_end{};
-    Ballot accepted_ballot{};  // promise_entry: the vote reported (zero if none)
-    std::uint32_t count = 0;   // promise: number of promise_entry messages
-    bool is_chosen = false;    // promise_entry: the reporter knows the slot is chosen
-    batch_type values{};       // accept, chosen, promise_entry; empty means no-op
+    Ballot accepted_ballot{};  // chosen: the ballot the value was chosen in (zero: unknown)
+    std::uint8_t part = 0;     // promise: which part of the promise this is
+    std::uint8_t parts = 1;    // promise: how many parts it has
 
-    friend bool operator==(const basic_message&, const basic_message&) = default;
+    friend constexpr bool operator==(const message_header&, const message_header&) = default;
+};
+
+// A message as the replica reads and writes it: a header and views of its
+// body. What step() takes and what ready() hands out.
+template <class Ballot, class Value>
+struct basic_message : message_header<Ballot> {
+    using ballot_type = Ballot;
+    using value_type = Value;
+    using report_type = vote_report<Ballot>;
+    using header_type = message_header<Ballot>;
+
+    std::span<const Value> values{};
+    std::span<const report_type> votes{};
+
+    const header_type& header() const noexcept { return *this; }
+
+    friend constexpr bool operator==(const basic_message& a, const basic_message& b) {
+        return a.header() == b.header() &&
+               std::equal(a.values.begin(), a.values.end(), b.values.begin(), b.values.end()) &&
+               std::equal(a.votes.begin(), a.votes.end(), b.votes.begin(), b.votes.end());
+    }
+};
+
+// A message with room for its body: for a driver that queues messages or
+// decodes them from the wire. ValuesMax and VotesMax bound the body, so a
+// copy of the largest message a config can send always fits
+// (replica<C>::message_buffer).
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+struct basic_message_buffer : message_header<Ballot> {
+    using ballot_type = Ballot;
+    using value_type = Value;
+    using report_type = vote_report<Ballot>;
+    using header_type = message_header<Ballot>;
+    using view_type = basic_message<Ballot, Value>;
+    static constexpr std::size_t values_max = ValuesMax;
+    static constexpr std::size_t votes_max = VotesMax;
+
+    fixed_vector<Value, ValuesMax> values{};
+    fixed_vector<report_type, VotesMax> votes{};
+
+    basic_message_buffer() = default;
+    // A copy of `m`, which must fit (fits() says whether it does).
+    explicit basic_message_buffer(const view_type& m) { assign(m); }
+
+    static constexpr bool fits(const view_type& m) noexcept {
+        return m.values.size() <= ValuesMax && m.votes.size() <= VotesMax;
+    }
+    void assign(const view_type& m) {
+        PAXOS_ASSERT(fits(m));
+        static_cast<header_type&>(*this) = m.header();
+        values.assign(m.values);
+        votes.assign(m.votes);
+    }
+
+    const header_type& header() const noexcept { return *this; }
+    view_type view() const noexcept {
+        view_type m;
+        static_cast<header_type&>(m) = header();
+        m.values = values.view();
+        m.votes = votes.view();
+        return m;
+    }
+    operator view_type() const noexcept { return view(); }  // NOLINT: a buffer is its message
+
+    friend bool operator==(const basic_message_buffer& a, const basic_message_buffer& b) {
+        return a.view() == b.view();
+    }
 };
 
 }  // namespace paxos

@@ -1,30 +1,55 @@
 // paxos/core/ready.hpp: the batch of outputs a replica hands to its driver.
 //
-// In the spirit of etcd/raft's Ready. The driver acts on the three parts in
-// order, then calls advance():
+// In the spirit of etcd/raft's Ready. ready() collects the batch; the driver
+// does the duties below, then calls advance(). No input may be given to the
+// replica between ready() and advance(): a node whose sync is under way takes
+// no input (queue what arrives and give it after advance()).
 //
-//   1. durable   Persist `promised` (when promised_changed) and every record of
-//                `accepted` (the newest vote per slot), then fsync once if
-//                sync_needed. Group commit: one sync for the whole batch.
-//   2. messages  Send only after (1) is durable. A promise or an accepted
-//                that leaves before the vote behind it is on disk can be
-//                forgotten by a crash, and then two values can be chosen
-//                (seed "what the papers leave unspecified": the fsync bug).
-//   3. chosen    Apply to the state machine, in slot order. An entry with no
-//                values is a no-op that filled a gap. Chosen entries need not
-//                be persisted for safety (a chosen value survives in the votes
-//                of a quorum), and sync_needed does not cover them; a store
-//                may record them all the same, without a sync, to rebuild the
-//                state machine or serve catch-up after a restart (the POSIX
-//                write-ahead log does).
+//   send_now         Send at once: before, during or after the write of (1).
+//                    Each of these vouches for nothing that is still to be
+//                    synced (backed_by() in core/message.hpp holds for it
+//                    against the durable state before this batch): a
+//                    leader's accepts and heartbeats once its ballot is
+//                    durable, chosen notices, learn requests, and rejects
+//                    that report an already durable promise. This is what
+//                    lets a leader's sync overlap its followers' (the Raft
+//                    thesis §10.2.1; etcd's Messages vs MsgsAfterAppend).
+//   1. durable       Persist `promised` (when promised_changed) and every
+//                    record of `accepted` (the newest vote per slot), then
+//                    fsync once if sync_needed. Group commit: one sync for
+//                    the whole batch.
+//   send_after_sync  Send only after (1) is durable: promises, accepted,
+//                    rejects reporting a promise raised in this batch, a
+//                    candidate's prepare, and the accepts of a leader whose
+//                    ballot was raised in this batch (a quorum of one). A
+//                    promise or an accepted that leaves before the vote
+//                    behind it is on disk can be forgotten by a crash, and
+//                    then two values can be chosen (seed "what the papers
+//                    leave unspecified": the fsync bug). A prepare that
+//                    leaves before its raised promise is durable lets a
+//                    restarted candidate reuse the ballot, and one ballot
+//                    then carries two values.
+//   chosen           Apply to the state machine, in slot order, at any time
+//                    before advance(). An entry with no values is a no-op
+//                    that filled a gap.
+//   catch_up         Peers that asked for slots this replica has released:
+//                    serve them from your log (replica::chosen_message_for)
+//                    or a snapshot. They need nothing durable.
 //
-// Which messages must wait for (1) is one rule, paxos::needs_durable(kind)
-// and paxos::backed_by(message, ...) in core/message.hpp, which every driver
-// and checker in this repository uses.
+// Chosen entries need not be persisted, and sync_needed does not cover them:
+// a chosen value survives in the durable votes of a phase-2 quorum, since a
+// replica counts a vote (its own included) only once it is durable. A store
+// may record them all the same, without a sync of their own, to rebuild the
+// state machine or serve catch-up after a restart (the POSIX write-ahead log
+// does). storage/durable_state.hpp and the README say the same.
+//
+// The leader's own vote is written in (1) while its accepts are already on
+// their way, and counts toward a phase-2 quorum only at advance(), which
+// says that (1) is durable. advance() may therefore choose slots and queue
+// their chosen notices: drain until has_ready() is false.
 //
 // Views point into the replica's own fixed buffers and stay valid until
-// advance(); no input may be given to the replica between ready() and
-// advance().
+// advance(). A message to node_id::broadcast() goes to every node of `peers`.
 #pragma once
 
 #include <cstddef>
@@ -65,17 +90,18 @@ struct chosen_entry {
 
 template <class Ballot, class Value, class Message>
 struct ready_batch {
+    // Messages that may leave at once.
+    std::span<const Message> send_now{};
     // 1. Durable state.
     Ballot promised{};
     bool promised_changed = false;
     std::span<const accepted_record<Ballot, Value>> accepted{};
     bool sync_needed = false;
-    // 2. Messages to send after (1) is durable.
-    std::span<const Message> messages{};
-    // 3. Newly chosen entries, in slot order, with no gaps.
+    // Messages to send once (1) is durable.
+    std::span<const Message> send_after_sync{};
+    // Newly chosen entries, in slot order, with no gaps.
     std::span<const chosen_entry<Value>> chosen{};
-    // 4. Peers that asked for slots this replica no longer holds (serve them
-    //    after (1) like any message; they need nothing durable).
+    // Peers that asked for slots this replica no longer holds.
     std::span<const catch_up_request> catch_up{};
     // Who a message to node_id::broadcast() goes to: every other member.
     node_set peers{};

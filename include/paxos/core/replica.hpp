@@ -49,6 +49,7 @@
 #include "../policies/node_set.hpp"
 #include "fixed_vector.hpp"
 #include "message.hpp"
+#include "outbox.hpp"
 #include "ready.hpp"
 #include "types.hpp"
 
@@ -79,22 +80,49 @@ public:
     static constexpr std::size_t outbox_messages_max = Config::outbox_messages_max;
     static constexpr bool single_decree = Config::single_decree;
 
+    // The most values one promise carries; a promise with more votes'
+    // values continues in further parts (core/message.hpp).
+    static constexpr std::size_t promise_values_max = promise_values_max_of<Config>();
+    static_assert(promise_values_max >= batch_values_max,
+                  "config: promise_values_max must hold at least one batch");
+    // Parts are filled greedily, so each but the last holds more than
+    // promise_values_max - batch_values_max values, and each holds a slot.
+    static constexpr std::size_t promise_parts_max = [] {
+        if (promise_values_max >= window_slots * batch_values_max) return std::size_t{1};
+        const std::size_t greedy =
+            window_slots * batch_values_max / (promise_values_max - batch_values_max + 1) + 1;
+        return greedy < window_slots ? greedy : window_slots;
+    }();
+    static_assert(promise_parts_max <= 64,
+                  "config: promise_values_max too small: a promise would need more than 64 parts "
+                  "(window_slots * batch_values_max / promise_values_max)");
+    // The largest body any message of this config has.
+    static constexpr std::size_t body_values_max = promise_values_max;
+
     using batch_type = fixed_vector<value_type, batch_values_max>;
-    using message_type = basic_message<ballot_type, value_type, batch_values_max>;
+    using message_type = basic_message<ballot_type, value_type>;
+    using message_buffer =
+        basic_message_buffer<ballot_type, value_type, body_values_max, window_slots>;
+    using report_type = vote_report<ballot_type>;
     using record_type = accepted_record<ballot_type, value_type>;
     using chosen_type = chosen_entry<value_type>;
     using ready_type = ready_batch<ballot_type, value_type, message_type>;
 
-    // The most messages one input can add to the outbox. The worst input is
-    // a higher prepare at a leader whose policy retries at once and whose
-    // phase-1 quorum is itself alone: a promise with an entry per slot (W + 1),
-    // then its new prepare and heartbeat (2), an accept per re-proposed slot
-    // (W), and the open and pending batches (2): 2W + 5. An input is refused
+    // The most one input can add to the outbox. The worst input is a higher
+    // prepare at a leader whose policy retries at once and whose phase-1
+    // quorum is itself alone: a promise in up to P parts with every vote
+    // (W votes, W * B values), then its new prepare and heartbeat (2), an
+    // accept per re-proposed slot (W messages, W * B values), and the open
+    // and pending batches (2 messages, 2B values). An input is refused
     // (outbox_full) unless this much room is free, so no input is ever
     // half-applied; every input asserts on return that it kept to the bound.
-    static constexpr std::size_t messages_per_input_max = 2 * window_slots + 6;
+    static constexpr std::size_t messages_per_input_max = window_slots + promise_parts_max + 5;
+    static constexpr std::size_t values_per_input_max =
+        2 * window_slots * batch_values_max + 2 * batch_values_max;
+    static constexpr std::size_t votes_per_input_max = window_slots;
     static_assert(outbox_messages_max >= 2 * messages_per_input_max,
-                  "config: outbox_messages_max must be at least 2 * (2 * window_slots + 6)");
+                  "config: outbox_messages_max must be at least "
+                  "2 * (window_slots + promise parts + 5)");
 
     struct options {
         node_id self{};
@@ -146,6 +174,7 @@ public:
         // Planted: the ballot lived only in memory, so a restarted node bids
         // (and promises) from scratch and reuses ballots it already used.
         if constexpr (planted(bug::ballot_reused_after_restart)) promised_ = ballot_type{};
+        durable_promised_ = promised_;
         base_ = applied_end_ = chosen_end_ = end_ = next_slot_ = r.first_unapplied;
         for (const record_type& rec : r.accepted) {
             if (rec.slot < base_) continue;  // applied, so chosen: the vote is moot
@@ -172,7 +201,7 @@ public:
     // chosen entries of later ready batches.
     result propose(const value_type& value) {
         begin_input();
-        const input_guard guard{*this, outbox_.size()};
+        const input_guard guard{*this};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (single_decree && chosen_end_.value > 0) return {reason::already_chosen, leader_};
         if (role_ == role::leader) return propose_as_leader(value);
@@ -194,23 +223,20 @@ public:
     // handler applies the rule of its role and queues its answers.
     result step(const message_type& m) {
         begin_input();
-        const input_guard guard{*this, outbox_.size()};
+        const input_guard guard{*this};
         node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
         if (const reason r = validate(m, owner); r != reason::ok) return {r, leader_};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         // Agreement before anything changes: crash-fault Paxos never chooses
         // two values for a slot, so a contradiction means a broken peer or two
         // clusters mixed on one network. Say so, and trust nothing of it.
-        if (m.kind == message_kind::chosen && contradicts_chosen(m)) {
-            return {reason::contradicts_chosen, leader_};
-        }
+        if (contradicts_chosen(m)) return {reason::contradicts_chosen, leader_};
         // No zero test: highest_seen_ starts at zero, so zero never exceeds it.
         if (m.ballot > highest_seen_) highest_seen_ = m.ballot;
         result r{reason::malformed, leader_};
         switch (m.kind) {
             case message_kind::prepare: r = on_prepare(m); break;
             case message_kind::promise: r = on_promise(m); break;
-            case message_kind::promise_entry: r = on_promise_entry(m); break;
             case message_kind::accept: r = on_accept(m); break;
             case message_kind::accepted: r = on_accepted(m); break;
             case message_kind::reject: r = on_reject(m); break;
@@ -237,7 +263,7 @@ public:
     // heard ask for it.
     result tick() {
         begin_input();
-        const input_guard guard{*this, outbox_.size()};
+        const input_guard guard{*this};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         result r{reason::ok, leader_};
         if (role_ == role::candidate && chosen_end_ > phase1_from_) {
@@ -287,7 +313,7 @@ public:
     // leader policy would do (etcd's Campaign). A no-op for a leader.
     result campaign() {
         begin_input();
-        const input_guard guard{*this, outbox_.size()};
+        const input_guard guard{*this};
         if (!has_outbox_room()) return {reason::outbox_full, leader_};
         if (role_ == role::leader) return {reason::ok, leader_};
         if (decided()) return {reason::already_chosen, leader_};
@@ -327,7 +353,9 @@ public:
         ready_.promised_changed = promised_dirty_;
         ready_.accepted = records_.view();
         ready_.sync_needed = promised_dirty_ || !records_.empty();
-        ready_.messages = outbox_.view();
+        outbox_.seal();
+        ready_.send_now = outbox_.now();
+        ready_.send_after_sync = outbox_.after_sync();
         ready_.chosen = chosen_out_.view();
         ready_.catch_up = catch_up_.view();
         ready_.peers = peers_;
@@ -342,6 +370,7 @@ public:
         PAXOS_ASSERT(ready_outstanding_);
         PAXOS_ASSERT(&done == &ready_);
         ready_outstanding_ = false;
+        if (ready_.promised_changed) durable_promised_ = ready_.promised;
         promised_dirty_ = false;
         outbox_.clear();
         // The votes as cast are on disk now; a slot chosen with another value
@@ -355,6 +384,10 @@ public:
             --chosen_aside_count_;
         }
         PAXOS_ASSERT(chosen_aside_count_ == 0);
+        // Our own votes are durable now, and only now count (see ready.hpp).
+        if (role_ == role::leader) {
+            for (const record_type& rec : records_) count_own_vote(rec);
+        }
         records_.clear();
         chosen_out_.clear();
         catch_up_.clear();
@@ -392,6 +425,7 @@ public:
         h.add(static_cast<std::uint64_t>(role_));
         h.add_ballot(promised_);
         h.add(promised_dirty_);
+        h.add_ballot(durable_promised_);
         h.add_ballot(ballot_);
         h.add_ballot(highest_seen_);
         h.add(leader_.value);
@@ -408,8 +442,8 @@ public:
         h.add(promised_by_.mask());
         h.add(tainted_.mask());
         for (std::size_t i = 0; i < node_count_; ++i) {
-            h.add(expected_[i]);
-            h.add(received_[i]);
+            h.add(parts_seen_[i]);
+            h.add(parts_expected_[i]);
         }
         h.add(retransmit_elapsed_);
         h.add(quiet_ticks_);
@@ -429,7 +463,6 @@ public:
             h.add(st.votes.mask());
             h.add_ballot(st.adopt_ballot);
             h.add_values(st.adopt_values.view());
-            h.add(st.reported.mask());
         }
         if constexpr (requires { leader_policy_.fingerprint(); }) {
             h.add(leader_policy_.fingerprint());
@@ -448,7 +481,7 @@ public:
         PAXOS_ASSERT(s < applied_end_);  // only what is chosen and applied here
         message_type c;
         set_header(c, to, message_kind::chosen, ballot_type{}, s);
-        c.values.assign(values);
+        c.values = values;
         return c;
     }
 
@@ -512,10 +545,9 @@ private:
         bool proposed = false;
         bool sent_this_round = false;  // proposed since the last retransmit round
         node_set votes{};
-        // Candidate: highest-ballot vote reported in Phase 1, and by whom.
+        // Candidate: the highest-ballot vote reported in Phase 1.
         ballot_type adopt_ballot{};
         batch_type adopt_values{};
-        node_set reported{};
     };
 
     // A slot as it starts. Default-initialized, not value-initialized: `{}` on a
@@ -600,9 +632,18 @@ private:
     // invariant chain holds.
     struct input_guard {
         const replica& r;
-        std::size_t before;
+        std::size_t messages_free;
+        std::size_t values_free;
+        std::size_t votes_free;
+        explicit input_guard(const replica& of) noexcept
+            : r(of),
+              messages_free(of.outbox_.messages_free()),
+              values_free(of.outbox_.values_free()),
+              votes_free(of.outbox_.votes_free()) {}
         ~input_guard() {
-            PAXOS_ASSERT(r.outbox_.size() - before <= messages_per_input_max);
+            PAXOS_ASSERT(messages_free - r.outbox_.messages_free() <= messages_per_input_max);
+            PAXOS_ASSERT(values_free - r.outbox_.values_free() <= values_per_input_max);
+            PAXOS_ASSERT(votes_free - r.outbox_.votes_free() <= votes_per_input_max);
             r.check_invariants();
         }
     };
@@ -640,7 +681,9 @@ private:
         fresh_ = false;
     }
     bool has_outbox_room() const noexcept {
-        return outbox_messages_max - outbox_.size() >= messages_per_input_max;
+        return outbox_.messages_free() >= messages_per_input_max &&
+               outbox_.values_free() >= values_per_input_max &&
+               outbox_.votes_free() >= votes_per_input_max;
     }
     // The header every message of ours carries.
     void set_header(message_type& m, node_id to, message_kind kind, ballot_type b,
@@ -652,15 +695,31 @@ private:
         m.slot = s;
         m.chosen_end = chosen_end_;
     }
-    // Messages are built in place at the end of the outbox and returned for
-    // the caller to fill in: no copy of a finished message.
+    // Which group a message of ours joins: it leaves at once unless what it
+    // vouches for (backed_by) is still to be synced. A vote is always cast in
+    // the batch that answers it, so accepted always waits.
+    send_group group_of(message_kind kind, ballot_type b) const noexcept {
+        switch (backing_of(kind)) {
+            case durable_backing::none: return send_group::now;
+            case durable_backing::vote: return send_group::after_sync;
+            case durable_backing::promise: break;
+        }
+        // Planted: a candidate's prepare leaves before its raised promise is on disk.
+        if constexpr (planted(bug::prepare_before_durable)) {
+            if (kind == message_kind::prepare) return send_group::now;
+        }
+        return b <= durable_promised_ ? send_group::now : send_group::after_sync;
+    }
+    // Messages are built in place in the outbox and returned for the caller
+    // to fill in: no copy of a finished message.
     message_type& emit(node_id to, message_kind kind, ballot_type b, slot_id s) {
-        message_type& m = outbox_.grow();
-        // Every field as a fresh message has it (an aggregate: a large batch's
-        // room is not zero-filled), then the header.
-        m = message_type{};
+        message_type& m = outbox_.add(group_of(kind, b));
         set_header(m, to, kind, b, s);
         return m;
+    }
+    // A body's values, copied into the outbox's arena.
+    void put_values(message_type& m, std::span<const value_type> values) {
+        m.values = outbox_.put_values(values);
     }
     message_type& send(node_id to, message_kind kind, ballot_type b, slot_id s = slot_id{}) {
         PAXOS_ASSERT(to != options_.self);
@@ -684,17 +743,12 @@ private:
         return b.is_zero() || b.owner().value < node_count_;
     }
 
-    // Kinds about one slot's value, which must be a slot in use.
-    static constexpr bool names_one_slot(message_kind k) noexcept {
-        return k == message_kind::accept || k == message_kind::accepted ||
-               k == message_kind::chosen || k == message_kind::promise_entry;
-    }
-
     // Sets `owner` to the owner of m.ballot (none for a zero ballot) once it
-    // is checked, so handlers need not compute it again.
+    // is checked, so handlers need not compute it again. The generic checks
+    // follow the kind's row of message_kinds (core/message.hpp).
     reason validate(const message_type& m, node_id& owner) const noexcept {
-        const auto kind = static_cast<std::uint8_t>(m.kind);
-        if (kind < 1 || kind > message_kind_count) return reason::malformed;
+        if (!is_message_kind(static_cast<std::uint8_t>(m.kind))) return reason::malformed;
+        const message_kind_info& k = info(m.kind);
         if (m.from.value >= node_count_ || m.from == options_.self) {
             return reason::unknown_sender;
         }
@@ -707,49 +761,67 @@ private:
         if (m.slot.value > slot_id::limit || m.chosen_end.value > slot_id::limit) {
             return reason::malformed;
         }
-        if (m.slot.value == slot_id::limit && names_one_slot(m.kind)) return reason::malformed;
+        if (m.slot.value == slot_id::limit && k.one_slot) return reason::malformed;
+        // A body only where the kind has one, and never more than it holds.
+        if (!k.has_values && !m.values.empty()) return reason::malformed;
+        if (!k.has_votes && !m.votes.empty()) return reason::malformed;
+        if (m.values.size() > (k.has_votes ? promise_values_max : batch_values_max)) {
+            return reason::malformed;
+        }
+        if (!k.accepted_ballot && !m.accepted_ballot.is_zero()) return reason::malformed;
+        if (!k.has_votes && (m.part != 0 || m.parts != 1)) return reason::malformed;
         // The ballot's owner is computed once (a division for counter ballots).
         const bool zero = m.ballot.is_zero();
         owner = zero ? node_id::none() : m.ballot.owner();
         if ((!zero && owner.value >= node_count_) || !owned_by_cluster(m.accepted_ballot)) {
             return reason::malformed;
         }
-        switch (m.kind) {
-            case message_kind::prepare:
-            case message_kind::accept:
-            case message_kind::heartbeat:
-                // A proposer speaks only with its own ballot.
+        switch (k.ballot) {
+            case ballot_rule::sender:  // a proposer speaks only with its own ballot
                 if (zero || owner != m.from) return reason::malformed;
                 break;
-            case message_kind::promise:
-            case message_kind::accepted:
-                // Answers to one of our ballots.
+            case ballot_rule::receiver:  // answers to one of our ballots
                 if (zero || owner != options_.self) return reason::malformed;
-                if (m.kind == message_kind::promise && m.count > window_slots) {
-                    return reason::malformed;
-                }
                 break;
-            case message_kind::promise_entry:
-                if (zero || owner != options_.self) return reason::malformed;
-                // A reported vote predates the promise it travels with. (An
-                // implementation whose accepts do not raise the promise has no
-                // such cross-check: the planted bug drops it too.)
-                if constexpr (!planted(bug::accept_keeps_promise)) {
-                    if (!m.accepted_ballot.is_zero() && !(m.accepted_ballot < m.ballot)) {
-                        return reason::malformed;
-                    }
-                }
-                if (m.accepted_ballot.is_zero() && !m.is_chosen) return reason::malformed;
+            case ballot_rule::nonzero:
+                if (zero) return reason::malformed;
                 break;
-            case message_kind::reject:
-                if (m.ballot.is_zero()) return reason::malformed;
-                break;
-            case message_kind::chosen:
-                // A leader announcing its own choice chose it in its ballot.
-                if (!zero && m.accepted_ballot != m.ballot) return reason::malformed;
-                break;
-            case message_kind::learn_request: break;
+            case ballot_rule::any: break;
         }
+        // A leader announcing its own choice chose it in its ballot.
+        if (m.kind == message_kind::chosen && !zero && m.accepted_ballot != m.ballot) {
+            return reason::malformed;
+        }
+        if (k.has_votes) return validate_votes(m);
+        return reason::ok;
+    }
+
+    // A promise's votes: slots from the first one asked, strictly increasing,
+    // each owned by the cluster, each vote's values in the body, and (unless
+    // only chosen is reported) a vote below the promise it travels with.
+    reason validate_votes(const message_type& m) const noexcept {
+        if (m.parts == 0 || m.parts > promise_parts_max || m.part >= m.parts) {
+            return reason::malformed;
+        }
+        if (m.votes.size() > window_slots) return reason::malformed;
+        std::size_t values = 0;
+        slot_id after = m.slot;
+        for (std::size_t i = 0; i < m.votes.size(); ++i) {
+            const report_type& v = m.votes[i];
+            if (v.slot < after || v.slot.value >= slot_id::limit) return reason::malformed;
+            after = v.slot.next();
+            if (!owned_by_cluster(v.ballot)) return reason::malformed;
+            if (v.value_count > batch_values_max) return reason::malformed;
+            values += v.value_count;
+            if (!v.chosen && v.ballot.is_zero()) return reason::malformed;
+            // A reported vote predates the promise it travels with. (An
+            // implementation whose accepts do not raise the promise has no
+            // such cross-check: the planted bug drops it too.)
+            if constexpr (!planted(bug::accept_keeps_promise)) {
+                if (!v.ballot.is_zero() && !(v.ballot < m.ballot)) return reason::malformed;
+            }
+        }
+        if (values != m.values.size()) return reason::malformed;
         return reason::ok;
     }
 
@@ -814,20 +886,46 @@ private:
         raise_promise(m.ballot);
         leader_ = node_id::none();         // an election is under way
         leader_policy_.on_leader_heard();  // a live proposer: don't start a rival one
-        std::uint32_t entries = 0;
-        for (slot_id s = m.slot; s < end_; s = s.next()) {
+        send_promise(m.from, m.ballot, m.slot);
+        preempted_by(m.ballot);
+        return {};
+    }
+
+    // One promise with every vote we hold from `from` on, and every slot we
+    // know chosen there, in parts of at most promise_values_max values. Each
+    // part starts at its first reported slot (the first at `from`), so the
+    // parts cover consecutive slot ranges.
+    void send_promise(node_id to, ballot_type b, slot_id from) {
+        message_type* part = &send(to, message_kind::promise, b, from);
+        std::array<message_type*, promise_parts_max> parts{};
+        std::size_t count = 0;
+        std::size_t values_at = outbox_.values_mark();
+        std::size_t votes_at = outbox_.votes_mark();
+        const auto close_part = [&] {
+            part->values = outbox_.values_since(values_at);
+            part->votes = outbox_.votes_since(votes_at);
+            parts[count++] = part;
+        };
+        for (slot_id s = from; s < end_; s = s.next()) {
             if (!in_window(s)) continue;
             const slot_state& st = at(s);
             if (st.accepted_ballot.is_zero() && !st.chosen) continue;
-            message_type& e = send(m.from, message_kind::promise_entry, m.ballot, s);
-            e.accepted_ballot = st.accepted_ballot;
-            e.is_chosen = st.chosen;
-            e.values = st.chosen ? chosen_values(st) : st.values;
-            ++entries;
+            const batch_type& values = st.chosen ? chosen_values(st) : st.values;
+            if (outbox_.values_mark() - values_at + values.size() > promise_values_max) {
+                close_part();
+                part = &send(to, message_kind::promise, b, s);
+                values_at = outbox_.values_mark();
+                votes_at = outbox_.votes_mark();
+            }
+            outbox_.put_vote(report_type{s, st.accepted_ballot,
+                                         static_cast<std::uint32_t>(values.size()), st.chosen});
+            (void)outbox_.put_values(values.view());
         }
-        send(m.from, message_kind::promise, m.ballot, m.slot).count = entries;
-        preempted_by(m.ballot);
-        return {};
+        close_part();
+        for (std::size_t i = 0; i < count; ++i) {
+            parts[i]->part = static_cast<std::uint8_t>(i);
+            parts[i]->parts = static_cast<std::uint8_t>(count);
+        }
     }
 
     // Paxos Made Simple §2.2 (P1a): accept(n, v) if n is not below the promise.
@@ -853,7 +951,7 @@ private:
             send_chosen(m.from, m.slot, st, ballot_type{});
             return {reason::ignored, leader_};
         }
-        cast_vote(m.slot, st, m.ballot, m.values.view());
+        cast_vote(m.slot, st, m.ballot, m.values);
         end_ = std::max(end_, m.slot.next());
         send(m.from, message_kind::accepted, m.ballot, m.slot);
         return {};
@@ -894,15 +992,14 @@ private:
         phase1_from_ = chosen_end_;
         promised_by_.clear();
         tainted_.clear();
-        expected_.fill(no_count);
-        received_.fill(0);
+        parts_seen_.fill(0);
+        parts_expected_.fill(0);
         for (slot_id s = base_; s.value < base_.value + window_slots; s = s.next()) {
             slot_state& st = at(s);
             st.proposed = false;
             if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
             st.adopt_ballot = ballot_type{};
             if (!st.chosen_aside) st.adopt_values.clear();  // holds a chosen value
-            st.reported.clear();
         }
         // Our own acceptor's answer, without a message.
         for (slot_id s = phase1_from_; s < end_; s = s.next()) {
@@ -918,58 +1015,60 @@ private:
         return {reason::ok, leader_};
     }
 
-    // Phase 1b arrives in pieces: one promise_entry per reported vote and one
-    // promise header with their count, in any order, possibly duplicated. A
-    // peer counts toward the phase-1 quorum only once all its entries are in:
-    // a promise missing a vote could hide a value that was already chosen.
+    // Phase 1b: a promise, in one part or a few, in any order, possibly
+    // duplicated. A peer counts toward the phase-1 quorum only once all its
+    // parts are in: a promise missing a vote could hide a value that was
+    // already chosen.
     result on_promise(const message_type& m) {
         if (role_ != role::candidate || m.ballot != ballot_) return {reason::ignored, leader_};
-        if (m.slot != phase1_from_) return {reason::malformed, leader_};
-        if (expected_[m.from.value] != no_count) return {reason::ignored, leader_};  // dup
-        expected_[m.from.value] = m.count;
-        return count_promise(m.from);
+        if (m.part == 0 ? m.slot != phase1_from_ : m.slot < phase1_from_) {
+            return {reason::malformed, leader_};
+        }
+        const std::size_t peer = m.from.value;
+        if (parts_expected_[peer] != 0 && parts_expected_[peer] != m.parts) {
+            return {reason::malformed, leader_};  // two parts disagree on how many there are
+        }
+        const std::uint64_t bit = std::uint64_t{1} << m.part;
+        if ((parts_seen_[peer] & bit) != 0) return {reason::ignored, leader_};  // duplicate
+        parts_expected_[peer] = m.parts;
+        parts_seen_[peer] |= bit;
+        reason r = reason::ok;
+        std::size_t at_value = 0;
+        for (const report_type& v : m.votes) {
+            const auto values = m.values.subspan(at_value, v.value_count);
+            at_value += v.value_count;
+            if (!make_room(v.slot)) {
+                // Cannot hold this vote, so this promise cannot be counted.
+                tainted_.insert(m.from);
+                r = reason::slot_out_of_window;
+                continue;
+            }
+            slot_state& st = at(v.slot);
+            end_ = std::max(end_, v.slot.next());
+            if (v.chosen) {
+                if (!st.chosen) mark_chosen(v.slot, st, values, ballot_type{});
+            } else if (!st.chosen && v.ballot > st.adopt_ballot) {
+                // (A chosen slot needs no adoption, and its adopt_values may hold
+                // the chosen value: see slot_state::chosen_aside.)
+                // Value adoption (P2c): keep the vote of the highest ballot.
+                st.adopt_ballot = v.ballot;
+                st.adopt_values.assign(values);
+            }
+        }
+        count_promise(m.from);
+        return {r, leader_};
     }
 
-    result on_promise_entry(const message_type& m) {
-        if (role_ != role::candidate || m.ballot != ballot_) return {reason::ignored, leader_};
-        if (m.slot < phase1_from_) return {reason::malformed, leader_};
-        if (!make_room(m.slot)) {
-            // Cannot hold this vote, so this promise cannot be counted.
-            tainted_.insert(m.from);
-            return {reason::slot_out_of_window, leader_};
-        }
-        slot_state& st = at(m.slot);
-        if (m.is_chosen && st.chosen && !same_values(chosen_values(st).view(), m.values.view())) {
-            // Never counted: a peer that contradicts a chosen value is broken
-            // or belongs to another cluster.
-            return {reason::contradicts_chosen, leader_};
-        }
-        if (st.reported.contains(m.from)) return {reason::ignored, leader_};  // duplicate
-        st.reported.insert(m.from);
-        ++received_[m.from.value];
-        end_ = std::max(end_, m.slot.next());
-        if (m.is_chosen) {
-            if (!st.chosen) mark_chosen(m.slot, st, m.values.view(), ballot_type{});
-        } else if (!st.chosen && m.accepted_ballot > st.adopt_ballot) {
-            // (A chosen slot needs no adoption, and its adopt_values may hold
-            // the chosen value: see slot_state::chosen_aside.)
-            // Value adoption (P2c): keep the vote of the highest ballot.
-            st.adopt_ballot = m.accepted_ballot;
-            st.adopt_values = m.values;
-        }
-        return count_promise(m.from);
-    }
-
-    // A peer's promise counts once its header and all its entries are in.
-    result count_promise(node_id from) {
-        const std::uint32_t want = expected_[from.value];
-        if (want == no_count || received_[from.value] != want) return {reason::ok, leader_};
-        if (tainted_.contains(from)) return {reason::ok, leader_};
+    // A peer's promise counts once all its parts are in.
+    void count_promise(node_id from) {
+        const std::size_t want = parts_expected_[from.value];
+        const std::uint64_t all = want >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << want) - 1;
+        if (want == 0 || parts_seen_[from.value] != all) return;
+        if (tainted_.contains(from)) return;
         promised_by_.insert(from);
         if (role_ == role::candidate && quorum_.is_phase1_quorum(promised_by_)) {
             become_leader();
         }
-        return {reason::ok, leader_};
     }
 
     // Phase 1 is complete. Every slot from phase1_from_ up to the highest slot
@@ -1040,9 +1139,11 @@ private:
         seal_open_batch();
     }
 
-    // Phase 2a for one slot: vote for it ourselves (durable in this batch, so
-    // counting our own vote before it is on disk is safe: nothing that depends
-    // on it leaves before the batch is persisted), then ask everyone else.
+    // Phase 2a for one slot: vote for it ourselves and ask everyone else at
+    // once. Our vote is written while the accepts travel and counts only at
+    // advance(), once durable (count_own_vote): a chosen notice that counted
+    // it earlier could leave, and a crash then forget the vote, leaving the
+    // value chosen by a quorum that no longer holds it.
     void propose_slot(slot_id s, std::span<const value_type> values) {
         slot_state& st = at(s);
         if (st.chosen) {
@@ -1057,15 +1158,35 @@ private:
         if constexpr (!planted(bug::votes_across_ballots)) st.votes.clear();
         // The leader's own acceptor votes first; ballot_ == promised_ here.
         cast_vote(s, st, ballot_, values);
-        st.votes.insert(options_.self);
         end_ = std::max(end_, s.next());
-        if (quorum_.is_phase2_quorum(st.votes)) {
-            // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
-            // message carries the value, so no accept is needed.
-            on_quorum_accepted(s, st);
-            return;
+        // Planted: the leader counts its own vote before it is durable.
+        if constexpr (planted(bug::own_vote_before_durable)) {
+            st.votes.insert(options_.self);
+            if (quorum_.is_phase2_quorum(st.votes)) {
+                on_quorum_accepted(s, st);
+                return;
+            }
         }
-        if (message_type* a = broadcast(message_kind::accept, ballot_, s)) a->values = st.values;
+        // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
+        // message, once it is durable, carries the value; no accept is needed.
+        if (self_is_phase2_quorum()) return;
+        if (message_type* a = broadcast(message_kind::accept, ballot_, s)) put_values(*a, st.values.view());
+    }
+
+    bool self_is_phase2_quorum() const noexcept {
+        node_set self{};
+        self.insert(options_.self);
+        return quorum_.is_phase2_quorum(self);
+    }
+
+    // advance(): a vote of ours, handed out for persisting in the batch just
+    // acknowledged, is durable and counts if it is still our proposal.
+    void count_own_vote(const record_type& rec) {
+        if (role_ != role::leader || rec.ballot != ballot_) return;
+        slot_state& st = at(rec.slot);
+        if (!st.proposed || st.chosen || st.accepted_ballot != ballot_) return;
+        st.votes.insert(options_.self);
+        if (quorum_.is_phase2_quorum(st.votes)) on_quorum_accepted(rec.slot, st);
     }
 
     // Chosen only when one phase-2 quorum accepted in the same ballot: votes
@@ -1086,7 +1207,7 @@ private:
         mark_chosen(s, st, st.values.view(), ballot_);
         if (message_type* c = broadcast(message_kind::chosen, ballot_, s)) {
             c->accepted_ballot = ballot_;  // chosen in our ballot
-            c->values = st.values;
+            put_values(*c, st.values.view());
         }
     }
 
@@ -1171,7 +1292,7 @@ private:
     void send_chosen(node_id to, slot_id s, const slot_state& st, ballot_type b) {
         message_type& c = send(to, message_kind::chosen, b, s);
         c.accepted_ballot = st.chosen_ballot;
-        c.values = chosen_values(st);
+        put_values(c, chosen_values(st).view());
     }
 
     // A chosen value, announced by the leader that got it chosen (carrying its
@@ -1198,7 +1319,7 @@ private:
             if (st.chosen_ballot.is_zero()) st.chosen_ballot = m.accepted_ballot;
             return {reason::ignored, leader_};
         }
-        if (role_ == role::leader && superseded_at(st, m.values.view())) {
+        if (role_ == role::leader && superseded_at(st, m.values)) {
             // Chosen where we have proposed nothing (a slot we reserved or
             // have yet to use) or something else: another proposer with a
             // higher ballot completed Phase 1 past us (our Phase 1 would have
@@ -1207,13 +1328,26 @@ private:
             step_down();
             leader_ = m.accepted_ballot.is_zero() ? node_id::none() : m.accepted_ballot.owner();
         }
-        mark_chosen(m.slot, st, m.values.view(), m.accepted_ballot);
+        mark_chosen(m.slot, st, m.values, m.accepted_ballot);
         return {};
     }
 
+    // A chosen message, or a promise's report of a chosen slot, whose value
+    // differs from the one we know chosen there.
     bool contradicts_chosen(const message_type& m) const {
-        if (!in_window(m.slot) || !at(m.slot).chosen) return false;
-        return !same_values(chosen_values(at(m.slot)).view(), m.values.view());
+        if (m.kind == message_kind::chosen) return contradicts_chosen_at(m.slot, m.values);
+        if (m.kind != message_kind::promise) return false;
+        std::size_t at_value = 0;
+        for (const report_type& v : m.votes) {
+            const auto values = m.values.subspan(at_value, v.value_count);
+            at_value += v.value_count;
+            if (v.chosen && contradicts_chosen_at(v.slot, values)) return true;
+        }
+        return false;
+    }
+    bool contradicts_chosen_at(slot_id s, std::span<const value_type> values) const {
+        if (!in_window(s) || !at(s).chosen) return false;
+        return !same_values(chosen_values(at(s)).view(), values);
     }
 
     // For a leader learning that slot `st` is chosen with `values`.
@@ -1307,13 +1441,12 @@ private:
                 continue;
             }
             message_type* a = broadcast(message_kind::accept, ballot_, s);
-            if (a) a->values = st.values;
+            if (a) put_values(*a, st.values.view());
             ++sent;
         }
         broadcast(message_kind::heartbeat, ballot_);
     }
 
-    static constexpr std::uint32_t no_count = ~std::uint32_t{0};
 
     // ---- state ---------------------------------------------------------------------
     // Fixed-size members only: the replica never allocates after construction.
@@ -1326,6 +1459,7 @@ private:
     role role_ = role::follower;
     ballot_type promised_{};
     bool promised_dirty_ = false;
+    ballot_type durable_promised_{};  // the promise as of the last acknowledged batch
     ballot_type ballot_{};        // our latest own ballot
     ballot_type highest_seen_{};  // highest ballot in any message
     node_id leader_ = node_id::none();
@@ -1344,13 +1478,13 @@ private:
     batch_type pending_{};  // commands taken while not leader
 
     // Phase 1 bookkeeping of a candidate: which peers' promises are complete,
-    // which were spoiled (a vote we could not hold), and per peer how many
-    // entries were announced and how many arrived.
+    // which were spoiled (a vote we could not hold), and per peer which parts
+    // of its promise arrived, of how many.
     slot_id phase1_from_{};
     node_set promised_by_{};
     node_set tainted_{};
-    std::array<std::uint32_t, Config::max_nodes> expected_{};
-    std::array<std::uint32_t, Config::max_nodes> received_{};
+    std::array<std::uint64_t, Config::max_nodes> parts_seen_{};    // promise parts in, a bit each
+    std::array<std::uint8_t, Config::max_nodes> parts_expected_{};  // 0 until one part is in
     std::uint32_t retransmit_elapsed_ = 0;
     std::uint32_t quiet_ticks_ = 0;     // follower: ticks since a leader was last heard
     slot_id announced_chosen_end_{};    // furthest chosen_end heartbeats announced
@@ -1358,7 +1492,9 @@ private:
     bool retry_phase1_ = false;         // preempted; the policy wants Phase 1 again
 
     // Outputs of the current batch; ready() hands out views of these.
-    fixed_vector<message_type, outbox_messages_max> outbox_{};
+    outbox<ballot_type, value_type, outbox_messages_max, 2 * values_per_input_max,
+           2 * votes_per_input_max>
+        outbox_{};
     fixed_vector<record_type, window_slots> records_{};
     fixed_vector<chosen_type, window_slots> chosen_out_{};
     fixed_vector<catch_up_request, Config::max_nodes> catch_up_{};

@@ -22,6 +22,8 @@ enum class planted_bug : std::uint8_t {
     promise_before_durable,       // (e) a promise is sent but never made durable
     votes_across_ballots,         // (f) accepts of different ballots add up to a quorum
     ballot_reused_after_restart,  // (g) the own ballot restarts from a volatile counter
+    own_vote_before_durable,      // (h) a leader counts its own vote before it is synced
+    prepare_before_durable,       // (i) a prepare leaves before its raised promise is synced
 };
 
 template <class Config>

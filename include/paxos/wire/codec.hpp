@@ -19,15 +19,15 @@
 // logs, as etcd checks its cluster id on every message. Pick it once per
 // cluster, at random, and store it with the cluster's configuration.
 //
-// The body holds only the fields the kind uses (core/message.hpp's table), in
-// this order:
+// The body holds only the fields the kind uses (core/message.hpp's table of
+// kinds, message_kinds, which this codec follows), in this order:
 //
 //   from u16, to u16, chosen_end u64, ballot       every kind
 //   slot u64                                       every kind but heartbeat
-//   count u32                                      promise
-//   accepted_ballot, is_chosen u8 (0 or 1)         promise_entry
 //   accepted_ballot (the ballot it was chosen in)  chosen
-//   value count u16, then each value               accept, chosen, promise_entry
+//   part u8, parts u8, vote count u16, then each   promise
+//     vote: slot u64, ballot, value count u16, chosen u8 (0 or 1)
+//   value count u32, then each value               accept, chosen, promise
 //
 // Ballots and values are written by paxos::wire::ballot_codec<B> and
 // paxos::wire::value_codec<V> (wire/value_codec.hpp), which users specialize.
@@ -52,7 +52,8 @@
 // compared only after the checksum, so a corrupted id reads as corruption.
 //
 // Format history: version 1 had a 12-byte header without the cluster id, and
-// chosen messages did not say which ballot chose them.
+// chosen messages did not say which ballot chose them. Version 2 sent a
+// promise as a header message and one promise_entry message per vote.
 #pragma once
 
 #include <array>
@@ -70,7 +71,7 @@
 namespace paxos::wire {
 
 inline constexpr std::array<std::byte, 2> magic{std::byte{0x50}, std::byte{0x58}};  // "PX"
-inline constexpr std::uint8_t format_version = 2;
+inline constexpr std::uint8_t format_version = 3;
 inline constexpr std::size_t header_size = 20;
 
 // Header field offsets (see the table above).
@@ -98,7 +99,7 @@ enum class [[nodiscard]] decode_reason : std::uint8_t{
     checksum_mismatch,     // the bytes were corrupted (or the header was)
     wrong_cluster,         // intact, but from another cluster: a misconfigured peer address
     value_decoder_failed,  // value_codec<V>::decode or ballot_codec<B>::decode refused
-    too_many_values,       // a value count above the batch capacity
+    too_many_values,       // a value or vote count above the message's capacity
     malformed,             // checksummed but not a valid body (a bad flag, bytes left over)
 };
 
@@ -124,6 +125,7 @@ enum class encode_status : std::uint8_t {
     buffer_too_small,      // nothing usable was written; encoded_size_max always fits
     unknown_type,          // the message's kind is not a message_kind
     value_encoder_failed,  // value_codec<V>::encode or ballot_codec<B>::encode refused
+    too_large,             // more values or votes than the codec's message buffer holds
 };
 
 constexpr const char* to_string(encode_status s) noexcept {
@@ -132,6 +134,7 @@ constexpr const char* to_string(encode_status s) noexcept {
         case encode_status::buffer_too_small: return "buffer too small";
         case encode_status::unknown_type: return "unknown message type";
         case encode_status::value_encoder_failed: return "value encoder failed";
+        case encode_status::too_large: return "message larger than its buffer type";
     }
     return "unknown encode status";
 }
@@ -145,12 +148,17 @@ struct [[nodiscard]] encode_result {
     constexpr bool ok() const noexcept { return status == encode_status::ok; }
 };
 
-template <class Message>
+// The codec of the messages a basic_message_buffer holds (for a replica,
+// message_codec<replica<C>::message_buffer>): its capacities bound every
+// count, and so the encoded size.
+template <class Buffer>
 struct message_codec;
 
-template <class Ballot, class Value, std::size_t BatchMax>
-struct message_codec<basic_message<Ballot, Value, BatchMax>> {
-    using message_type = basic_message<Ballot, Value, BatchMax>;
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+struct message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>> {
+    using buffer_type = basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>;
+    using message_type = basic_message<Ballot, Value>;
+    using report_type = vote_report<Ballot>;
     using ballot_codec_type = ballot_codec<Ballot>;
     using value_codec_type = value_codec<Value>;
 
@@ -162,34 +170,31 @@ struct message_codec<basic_message<Ballot, Value, BatchMax>> {
                   "paxos::wire::value_codec<V> needs `static constexpr std::size_t "
                   "encoded_size_max`, `static bool encode(const V&, paxos::wire::writer&) "
                   "noexcept` and `static bool decode(paxos::wire::reader&, V&) noexcept`");
-    static_assert(BatchMax <= 0xFFFF, "paxos::wire: a batch must fit the u16 value count");
+    static_assert(VotesMax <= 0xFFFF, "paxos::wire: a promise's votes must fit the u16 count");
+    static_assert(ValuesMax <= 0xFFFFFFFFu, "paxos::wire: a body's values must fit the u32 count");
 
 private:
     static constexpr std::size_t ballot_size_max = ballot_codec_type::encoded_size_max;
     static constexpr std::size_t value_size_max = value_codec_type::encoded_size_max;
     static constexpr std::size_t value_size_min = codec_size_min<value_codec_type>();
+    static constexpr std::size_t vote_size_max = 8 + ballot_size_max + 2 + 1;
 
 public:
-    static constexpr bool known_kind(std::uint8_t kind) noexcept {
-        return kind >= 1 && kind <= message_kind_count;
-    }
-    static constexpr bool has_slot(message_kind k) noexcept { return k != message_kind::heartbeat; }
+    static constexpr bool known_kind(std::uint8_t kind) noexcept { return is_message_kind(kind); }
+    static constexpr bool has_slot(message_kind k) noexcept { return info(k).has_slot; }
     static constexpr bool has_accepted_ballot(message_kind k) noexcept {
-        return k == message_kind::promise_entry || k == message_kind::chosen;
+        return info(k).accepted_ballot;
     }
-    static constexpr bool has_values(message_kind k) noexcept {
-        return k == message_kind::accept || k == message_kind::chosen ||
-               k == message_kind::promise_entry;
-    }
+    static constexpr bool has_values(message_kind k) noexcept { return info(k).has_values; }
+    static constexpr bool has_votes(message_kind k) noexcept { return info(k).has_votes; }
 
     // The longest body a message of kind `k` can have.
     static constexpr std::size_t body_size_max(message_kind k) noexcept {
         std::size_t size = 2 + 2 + 8 + ballot_size_max;
         if (has_slot(k)) size += 8;
-        if (k == message_kind::promise) size += 4;
         if (has_accepted_ballot(k)) size += ballot_size_max;
-        if (k == message_kind::promise_entry) size += 1;
-        if (has_values(k)) size += 2 + BatchMax * value_size_max;
+        if (has_votes(k)) size += 1 + 1 + 2 + VotesMax * vote_size_max;
+        if (has_values(k)) size += 4 + ValuesMax * value_size_max;
         return size;
     }
 
@@ -215,6 +220,9 @@ public:
                                                         cluster_id cluster) noexcept {
         const auto kind = static_cast<std::uint8_t>(m.kind);
         if (!known_kind(kind)) return {encode_status::unknown_type, 0};
+        if (m.values.size() > ValuesMax || m.votes.size() > VotesMax) {
+            return {encode_status::too_large, 0};
+        }
         writer w(out);
         w.put_bytes(magic);
         w.put_u8(format_version);
@@ -236,7 +244,7 @@ public:
     // `out` holds it; otherwise `out` is unchanged and the reason says what
     // was wrong.
     [[nodiscard]] static constexpr decode_reason decode(std::span<const std::byte> in,
-                                                        message_type& out,
+                                                        buffer_type& out,
                                                         cluster_id cluster) noexcept {
         std::uint32_t body_size = 0;
         if (const decode_reason r = check_header(in, body_size); r != decode_reason::ok) {
@@ -248,13 +256,12 @@ public:
             return decode_reason::checksum_mismatch;
         }
         if (load_u64(in, cluster_offset) != cluster.value) return decode_reason::wrong_cluster;
-        message_type m{};
+        buffer_type m{};
         m.kind = static_cast<message_kind>(in[kind_offset]);
         const decode_reason r = decode_body(in.subspan(header_size), m);
         if (r == decode_reason::ok) out = m;
         return r;
     }
-
     // For stream transports: the total size of the message whose first bytes
     // are `prefix`, known once its header has arrived. 0 when `prefix` is
     // shorter than a header or the header cannot start a message of this
@@ -323,28 +330,43 @@ private:
         return true;
     }
 
+    static constexpr bool encode_value(const Value& v, writer& w) noexcept {
+        const std::size_t before = w.size();
+        if (!value_codec_type::encode(v, w)) return false;
+        PAXOS_ASSERT(w.size() - before <= value_size_max);
+        return true;
+    }
+
     static constexpr bool encode_body(const message_type& m, writer& w) noexcept {
         w.put_u16(m.from.value);
         w.put_u16(m.to.value);
         w.put_u64(m.chosen_end.value);
         if (!encode_ballot(m.ballot, w)) return false;
         if (has_slot(m.kind)) w.put_u64(m.slot.value);
-        if (m.kind == message_kind::promise) w.put_u32(m.count);
         if (has_accepted_ballot(m.kind) && !encode_ballot(m.accepted_ballot, w)) return false;
-        if (m.kind == message_kind::promise_entry) w.put_u8(m.is_chosen ? 1 : 0);
+        if (has_votes(m.kind)) {
+            w.put_u8(m.part);
+            w.put_u8(m.parts);
+            w.put_u16(static_cast<std::uint16_t>(m.votes.size()));
+            for (const report_type& v : m.votes) {
+                w.put_u64(v.slot.value);
+                if (!encode_ballot(v.ballot, w)) return false;
+                if (v.value_count > 0xFFFF) return false;
+                w.put_u16(static_cast<std::uint16_t>(v.value_count));
+                w.put_u8(v.chosen ? 1 : 0);
+            }
+        }
         if (has_values(m.kind)) {
-            w.put_u16(static_cast<std::uint16_t>(m.values.size()));
+            w.put_u32(static_cast<std::uint32_t>(m.values.size()));
             for (const Value& v : m.values) {
-                const std::size_t before = w.size();
-                if (!value_codec_type::encode(v, w)) return false;
-                PAXOS_ASSERT(w.size() - before <= value_size_max);
+                if (!encode_value(v, w)) return false;
             }
         }
         return true;
     }
 
     static constexpr decode_reason decode_body(std::span<const std::byte> body,
-                                               message_type& m) noexcept {
+                                               buffer_type& m) noexcept {
         reader r(body);
         std::uint16_t from = 0;
         std::uint16_t to = 0;
@@ -363,18 +385,12 @@ private:
             if (!r.get_u64(slot)) return decode_reason::length_mismatch;
             m.slot = slot_id{slot};
         }
-        if (m.kind == message_kind::promise && !r.get_u32(m.count)) {
-            return decode_reason::length_mismatch;
-        }
         if (has_accepted_ballot(m.kind)) {
             const decode_reason res = decode_ballot(r, m.accepted_ballot);
             if (res != decode_reason::ok) return res;
         }
-        if (m.kind == message_kind::promise_entry) {
-            std::uint8_t flag = 0;
-            if (!r.get_u8(flag)) return decode_reason::length_mismatch;
-            if (flag > 1) return decode_reason::malformed;  // one encoding per message
-            m.is_chosen = flag == 1;
+        if (has_votes(m.kind)) {
+            if (const decode_reason res = decode_votes(r, m); res != decode_reason::ok) return res;
         }
         if (has_values(m.kind)) {
             if (const decode_reason res = decode_values(r, m.values); res != decode_reason::ok) {
@@ -383,6 +399,33 @@ private:
         }
         // Left-over bytes would make two encodings of one message.
         if (r.remaining() != 0) return decode_reason::malformed;
+        return decode_reason::ok;
+    }
+
+    static constexpr decode_reason decode_votes(reader& r, buffer_type& m) noexcept {
+        std::uint16_t count = 0;
+        if (!r.get_u8(m.part) || !r.get_u8(m.parts) || !r.get_u16(count)) {
+            return decode_reason::length_mismatch;
+        }
+        if (count > VotesMax) return decode_reason::too_many_values;
+        // The count is not trusted: the bytes left must be able to hold it.
+        if (count > r.remaining() / (8 + 2 + 1)) return decode_reason::length_mismatch;
+        for (std::uint16_t i = 0; i < count; ++i) {
+            report_type v{};
+            std::uint64_t slot = 0;
+            std::uint16_t values = 0;
+            std::uint8_t chosen = 0;
+            if (!r.get_u64(slot)) return decode_reason::length_mismatch;
+            if (const decode_reason res = decode_ballot(r, v.ballot); res != decode_reason::ok) {
+                return res;
+            }
+            if (!r.get_u16(values) || !r.get_u8(chosen)) return decode_reason::length_mismatch;
+            if (chosen > 1) return decode_reason::malformed;  // one encoding per message
+            v.slot = slot_id{slot};
+            v.value_count = values;
+            v.chosen = chosen == 1;
+            m.votes.push_back(v);
+        }
         return decode_reason::ok;
     }
 
@@ -397,15 +440,15 @@ private:
     }
 
     static constexpr decode_reason decode_values(
-        reader& r, typename message_type::batch_type& values) noexcept {
-        std::uint16_t count = 0;
-        if (!r.get_u16(count)) return decode_reason::length_mismatch;
-        if (count > BatchMax) return decode_reason::too_many_values;
+        reader& r, fixed_vector<Value, ValuesMax>& values) noexcept {
+        std::uint32_t count = 0;
+        if (!r.get_u32(count)) return decode_reason::length_mismatch;
+        if (count > ValuesMax) return decode_reason::too_many_values;
         // The count is not trusted: the bytes left must be able to hold it.
         if (value_size_min != 0 && count > r.remaining() / value_size_min) {
             return decode_reason::length_mismatch;
         }
-        for (std::uint16_t i = 0; i < count; ++i) {
+        for (std::uint32_t i = 0; i < count; ++i) {
             Value v{};
             const std::size_t before = r.position();
             if (!value_codec_type::decode(r, v)) {
@@ -422,26 +465,30 @@ private:
     }
 };
 
-// The bytes any message of type Message can take, for sizing buffers at
-// compile time: std::array<std::byte, paxos::wire::encoded_size_max<M>>.
-template <class Message>
-inline constexpr std::size_t encoded_size_max = message_codec<Message>::encoded_size_max;
+// The bytes any message a Buffer holds can take, for sizing buffers at
+// compile time: std::array<std::byte, paxos::wire::encoded_size_max<B>>.
+template <class Buffer>
+inline constexpr std::size_t encoded_size_max = message_codec<Buffer>::encoded_size_max;
 
-template <class Message>
-using buffer_for = std::array<std::byte, encoded_size_max<Message>>;
+template <class Buffer>
+using buffer_for = std::array<std::byte, encoded_size_max<Buffer>>;
 
-template <class Ballot, class Value, std::size_t BatchMax>
-[[nodiscard]] constexpr encode_result encode(const basic_message<Ballot, Value, BatchMax>& m,
-                                             std::span<std::byte> out,
-                                             cluster_id cluster) noexcept {
-    return message_codec<basic_message<Ballot, Value, BatchMax>>::encode(m, out, cluster);
+// Encodes a message held in a buffer. (A view straight from a ready batch:
+// message_codec<replica<C>::message_buffer>::encode.)
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+[[nodiscard]] constexpr encode_result encode(
+    const basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>& m, std::span<std::byte> out,
+    cluster_id cluster) noexcept {
+    return message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>>::encode(
+        m.view(), out, cluster);
 }
 
-template <class Ballot, class Value, std::size_t BatchMax>
-[[nodiscard]] constexpr decode_reason decode(std::span<const std::byte> in,
-                                             basic_message<Ballot, Value, BatchMax>& out,
-                                             cluster_id cluster) noexcept {
-    return message_codec<basic_message<Ballot, Value, BatchMax>>::decode(in, out, cluster);
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+[[nodiscard]] constexpr decode_reason decode(
+    std::span<const std::byte> in, basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>& out,
+    cluster_id cluster) noexcept {
+    return message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>>::decode(
+        in, out, cluster);
 }
 
 }  // namespace paxos::wire

@@ -1,0 +1,131 @@
+// paxos/core/outbox.hpp: the messages of one ready batch, in two groups, and
+// the arena that holds their bodies.
+//
+// Headers live in one array: messages that may leave at once fill it from the
+// front, messages that must wait for the batch's sync fill it from the back
+// (ready() puts the latter back in the order they were queued). Bodies are
+// copied into two pools, values and reported votes, so a message is complete
+// on its own until advance() clears the outbox, whatever the replica does to
+// its window meanwhile. Every capacity is a template parameter: nothing
+// allocates.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+
+#include "../assert.hpp"
+#include "fixed_vector.hpp"
+#include "message.hpp"
+
+namespace paxos {
+
+// When a message may leave its sender (ready.hpp).
+enum class send_group : std::uint8_t {
+    now,         // nothing it vouches for is still to be synced
+    after_sync,  // only once the batch's durable part is synced
+};
+
+template <class Ballot, class Value, std::size_t MessagesMax, std::size_t ValuesMax,
+          std::size_t VotesMax>
+class outbox {
+public:
+    using message_type = basic_message<Ballot, Value>;
+    using report_type = vote_report<Ballot>;
+
+    outbox() = default;
+    // A copy's views point into its own pools (the replica is a value: the
+    // explorer copies whole clusters).
+    outbox(const outbox& other) { copy_from(other); }
+    outbox& operator=(const outbox& other) {
+        if (this != &other) copy_from(other);
+        return *this;
+    }
+
+    std::size_t size() const noexcept { return now_ + after_; }
+    bool empty() const noexcept { return size() == 0; }
+    std::size_t messages_free() const noexcept { return MessagesMax - size(); }
+    std::size_t values_free() const noexcept { return ValuesMax - values_.size(); }
+    std::size_t votes_free() const noexcept { return VotesMax - votes_.size(); }
+
+    // A new message with an empty body, in `group`.
+    message_type& add(send_group group) noexcept {
+        PAXOS_ASSERT(size() < MessagesMax);
+        message_type& m = group == send_group::now ? headers_[now_++] : headers_[MessagesMax - ++after_];
+        m = message_type{};
+        return m;
+    }
+
+    // Copies `values` into the pool; the view stays valid until clear().
+    std::span<const Value> put_values(std::span<const Value> values) {
+        PAXOS_ASSERT(values.size() <= values_free());
+        const std::size_t at = values_.size();
+        for (const Value& v : values) values_.push_back(v);
+        return {values_.begin() + at, values.size()};
+    }
+    // Appends one reported vote, whose values come next in the values pool.
+    void put_vote(const report_type& v) noexcept { votes_.push_back(v); }
+    // The values and votes put since the marks were taken, as views.
+    std::size_t values_mark() const noexcept { return values_.size(); }
+    std::size_t votes_mark() const noexcept { return votes_.size(); }
+    std::span<const Value> values_since(std::size_t mark) const noexcept {
+        return {values_.begin() + mark, values_.size() - mark};
+    }
+    std::span<const report_type> votes_since(std::size_t mark) const noexcept {
+        return {votes_.begin() + mark, votes_.size() - mark};
+    }
+
+    // Puts the after-sync group back in the order it was queued; once per batch.
+    void seal() noexcept { std::reverse(headers_.begin() + (MessagesMax - after_), headers_.end()); }
+
+    std::span<const message_type> now() const noexcept { return {headers_.data(), now_}; }
+    std::span<const message_type> after_sync() const noexcept {
+        return {headers_.data() + (MessagesMax - after_), after_};
+    }
+    // Every message queued, for a caller that does not care about the group.
+    template <class F>
+    void for_each(F&& f) const {
+        for (const message_type& m : now()) f(m);
+        for (const message_type& m : after_sync()) f(m);
+    }
+
+    void clear() noexcept {
+        now_ = after_ = 0;
+        values_.clear();
+        votes_.clear();
+    }
+
+private:
+    void copy_from(const outbox& other) {
+        values_ = other.values_;
+        votes_ = other.votes_;
+        now_ = other.now_;
+        after_ = other.after_;
+        const auto rebase = [&](message_type& m, const message_type& src) {
+            m = src;
+            // An empty view may point nowhere; a non-empty one points into other's pools.
+            m.values = {};
+            m.votes = {};
+            if (!src.values.empty()) {
+                m.values = {values_.begin() + (src.values.data() - other.values_.begin()),
+                            src.values.size()};
+            }
+            if (!src.votes.empty()) {
+                m.votes = {votes_.begin() + (src.votes.data() - other.votes_.begin()),
+                           src.votes.size()};
+            }
+        };
+        for (std::size_t i = 0; i < now_; ++i) rebase(headers_[i], other.headers_[i]);
+        for (std::size_t i = MessagesMax - after_; i < MessagesMax; ++i) {
+            rebase(headers_[i], other.headers_[i]);
+        }
+    }
+
+    std::array<message_type, MessagesMax> headers_{};
+    std::size_t now_ = 0;
+    std::size_t after_ = 0;
+    fixed_vector<Value, ValuesMax> values_{};
+    fixed_vector<report_type, VotesMax> votes_{};
+};
+
+}  // namespace paxos
