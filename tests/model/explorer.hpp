@@ -16,12 +16,16 @@
 //   crash(i)      node i dies and restarts from its store  (budget per path)
 //   tick(i)       one unit of time at node i               (budget per path, 0 by default)
 //
+//   sync(i)       node i's sync finishes                    (whenever one is under way)
+//
 // After each input the node's ready batches are drained as a correct driver
-// does: persist the promise and the votes (and sync: the driver syncs every
-// batch, so a crash between inputs loses nothing it acknowledged), then
-// enqueue the messages, then apply the chosen entries. A crash-restart
-// rebuilds the replica through storage::replica_recovery and restore(), from
-// the store alone, as a new process would.
+// does: send_now leaves and the chosen entries are applied at once; a batch
+// that needs a sync leaves the node busy (it takes no input) until its sync
+// action, which makes the promise and the votes durable and only then sends
+// send_after_sync and calls advance(). A crash while a sync is under way
+// loses that batch. A crash-restart rebuilds the replica through
+// storage::replica_recovery and restore(), from the store alone, as a new
+// process would.
 //
 // Each world is hashed (the replicas' fingerprints, the sorted hashes of the
 // messages in flight, the stores, the budgets, the bookkeeping) and expanded
@@ -357,6 +361,7 @@ class explorer {
 public:
     using replica_type = paxos::replica<Config>;
     using message_type = typename replica_type::message_type;
+    using message_buffer = typename replica_type::message_buffer;
     using value_type = typename Config::value_type;
     using ballot_type = typename Config::ballot;
     using quorum_type = typename Config::quorum;
@@ -395,7 +400,7 @@ private:
 
     struct envelope {
         std::uint64_t hash = 0;
-        message_type message{};  // message.to is the destination node
+        message_buffer message{};  // message.to is the destination node
     };
 
     // What one node's store holds (the driver syncs every batch it persists).
@@ -428,6 +433,7 @@ private:
         paxos::fixed_vector<tally, max_tallies> tallies{};   // sorted by (slot, ballot, hash)
         std::array<std::uint8_t, max_proposers> proposed{};  // proposals made per proposer
         std::array<std::uint8_t, max_proposers> campaigned{};
+        std::array<bool, Nodes> syncing{};  // a batch is out, its sync under way
         std::uint8_t crashes = 0;
         std::uint8_t duplications = 0;
         std::uint8_t ticks = 0;
@@ -443,6 +449,7 @@ private:
         duplicate,
         crash,
         tick,
+        sync,
     };
     struct action {
         action_kind kind{};
@@ -498,9 +505,15 @@ private:
         h.add(m.slot.value);
         h.add(m.chosen_end.value);
         h.add(detail::ballot_bits(m.accepted_ballot));
-        h.add(m.count);
-        h.add(m.is_chosen);
-        h.add(values_hash(m.values.view()));
+        h.add(m.part);
+        h.add(m.parts);
+        for (const auto& v : m.votes) {
+            h.add(v.slot.value);
+            h.add(detail::ballot_bits(v.ballot));
+            h.add(v.value_count);
+            h.add(v.chosen);
+        }
+        h.add(values_hash(m.values));
         return h.value;
     }
 
@@ -532,6 +545,7 @@ private:
             h.add(w.proposed[p]);
             h.add(w.campaigned[p]);
         }
+        for (bool busy : w.syncing) h.add(busy);
         h.add(w.crashes);
         h.add(w.duplications);
         h.add(w.ticks);
@@ -558,7 +572,7 @@ private:
             out.overflow = true;  // beyond the model's bound on messages in flight
             return;
         }
-        envelope e{message_hash(m), m};
+        envelope e{message_hash(m), message_buffer(m)};
         // Insertion keeps the multiset sorted: equal messages end up adjacent,
         // and the world hash is independent of the order they were sent in.
         w.messages.push_back(e);
@@ -584,7 +598,7 @@ private:
                 if (to == from || !link_up(from, to)) continue;
                 message_type copy = m;
                 copy.to = paxos::node_id{static_cast<std::uint16_t>(to)};
-                push_message(w, out, copy);
+                push_message(w, out, copy);  // (a view: push_message copies the body)
             }
         } else if (m.to.value < Nodes && link_up(from, m.to.value)) {
             push_message(w, out, m);
@@ -732,17 +746,30 @@ private:
 
     void drain(world& w, outcome& out, std::size_t i) const {
         replica_type& r = w.nodes[i];
-        while (r.has_ready()) {
+        while (!w.syncing[i] && r.has_ready()) {
             const ready_type& rd = r.ready();
-            persist(w, out, i, rd);                      // 1. durable (and synced) first
-            for (const message_type& m : rd.messages) {  // 2. then send
+            for (const message_type& m : rd.send_now) {  // at once
                 check_send(w, out, i, m);
                 send(w, out, i, m);
             }
-            for (const auto& e : rd.chosen) apply(w, out, i, e);  // 3. apply
-            for (const auto& c : rd.catch_up) serve_from_log(w, out, i, c);
-            r.advance(rd);
+            for (const auto& e : rd.chosen) apply(w, out, i, e);
+            if (rd.sync_needed) {
+                w.syncing[i] = true;  // the rest waits for the sync action
+                return;
+            }
+            finish(w, out, i, rd);
         }
+    }
+
+    // The part of a batch that follows its sync.
+    void finish(world& w, outcome& out, std::size_t i, const ready_type& rd) const {
+        persist(w, out, i, rd);
+        for (const message_type& m : rd.send_after_sync) {
+            check_send(w, out, i, m);
+            send(w, out, i, m);
+        }
+        for (const auto& c : rd.catch_up) serve_from_log(w, out, i, c);
+        w.nodes[i].advance(rd);
     }
 
     // The driver's half of catch-up: slots the replica released from its
@@ -771,6 +798,7 @@ private:
             if (d.vote_ballot[s].is_zero()) continue;
             rec.on_vote(paxos::slot_id{s}, d.vote_ballot[s], d.vote_values[s].view());
         }
+        w.syncing[i] = false;  // a batch under way is lost with the process
         w.nodes[i] = replica_type(node_options(i), quorum_);
         const paxos::result res = w.nodes[i].restore(rec.recovery(paxos::slot_id{d.applied}));
         if (!res.ok()) {
@@ -823,6 +851,11 @@ private:
                 (void)w.nodes[arg].tick();
                 drain(w, out, arg);
                 break;
+            case action_kind::sync:
+                w.syncing[arg] = false;
+                finish(w, out, arg, w.nodes[arg].outstanding());
+                drain(w, out, arg);
+                break;
         }
         if (!out.bad) check_state(w, out);
         if (!out.pruned) out.pruned = beyond_bounds(w);
@@ -835,7 +868,9 @@ private:
     void check_state(const world& w, outcome& out) const {
         for (std::size_t i = 0; i < Nodes; ++i) {
             const std::uint32_t applied = w.stores[i].applied;
-            if (w.nodes[i].applied_end().value != applied) {
+            // (While a sync is under way the batch's entries are applied
+            // and advance() has yet to say so.)
+            if (!w.syncing[i] && w.nodes[i].applied_end().value != applied) {
                 fail(out, violation_kind::order,
                      "node " + std::to_string(i) + " reports applied_end " +
                          std::to_string(w.nodes[i].applied_end().value) +
@@ -874,6 +909,7 @@ private:
         out.clear();
         for (std::size_t p = 0; p < options_.proposers; ++p) {
             const auto arg = static_cast<std::uint16_t>(p);
+            if (w.syncing[p]) continue;  // a busy node takes no input
             if (w.proposed[p] < options_.proposals_per_proposer) {
                 out.push_back({action_kind::propose, arg});
             }
@@ -885,16 +921,21 @@ private:
             // Equal messages are adjacent; acting on either gives the same world.
             if (k > 0 && w.messages[k].hash == w.messages[k - 1].hash) continue;
             const auto arg = static_cast<std::uint16_t>(k);
-            out.push_back({action_kind::deliver, arg});
+            const bool busy = w.syncing[w.messages[k].message.to.value];
+            if (!busy) out.push_back({action_kind::deliver, arg});
             if (options_.drops) out.push_back({action_kind::drop, arg});
-            if (w.duplications < options_.duplications) {
+            if (!busy && w.duplications < options_.duplications) {
                 out.push_back({action_kind::duplicate, arg});
             }
         }
         for (std::size_t i = 0; i < Nodes; ++i) {
             const auto arg = static_cast<std::uint16_t>(i);
             if (w.crashes < options_.crashes) out.push_back({action_kind::crash, arg});
-            if (w.ticks < options_.ticks) out.push_back({action_kind::tick, arg});
+            if (w.syncing[i]) {
+                out.push_back({action_kind::sync, arg});
+            } else if (w.ticks < options_.ticks) {
+                out.push_back({action_kind::tick, arg});
+            }
         }
     }
 
@@ -909,6 +950,7 @@ private:
             case action_kind::campaign: return "node " + n + " campaigns (starts Phase 1)";
             case action_kind::crash: return "node " + n + " crashes and restarts from its store";
             case action_kind::tick: return "node " + n + " ticks";
+            case action_kind::sync: return "node " + n + "'s sync completes";
             case action_kind::deliver: return "deliver " + describe(w.messages[a.arg].message);
             case action_kind::drop: return "drop " + describe(w.messages[a.arg].message);
             case action_kind::duplicate:
@@ -918,20 +960,29 @@ private:
         return "?";
     }
 
-    static std::string describe(const message_type& m) {
+    static std::string describe(const message_buffer& b) {
+        const message_type m = b.view();
         std::string s = paxos::to_string(m.kind);
         s += " " + std::to_string(m.from.value) + "->" + std::to_string(m.to.value);
         s += " ballot " + detail::ballot_text(m.ballot) + " slot " + std::to_string(m.slot.value);
         switch (m.kind) {
-            case paxos::message_kind::promise: s += " count " + std::to_string(m.count); break;
-            case paxos::message_kind::promise_entry:
-                s += " vote " + detail::ballot_text(m.accepted_ballot) + " " +
-                     detail::values_text<value_type>(m.values.view());
-                if (m.is_chosen) s += " (chosen)";
+            case paxos::message_kind::promise: {
+                if (m.parts > 1) {
+                    s += " part " + std::to_string(m.part + 1) + "/" + std::to_string(m.parts);
+                }
+                std::size_t at = 0;
+                for (const auto& v : m.votes) {
+                    s += " vote slot " + std::to_string(v.slot.value) + " " +
+                         detail::ballot_text(v.ballot) + " " +
+                         detail::values_text<value_type>(m.values.subspan(at, v.value_count));
+                    if (v.chosen) s += " (chosen)";
+                    at += v.value_count;
+                }
                 break;
+            }
             case paxos::message_kind::accept:
             case paxos::message_kind::chosen:
-                s += " " + detail::values_text<value_type>(m.values.view());
+                s += " " + detail::values_text<value_type>(m.values);
                 break;
             default: break;
         }

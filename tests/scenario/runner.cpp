@@ -100,7 +100,7 @@ std::optional<paxos::message_kind> kind_by_name(std::string_view name) {
 
 bool is_phase1(paxos::message_kind k) {
     return k == paxos::message_kind::prepare || k == paxos::message_kind::promise ||
-           k == paxos::message_kind::promise_entry || k == paxos::message_kind::reject;
+           k == paxos::message_kind::reject;
 }
 
 std::string values_text(std::span<const int> values) {
@@ -137,6 +137,7 @@ class engine final : public engine_base {
 public:
     using replica_type = paxos::replica<Config>;
     using message_type = typename replica_type::message_type;
+    using message_buffer = typename replica_type::message_buffer;
     using ballot_type = typename Config::ballot;
     using ready_type = typename replica_type::ready_type;
     using store_type = paxos::storage::memory_store<Config>;
@@ -211,7 +212,7 @@ private:
     struct envelope {
         std::size_t from = 0;
         std::size_t to = 0;
-        message_type message;
+        message_buffer message;
     };
 
     // ---- formatting ----------------------------------------------------------------
@@ -249,24 +250,31 @@ private:
             case k::accepted:
             case k::reject:
             case k::learn_request: s += " slot=" + std::to_string(m.slot.value); break;
-            case k::promise:
-                s += " slot=" + std::to_string(m.slot.value) + " count=" + std::to_string(m.count);
+            case k::promise: {
+                s += " slot=" + std::to_string(m.slot.value);
+                if (m.parts != 1) {
+                    s += " part=" + std::to_string(m.part) + "/" + std::to_string(m.parts);
+                }
+                std::size_t at = 0;
+                for (const auto& v : m.votes) {
+                    s += " vote=" + std::to_string(v.slot.value) + "/" + ballot_text(v.ballot) +
+                         "/" + values_text(m.values.subspan(at, v.value_count));
+                    if (v.chosen) s += "/chosen";
+                    at += v.value_count;
+                }
                 break;
-            case k::promise_entry:
-                s += " slot=" + std::to_string(m.slot.value) +
-                     " vote=" + ballot_text(m.accepted_ballot) + " " + values_text(m.values.view());
-                if (m.is_chosen) s += " chosen";
-                break;
+            }
             case k::accept:
             case k::chosen:
-                s += " slot=" + std::to_string(m.slot.value) + " " + values_text(m.values.view());
+                s += " slot=" + std::to_string(m.slot.value) + " " + values_text(m.values);
                 break;
             case k::heartbeat: s += " chosen_end=" + std::to_string(m.chosen_end.value); break;
         }
         return s;
     }
     static std::string envelope_text(const envelope& e) {
-        return std::to_string(e.from) + "->" + std::to_string(e.to) + " " + message_text(e.message);
+        return std::to_string(e.from) + "->" + std::to_string(e.to) + " " +
+               message_text(e.message.view());
     }
 
     // ---- the driver ----------------------------------------------------------------
@@ -286,12 +294,20 @@ private:
 
     bool link_up(std::size_t from, std::size_t to) const { return group_[from] == group_[to]; }
 
-    // Persist, check, send, apply, advance: the README's ready loop. With
-    // `show`, each batch is printed indented, in the order the driver acts.
+    // Send what may leave at once, persist, send the rest, apply, advance:
+    // the README's ready loop (the sync takes no time here). With `show`,
+    // each batch is printed indented, in the order the driver acts.
     void drain(std::size_t i, lines& out, bool show, bool serve_quiet = true) {
         replica_type& r = *nodes_[i].replica;
         while (r.has_ready()) {
             const ready_type& rd = r.ready();
+            check_sends(i, rd.send_now);
+            for (const message_type& m : rd.send_now) {
+                if (show)
+                    out.push_back("  send " + std::to_string(i) + "->" + node_text(m.to) + " " +
+                                  message_text(m));
+                enqueue(i, m);
+            }
             if (nodes_[i].store.persist(rd) != paxos::storage::status::ok) {
                 note("store of node " + std::to_string(i) + " failed");
             }
@@ -304,8 +320,8 @@ private:
                 }
                 if (rd.sync_needed) out.push_back("  fsync");
             }
-            check_sends(i, rd);
-            for (const message_type& m : rd.messages) {
+            check_sends(i, rd.send_after_sync);
+            for (const message_type& m : rd.send_after_sync) {
                 if (show)
                     out.push_back("  send " + std::to_string(i) + "->" + node_text(m.to) + " " +
                                   message_text(m));
@@ -335,16 +351,16 @@ private:
     void push(std::size_t from, std::size_t to, const message_type& m) {
         if (to >= nodes_.size()) return;  // a reply to a crafted, unknown sender
         if (!link_up(from, to)) return;   // the partition swallows it
-        envelope e{from, to, m};
+        envelope e{from, to, message_buffer(m)};
         e.message.to = paxos::node_id{static_cast<std::uint16_t>(to)};
         net_.push_back(e);
     }
 
     // Persist-before-send, checked from outside: what the store has synced
     // must cover every promise, prepare, accept and accepted in the batch.
-    void check_sends(std::size_t i, const ready_type& rd) {
+    void check_sends(std::size_t i, std::span<const message_type> messages) {
         const auto d = durable_of(i);
-        for (const message_type& m : rd.messages) {
+        for (const message_type& m : messages) {
             const auto it = d.votes.find(m.slot.value);
             const ballot_type vote = it == d.votes.end() ? ballot_type{} : it->second.first;
             if (paxos::backed_by(m, d.promised, vote)) continue;
@@ -480,7 +496,7 @@ private:
                 f.quiet = true;
             } else if (t == "phase1") {
                 for (auto k : {paxos::message_kind::prepare, paxos::message_kind::promise,
-                               paxos::message_kind::promise_entry, paxos::message_kind::reject}) {
+                               paxos::message_kind::reject}) {
                     f.kinds.insert(k);
                 }
             } else if (const auto k = kind_by_name(t)) {
@@ -713,7 +729,7 @@ private:
         if (a.size() < 2) throw script_error("usage: step <node> <kind> [key=value...]");
         const std::size_t i = node_arg(a[0]);
         require_up(i);
-        message_type m{};
+        message_buffer m{};
         if (a[1].rfind("kind=", 0) == 0) {
             m.kind = static_cast<paxos::message_kind>(parse_u64(a[1].substr(5), "kind"));
         } else if (const auto k = kind_by_name(a[1])) {
@@ -736,16 +752,38 @@ private:
                 m.to = id("to");
             } else if (key == "ballot") {
                 m.ballot = parse_ballot(val);
+            } else if (key == "vote" && val.find('/') != std::string::npos) {
+                // A promise's reported vote: slot/ballot/values[/chosen].
+                std::string v = val;
+                std::replace(v.begin(), v.end(), '/', ' ');
+                const auto parts = split(v);
+                if (parts.size() < 3 || parts.size() > 4 || (parts.size() == 4 && parts[3] != "chosen")) {
+                    throw script_error("a vote is slot/ballot/values[/chosen]: '" + val + "'");
+                }
+                std::string values = parts[2];
+                std::replace(values.begin(), values.end(), ',', ' ');
+                std::uint32_t count = 0;
+                if (values != "noop") {
+                    for (const std::string& x : split(values)) {
+                        if (m.values.full()) throw script_error("too many values");
+                        m.values.push_back(parse_int(x, "a value"));
+                        ++count;
+                    }
+                }
+                if (m.votes.full()) throw script_error("too many votes");
+                m.votes.push_back({paxos::slot_id{parse_u64(parts[0], "a vote's slot")},
+                                   parse_ballot(parts[1]), count, parts.size() == 4});
             } else if (key == "vote") {
                 m.accepted_ballot = parse_ballot(val);
+            } else if (key == "part") {
+                const auto slash = val.find('/');
+                if (slash == std::string::npos) throw script_error("part is part/parts: '" + val + "'");
+                m.part = static_cast<std::uint8_t>(parse_u64(val.substr(0, slash), "part"));
+                m.parts = static_cast<std::uint8_t>(parse_u64(val.substr(slash + 1), "parts"));
             } else if (key == "slot") {
                 m.slot = paxos::slot_id{parse_u64(val, "slot")};
             } else if (key == "chosen_end") {
                 m.chosen_end = paxos::slot_id{parse_u64(val, "chosen_end")};
-            } else if (key == "count") {
-                m.count = static_cast<std::uint32_t>(parse_u64(val, "count"));
-            } else if (key == "chosen") {
-                m.is_chosen = true;
             } else if (key == "values") {
                 std::string v = val;
                 std::replace(v.begin(), v.end(), ',', ' ');
@@ -757,7 +795,7 @@ private:
                 throw script_error("unknown message field '" + key + "'");
             }
         }
-        const paxos::result res = nodes_[i].replica->step(m);
+        const paxos::result res = nodes_[i].replica->step(m.view());
         out.push_back(result_text(res));
         drain(i, out, true);
     }

@@ -4,18 +4,25 @@
 //   value_codec specialization that sends only its live bytes and refuses a
 //   size above the capacity (the README's "commands without allocation"
 //   pattern, on the wire).
-// - the message types the tests run over (two ballots x two value types x
-//   batch 1 and 8), and configs whose replicas take those messages;
+// - the message buffer types the tests run over (two ballots x two value
+//   types x bodies of 1 and 8 values and 1 to 8 votes), and configs whose
+//   replicas take those messages, with their own message_buffer types (one
+//   whose promises come in a single part, one whose promises split into up
+//   to 7 parts);
 // - sample(): a message of a given kind with every field that kind uses set
 //   (random, or small enough that a replica may accept it), the rest default;
+//   a promise gets votes whose value counts add up to its values;
 // - reseal(): recomputes the checksum of an encoding a test has edited, so a
 //   test can reach the body checks behind the CRC.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <span>
+#include <type_traits>
 
 #include <paxos/detail/crc32c.hpp>
 #include <paxos/paxos.hpp>
@@ -70,21 +77,45 @@ template <class Value, class Ballot, std::size_t Batch>
 using config = paxos::config<Value, Ballot, paxos::majority<node_count>, paxos::stable_leader,
                              node_count, 8, Batch>;
 
+// The same with a smaller promise: one that holds more than PromiseValuesMax
+// values continues in further parts.
+template <class Value, class Ballot, std::size_t Batch, std::size_t PromiseValuesMax>
+struct parted_config : config<Value, Ballot, Batch> {
+    static constexpr std::size_t promise_values_max = PromiseValuesMax;
+};
+
 using counter5 = paxos::counter_ballot<node_count>;
-using int_counter_1 = paxos::basic_message<counter5, int, 1>;
-using int_counter_8 = paxos::basic_message<counter5, int, 8>;
-using int_pair_8 = paxos::basic_message<paxos::pair_ballot, int, 8>;
-using command_pair_1 = paxos::basic_message<paxos::pair_ballot, command, 1>;
-using command_pair_8 = paxos::basic_message<paxos::pair_ballot, command, 8>;
-using command_counter_8 = paxos::basic_message<counter5, command, 8>;
+
+// Message buffers: <ballot, value, values max, votes max>.
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+using buffer = paxos::basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>;
+using int_counter_1 = buffer<counter5, int, 1, 1>;
+using int_counter_8 = buffer<counter5, int, 8, 4>;
+using int_pair_8 = buffer<paxos::pair_ballot, int, 8, 8>;
+using command_pair_1 = buffer<paxos::pair_ballot, command, 1, 3>;  // more votes than values
+using command_pair_8 = buffer<paxos::pair_ballot, command, 8, 8>;
+using command_counter_8 = buffer<counter5, command, 8, 2>;
+
+// Replicas' own buffers. int_config: window 8, batch 8, so a promise holds
+// every vote of the window (64 values, 8 votes) in one part. command_config:
+// batch 4 and promises of at most 8 values, so a full window's promise comes
+// in up to 7 parts.
+using int_config = config<int, counter5, 8>;
+using command_config = parted_config<command, paxos::pair_ballot, 4, 8>;
+using int_replica_buffer = paxos::replica<int_config>::message_buffer;
+using command_replica_buffer = paxos::replica<command_config>::message_buffer;
+static_assert(std::is_same_v<int_replica_buffer, buffer<counter5, int, 64, 8>>);
+static_assert(std::is_same_v<command_replica_buffer, buffer<paxos::pair_ballot, command, 8, 8>>);
+static_assert(paxos::replica<int_config>::promise_parts_max == 1);
+static_assert(paxos::replica<command_config>::promise_parts_max == 7);
 
 inline constexpr paxos::message_kind all_kinds[] = {
-    paxos::message_kind::prepare,       paxos::message_kind::promise,
-    paxos::message_kind::promise_entry, paxos::message_kind::accept,
-    paxos::message_kind::accepted,      paxos::message_kind::reject,
-    paxos::message_kind::chosen,        paxos::message_kind::heartbeat,
-    paxos::message_kind::learn_request,
+    paxos::message_kind::prepare,   paxos::message_kind::promise,
+    paxos::message_kind::accept,    paxos::message_kind::accepted,
+    paxos::message_kind::reject,    paxos::message_kind::chosen,
+    paxos::message_kind::heartbeat, paxos::message_kind::learn_request,
 };
+static_assert(std::size(all_kinds) == paxos::message_kind_count);
 
 // Field ranges: `wide` draws from the whole range of each field (for the
 // codec, every bit matters); `small` keeps node ids, ballots and slots
@@ -111,6 +142,20 @@ inline void fill(paxos::prng& rng, fields f, paxos::pair_ballot& b) {
     b = paxos::pair_ballot::from_parts(round, paxos::node_id{node});
 }
 
+// A ballot below `bound` (zero when none is).
+inline void fill_below(paxos::prng& rng, const counter5& bound, counter5& b) {
+    b = counter5::from_raw(rng.below(bound.raw()));
+}
+inline void fill_below(paxos::prng& rng, const paxos::pair_ballot& bound, paxos::pair_ballot& b) {
+    if (bound.round() == 0) {
+        b = paxos::pair_ballot{};
+        return;
+    }
+    const std::uint64_t round = rng.below(bound.round());
+    const auto node = static_cast<std::uint16_t>(rng.below(node_count));
+    b = paxos::pair_ballot::from_parts(round, paxos::node_id{node});
+}
+
 inline paxos::node_id draw_node(paxos::prng& rng, fields f) {
     if (f == fields::wide) return paxos::node_id{static_cast<std::uint16_t>(rng.next())};
     if (rng.below(6) == 0) return paxos::node_id::broadcast();
@@ -120,12 +165,22 @@ inline std::uint64_t draw_u64(paxos::prng& rng, fields f, std::uint64_t small_bo
     return f == fields::wide ? rng.next() : rng.below(small_bound);
 }
 
+// sample()'s default for a promise: one vote per value, up to the buffer's
+// votes (so a full body has both every value and every vote).
+inline constexpr std::size_t votes_per_value = ~std::size_t{0};
+
 // A message of kind `kind` carrying `values` values (when the kind has
+// values) and, for a promise, `votes` votes among which the values are
+// shared (a vote may have none: a no-op; a promise without votes has no
 // values), every field the kind uses drawn from `rng`, all others default.
+// With fields::small a promise's votes are what a replica may take: slots
+// increasing from the first slot asked, ballots below the promise (or zero,
+// then reported chosen), values shared evenly, mostly in one part.
 template <class Message>
 Message sample(paxos::message_kind kind, std::size_t values, paxos::prng& rng,
-               fields f = fields::wide) {
+               fields f = fields::wide, std::size_t votes = votes_per_value) {
     using codec = paxos::wire::message_codec<Message>;
+    using report = typename Message::report_type;
     Message m{};
     m.kind = kind;
     m.from = draw_node(rng, f);
@@ -133,15 +188,43 @@ Message sample(paxos::message_kind kind, std::size_t values, paxos::prng& rng,
     m.chosen_end = paxos::slot_id{draw_u64(rng, f, 16)};
     fill(rng, f, m.ballot);
     if (codec::has_slot(kind)) m.slot = paxos::slot_id{draw_u64(rng, f, 16)};
-    if (kind == paxos::message_kind::promise) {
-        m.count = static_cast<std::uint32_t>(draw_u64(rng, f, 10));
-    }
     if (codec::has_accepted_ballot(kind)) fill(rng, f, m.accepted_ballot);
-    if (kind == paxos::message_kind::promise_entry) {
-        m.is_chosen = rng.below(2) == 1;
+    values = std::min(values, Message::values_max);
+    if (codec::has_votes(kind)) {
+        if (votes == votes_per_value) votes = values;
+        votes = std::min(votes, Message::votes_max);
+        if (votes == 0) values = 0;
+        if (f == fields::wide) {
+            m.part = static_cast<std::uint8_t>(rng.next());
+            m.parts = static_cast<std::uint8_t>(rng.next());
+        } else {
+            m.parts = static_cast<std::uint8_t>(rng.below(4) == 0 ? 2 + rng.below(2) : 1);
+            m.part = static_cast<std::uint8_t>(rng.below(m.parts));
+        }
+        std::array<std::uint32_t, Message::votes_max> counts{};
+        for (std::size_t i = 0; i < values; ++i) {
+            const std::size_t at = f == fields::wide ? rng.below(votes) : i % votes;
+            ++counts[at];
+        }
+        std::uint64_t slot = m.slot.value;
+        for (std::size_t i = 0; i < votes; ++i) {
+            report v{};
+            if (f == fields::wide) {
+                v.slot = paxos::slot_id{rng.next()};
+                fill(rng, f, v.ballot);
+                v.chosen = rng.below(2) == 1;
+            } else {
+                slot += (i == 0 ? 0 : 1) + rng.below(2);
+                v.slot = paxos::slot_id{slot};
+                fill_below(rng, m.ballot, v.ballot);
+                v.chosen = rng.below(4) == 0 || v.ballot.is_zero();
+            }
+            v.value_count = counts[i];
+            m.votes.push_back(v);
+        }
     }
     if (codec::has_values(kind)) {
-        for (std::size_t i = 0; i < values && !m.values.full(); ++i) {
+        for (std::size_t i = 0; i < values; ++i) {
             typename Message::value_type v{};
             fill(rng, f, v);
             m.values.push_back(v);

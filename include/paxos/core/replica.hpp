@@ -351,18 +351,27 @@ public:
         // Field by field: no temporary batch to build and copy.
         ready_.promised = promised_;
         ready_.promised_changed = promised_dirty_;
-        ready_.accepted = records_.view();
         ready_.sync_needed = promised_dirty_ || !records_.empty();
         outbox_.seal();
+        ready_.peers = peers_;
+        handed_end_ = chosen_end_;
+        ready_outstanding_ = true;
+        return outstanding();
+    }
+
+    // The batch handed out by the last ready(), not yet acknowledged, with
+    // views into this object: for a driver that copied the replica while a
+    // sync was under way (the exhaustive explorer).
+    const ready_type& outstanding() noexcept {
+        PAXOS_ASSERT(ready_outstanding_);
+        ready_.accepted = records_.view();
         ready_.send_now = outbox_.now();
         ready_.send_after_sync = outbox_.after_sync();
         ready_.chosen = chosen_out_.view();
         ready_.catch_up = catch_up_.view();
-        ready_.peers = peers_;
-        handed_end_ = chosen_end_;
-        ready_outstanding_ = true;
         return ready_;
     }
+    bool has_outstanding() const noexcept { return ready_outstanding_; }
 
     // Acknowledges a batch: its durable part is persisted, its messages sent,
     // its chosen entries applied.
@@ -418,10 +427,27 @@ public:
     // policy state when the policy exposes fingerprint()). Two replicas with
     // equal fingerprints behave alike on equal inputs, with overwhelming
     // probability: the exhaustive explorer uses it to visit each state once.
-    // Call it between inputs (no ready batch outstanding).
+    // Call it between inputs; a batch outstanding (a sync under way) is part
+    // of the state.
     std::uint64_t fingerprint() const noexcept {
-        PAXOS_ASSERT(!ready_outstanding_);
         fingerprint_hasher h;
+        h.add(ready_outstanding_);
+        if (ready_outstanding_) {
+            h.add(handed_end_.value);
+            for (const record_type& rec : records_) {
+                h.add(rec.slot.value);
+                h.add_ballot(rec.ballot);
+            }
+            for (const message_type& m : outbox_.after_sync()) {
+                h.add(static_cast<std::uint64_t>(m.kind));
+                h.add(m.to.value);
+                h.add_ballot(m.ballot);
+                h.add(m.slot.value);
+                h.add(m.chosen_end.value);
+                h.add_values(m.values);
+                h.add(m.votes.size());
+            }
+        }
         h.add(static_cast<std::uint64_t>(role_));
         h.add_ballot(promised_);
         h.add(promised_dirty_);

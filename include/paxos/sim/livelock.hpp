@@ -49,9 +49,10 @@ duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
         paxos::config<int, counter_ballot<nodes>, majority<nodes>, Leader, nodes, 1, 1, true>;
     using replica_type = replica<config>;
     using message_type = typename replica_type::message_type;
+    using message_buffer = typename replica_type::message_buffer;
     struct in_flight {
         std::size_t due = 0;  // the tick at which it may arrive
-        message_type message{};
+        message_buffer message{};
     };
     prng rng(seed);
     std::vector<replica_type> r;
@@ -68,17 +69,19 @@ duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
     auto drain = [&](replica_type& x) {
         while (x.has_ready()) {
             const auto& rd = x.ready();  // no crashes here, so nothing to persist
-            for (const auto& m : rd.messages) {
+            const auto send = [&](const message_type& m) {
                 if (m.kind == message_kind::prepare) ballots.insert(ballot_bits(m.ballot));
                 for (std::uint16_t to = 0; to < nodes; ++to) {
                     const bool addressed =
                         m.to == node_id::broadcast() ? to != x.self().value : m.to.value == to;
                     if (!addressed) continue;
-                    auto copy = m;
+                    message_buffer copy(m);
                     copy.to = node_id{to};
                     network.push_back({now + rng.between(1, opts.latency_ticks_max), copy});
                 }
-            }
+            };
+            for (const auto& m : rd.send_now) send(m);
+            for (const auto& m : rd.send_after_sync) send(m);
             x.advance(rd);
         }
     };
@@ -86,8 +89,7 @@ duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
     // accepts and acceptances of the ballot it preempts. Everything else,
     // rejects included, arrives when due.
     auto phase1 = [](message_kind k) {
-        return k == message_kind::prepare || k == message_kind::promise ||
-               k == message_kind::promise_entry;
+        return k == message_kind::prepare || k == message_kind::promise;
     };
     auto phase2 = [](message_kind k) {
         return k == message_kind::accept || k == message_kind::accepted;
@@ -114,7 +116,7 @@ duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
     while (ballots.size() < opts.rounds_max) {
         for (auto it = next(); it != network.end() && ballots.size() < opts.rounds_max;
              it = next()) {
-            const message_type m = it->message;
+            const message_buffer m = it->message;
             network.erase(it);
             (void)r[m.to.value].step(m);
             drain(r[m.to.value]);

@@ -50,6 +50,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -815,6 +816,8 @@ public:
                                nodes_max, window_slots, batch_values_max>;
     using replica_type = replica<config_type>;
     using message_type = typename replica_type::message_type;
+    using message_buffer = typename replica_type::message_buffer;
+    using ready_type = typename replica_type::ready_type;
 
     trial(const topology& t, const timing& tm, const workload& w, const Quorum& q,
           const trial_options& o)
@@ -879,6 +882,12 @@ private:
         bool leading = false;  // as last seen by the driver
         time_us next_tick = 0;
         time_us disk_free_at = 0;  // the serial disk finishes its queue then
+        // A batch whose sync is under way: the node takes no input until
+        // sync_done, and what arrives meanwhile waits in the inbox.
+        const ready_type* syncing = nullptr;
+        time_us sync_done = 0;
+        std::deque<message_buffer> inbox;
+        std::uint32_t ticks_owed = 0;
     };
 
     struct client {
@@ -956,6 +965,11 @@ private:
                 which = 2;
                 index = i;
             }
+            if (nodes_[i].up && nodes_[i].syncing && nodes_[i].sync_done < next) {
+                next = nodes_[i].sync_done;
+                which = 4;
+                index = i;
+            }
         }
         if (crash_pending_ && crash_at_ < next) {
             next = crash_at_;
@@ -972,22 +986,53 @@ private:
             case 0: deliver(network_.pop()); break;
             case 1: client_step(); break;
             case 2: tick(index); break;
+            case 4: synced(index); break;
             default: crash(); break;
         }
         return true;
     }
 
-    void deliver(const typename network<message_type>::delivery& d) {
+    void deliver(const typename network<message_buffer>::delivery& d) {
         node& n = nodes_[d.to.value];
         if (!n.up) return;
+        if (n.syncing) {
+            n.inbox.push_back(d.message);
+            return;
+        }
         (void)n.replica->step(d.message);
         drain(d.to.value);
     }
 
     void tick(std::size_t i) {
-        nodes_[i].next_tick += timing_.tick_us;
-        (void)nodes_[i].replica->tick();
+        node& n = nodes_[i];
+        n.next_tick += timing_.tick_us;
+        if (n.syncing) {
+            ++n.ticks_owed;
+            return;
+        }
+        (void)n.replica->tick();
         drain(i);
+    }
+
+    // The node's sync is done: the rest of its batch goes out, and the input
+    // that waited is taken, until a new sync starts.
+    void synced(std::size_t i) {
+        node& n = nodes_[i];
+        const ready_type& rd = *n.syncing;
+        n.syncing = nullptr;
+        finish(i, rd);
+        drain(i);
+        while (n.up && !n.syncing && (n.ticks_owed > 0 || !n.inbox.empty())) {
+            if (!n.inbox.empty()) {
+                const message_buffer m = std::move(n.inbox.front());
+                n.inbox.pop_front();
+                (void)n.replica->step(m);
+            } else {
+                --n.ticks_owed;
+                (void)n.replica->tick();
+            }
+            drain(i);
+        }
     }
 
     // Slots a node released from its window, served from the chosen log.
@@ -999,28 +1044,40 @@ private:
         for (std::uint64_t s = from; s < end && s < from + window_slots; ++s) {
             const message_type c = r.chosen_message_for(node_id{static_cast<std::uint16_t>(peer)},
                                                         slot_id{s}, log_[s]);
-            send(self, c, now_);
+            send(self, c);
         }
     }
 
     // ---- the driver: the README's ready loop ----------------------------------
 
-    // Persist (a serial disk: each batch waits for the one before, and costs
-    // fsync_us when it must sync), then send, then apply, then advance.
-    // Messages leave, and applies count, when the batch is durable.
+    // The ready loop with a disk that takes time (a serial disk: each sync
+    // waits for the one before, and costs fsync_us). send_now leaves at once;
+    // a batch that needs a sync keeps the node busy until it is done, and
+    // only then do send_after_sync, the applies and advance() follow (so the
+    // leader's own vote counts when it is durable, as on a real machine).
     void drain(std::size_t i) {
         node& n = nodes_[i];
-        while (n.up && n.replica->has_ready()) {
-            const auto& rd = n.replica->ready();
-            time_us done = std::max(now_, n.disk_free_at);
-            if (rd.sync_needed) done += load_.fsync_us;
-            n.disk_free_at = done;
-            for (const message_type& m : rd.messages) send(i, m, done);
-            for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values, done);
-            for (const auto& c : rd.catch_up) serve_catch_up(i, c);
-            n.replica->advance(rd);
+        while (n.up && !n.syncing && n.replica->has_ready()) {
+            const ready_type& rd = n.replica->ready();
+            for (const message_type& m : rd.send_now) send(i, m);
+            if (rd.sync_needed) {
+                n.disk_free_at = std::max(now_, n.disk_free_at) + load_.fsync_us;
+                n.syncing = &rd;
+                n.sync_done = n.disk_free_at;
+                break;
+            }
+            finish(i, rd);
         }
         watch_leadership(i);
+    }
+
+    // The part of a batch that follows its sync.
+    void finish(std::size_t i, const ready_type& rd) {
+        node& n = nodes_[i];
+        for (const message_type& m : rd.send_after_sync) send(i, m);
+        for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values, now_);
+        for (const auto& c : rd.catch_up) serve_catch_up(i, c);
+        n.replica->advance(rd);
     }
 
     void watch_leadership(std::size_t i) {
@@ -1036,13 +1093,14 @@ private:
         n.leading = leading;
     }
 
-    void send(std::size_t from, const message_type& m, time_us at) {
+    void send(std::size_t from, const message_type& m) {
         for (std::size_t to = 0; to < nodes_.size(); ++to) {
             const bool addressed = m.to == node_id::broadcast() ? to != from : m.to.value == to;
             if (!addressed) continue;
-            message_type copy = m;
+            message_buffer copy(m);
             copy.to = node_id{static_cast<std::uint16_t>(to)};
-            (void)network_.send(at, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy, rng_);
+            (void)network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy,
+                                rng_);
             if (counting_) ++result_.messages;
         }
     }
@@ -1147,6 +1205,10 @@ private:
         client& cl = clients_[c];
         node& n = nodes_[i];
         if (!n.up) return;  // silence: the client's timeout moves it on
+        if (n.syncing) {    // busy with its disk: the request waits in its queue
+            schedule(n.sync_done, event_kind::request, c, i);
+            return;
+        }
         const result res = n.replica->propose(cl.current);
         if (res.ok()) {  // before draining: with Q2 = 1 it is chosen in this drain
             cl.submitted_to = i;
@@ -1227,7 +1289,7 @@ private:
     workload load_;
     trial_options options_;
     prng rng_;
-    network<message_type> network_;
+    network<message_buffer> network_;
     std::vector<node> nodes_;
     std::vector<client> clients_;
     std::priority_queue<client_event, std::vector<client_event>, later> events_;

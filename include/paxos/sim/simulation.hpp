@@ -27,6 +27,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <deque>
 #include <vector>
 
 #include "../core/replica.hpp"
@@ -68,6 +69,7 @@ struct run_options {
     time_us client_think_us = 3'000;
     time_us client_retry_us = 60'000;
     std::size_t trace_events = 64;  // how many recent events a failure report shows
+    time_us sync_us_max = 400;      // a sync takes 1 .. this many microseconds
     // Planted driver fault, for the checker's own test: node 0 sends each
     // batch's messages before persisting it.
     bool plant_send_before_persist = false;
@@ -98,6 +100,8 @@ class simulation {
 public:
     using replica_type = replica<Config>;
     using message_type = typename replica_type::message_type;
+    using message_buffer = typename replica_type::message_buffer;
+    using ready_type = typename replica_type::ready_type;
     using store_type = storage::memory_store<Config>;
     using ballot_type = typename Config::ballot;
 
@@ -177,6 +181,12 @@ private:
         ballot_type synced_promise{};
         std::vector<ballot_type> synced_votes;  // by slot
         std::size_t synced_seen = 0;
+        // A batch whose sync is under way (it takes sync_us): the node takes
+        // no input until it is done; what arrives meanwhile waits here.
+        const ready_type* syncing = nullptr;
+        time_us sync_done = 0;
+        std::deque<message_buffer> inbox;
+        std::uint32_t ticks_owed = 0;
     };
 
     struct client {
@@ -232,6 +242,11 @@ private:
                 which = 1;
                 index = i;
             }
+            if (nodes_[i].up && nodes_[i].syncing && nodes_[i].sync_done < next) {
+                next = nodes_[i].sync_done;
+                which = 4;
+                index = i;
+            }
         }
         for (std::size_t c = 0; c < clients_.size(); ++c) {
             if (!clients_[c].done && clients_[c].next_action < next) {
@@ -253,16 +268,21 @@ private:
             case 0: deliver(network_.pop()); break;
             case 1: tick(index); break;
             case 2: client_action(index); break;
+            case 4: synced(index); break;
             default: nemesis(); break;
         }
         return true;
     }
 
-    void deliver(const typename network<message_type>::delivery& d) {
+    void deliver(const typename network<message_buffer>::delivery& d) {
         node& n = nodes_[d.to.value];
         if (!n.up) {
             record({now_, event_kind::drop, d.to.value, d.from.value, kind_of(d.message),
                     d.message.slot.value, raw(d.message.ballot), 0});
+            return;
+        }
+        if (n.syncing) {  // busy with its disk: the message waits
+            n.inbox.push_back(d.message);
             return;
         }
         record({now_, event_kind::deliver, d.to.value, d.from.value, kind_of(d.message),
@@ -279,6 +299,10 @@ private:
     void tick(std::size_t i) {
         node& n = nodes_[i];
         n.next_tick = now_ + n.tick_period;
+        if (n.syncing) {
+            ++n.ticks_owed;
+            return;
+        }
         const role before = n.replica->current_role();
         (void)n.replica->tick();
         if (before != role::candidate && n.replica->current_role() == role::candidate) {
@@ -290,44 +314,91 @@ private:
 
     // ---- the driver: the README's ready loop -----------------------------------------
 
+    // send_now leaves at once and the chosen entries are applied; the batch
+    // is written to the store's page cache; if it needs a sync, the node is
+    // busy until the sync is done (sync_us_max), and a crash meanwhile loses
+    // what was not synced. Only then do send_after_sync and advance() follow.
     void drain(std::size_t i) {
         node& n = nodes_[i];
-        while (n.up && n.replica->has_ready()) {
-            const auto& rd = n.replica->ready();
-            if (options_.plant_send_before_persist && i == 0) {
-                for (const message_type& m : rd.messages) {
-                    check_backed(i, m);
-                    send(i, m);
-                }
+        while (n.up && !n.syncing && n.replica->has_ready()) {
+            const ready_type& rd = n.replica->ready();
+            const bool plant = options_.plant_send_before_persist && i == 0;
+            for (const message_type& m : rd.send_now) {
+                check_backed(i, m);
+                send(i, m);
             }
-            if (n.store.persist(rd) != storage::status::ok) {
-                // Fail-stop: the process dies rather than send what it could not
-                // make durable.
-                crash(i, store_type::crash_mode::lose_unsynced);
-                return;
-            }
-            record({now_, event_kind::persist, static_cast<std::uint16_t>(i), 0,
-                    static_cast<std::uint8_t>(rd.accepted.size()), n.replica->chosen_end().value,
-                    raw(rd.promised), rd.sync_needed ? 1u : 0u});
-            absorb_synced(i);
-            tally_votes(i, rd);
-            if (!(options_.plant_send_before_persist && i == 0)) {
-                for (const message_type& m : rd.messages) {
+            if (plant) {
+                for (const message_type& m : rd.send_after_sync) {
                     check_backed(i, m);
                     send(i, m);
                 }
             }
             for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values);
-            for (const auto& c : rd.catch_up) serve_catch_up(i, c.peer.value, c.from.value);
-            n.replica->advance(rd);
+            if (n.store.write(rd) != storage::status::ok) {
+                // Fail-stop: the process dies rather than send what it could not
+                // make durable.
+                crash(i, store_type::crash_mode::lose_unsynced);
+                return;
+            }
+            if (rd.sync_needed) {
+                n.syncing = &rd;
+                n.sync_done = now_ + rng_.between(1, options_.sync_us_max);
+                return;
+            }
+            finish(i, rd);
         }
+    }
+
+    // The node's sync is done: the rest of its batch, then the input that
+    // waited, until a new sync starts.
+    void synced(std::size_t i) {
+        node& n = nodes_[i];
+        const ready_type& rd = *n.syncing;
+        n.syncing = nullptr;
+        if (n.store.sync() != storage::status::ok) {
+            crash(i, store_type::crash_mode::lose_unsynced);
+            return;
+        }
+        finish(i, rd);
+        drain(i);
+        while (n.up && !n.syncing && (n.ticks_owed > 0 || !n.inbox.empty())) {
+            if (!n.inbox.empty()) {
+                const message_buffer m = std::move(n.inbox.front());
+                n.inbox.pop_front();
+                record({now_, event_kind::deliver, static_cast<std::uint16_t>(i), m.from.value,
+                        kind_of(m), m.slot.value, raw(m.ballot), 0});
+                (void)n.replica->step(m);
+            } else {
+                --n.ticks_owed;
+                (void)n.replica->tick();
+            }
+            drain(i);
+        }
+    }
+
+    // What follows a batch's sync (or a batch that needs none).
+    void finish(std::size_t i, const ready_type& rd) {
+        node& n = nodes_[i];
+        record({now_, event_kind::persist, static_cast<std::uint16_t>(i), 0,
+                static_cast<std::uint8_t>(rd.accepted.size()), n.replica->chosen_end().value,
+                raw(rd.promised), rd.sync_needed ? 1u : 0u});
+        absorb_synced(i);
+        tally_votes(i, rd);
+        if (!(options_.plant_send_before_persist && i == 0)) {
+            for (const message_type& m : rd.send_after_sync) {
+                check_backed(i, m);
+                send(i, m);
+            }
+        }
+        for (const auto& c : rd.catch_up) serve_catch_up(i, c.peer.value, c.from.value);
+        n.replica->advance(rd);
     }
 
     void send(std::size_t from, const message_type& m) {
         for (std::size_t to = 0; to < nodes_.size(); ++to) {
             const bool addressed = m.to == node_id::broadcast() ? to != from : m.to.value == to;
             if (!addressed) continue;
-            message_type copy = m;
+            message_buffer copy(m);
             copy.to = node_id{static_cast<std::uint16_t>(to)};
             const bool delivered =
                 network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy, rng_);
@@ -444,6 +515,9 @@ private:
         node& n = nodes_[i];
         if (!n.up) return;
         n.up = false;
+        n.syncing = nullptr;  // the batch under way dies with the process
+        n.inbox.clear();
+        n.ticks_owed = 0;
         ++crashes_;
         n.store.crash(mode, rng_.next());
         record({now_, event_kind::crash, static_cast<std::uint16_t>(i), 0,
@@ -510,6 +584,10 @@ private:
         if (!n.up) {
             cl.target = (cl.target + 1) % nodes_.size();
             cl.next_action = now_ + options_.client_think_us;
+            return;
+        }
+        if (n.syncing) {  // busy with its disk: try again once it is done
+            cl.next_action = n.sync_done + 1;
             return;
         }
         const result res = n.replica->propose(cl.current);
@@ -762,7 +840,7 @@ private:
 
     run_options options_;
     prng rng_;
-    network<message_type> network_;
+    network<message_buffer> network_;
     std::vector<node> nodes_;
     std::vector<client> clients_;
     checkers checks_;

@@ -39,7 +39,16 @@ public:
         keep_any,       // a random subset reached the disk, in any order
     };
 
+    // persist() is write() then, when the batch needs it, sync(). A driver
+    // that models a sync taking time calls the two apart.
     status persist(const ready_type& rd) {
+        const status st = write(rd);
+        if (st != status::ok) return st;
+        return rd.sync_needed ? sync() : status::ok;
+    }
+
+    // Records the batch in the page cache: durable only at the next sync().
+    status write(const ready_type& rd) {
         if (failed_) return status::io_error;
         if (rd.promised_changed) {
             pending_.push_back(record{record_kind::promise, slot_id{}, rd.promised, {}});
@@ -54,7 +63,7 @@ public:
             r.values.assign(entry.values);
             pending_.push_back(r);
         }
-        return rd.sync_needed ? sync() : status::ok;
+        return status::ok;
     }
 
     status snapshot(slot_id s) {
