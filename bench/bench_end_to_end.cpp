@@ -145,13 +145,14 @@ class paxos_cluster {
 public:
     using replica = paxos::replica<Config>;
     using message = typename replica::message_type;
+    using message_buffer = typename replica::message_buffer;
     using value = typename Config::value_type;
     static constexpr std::size_t node_count = Nodes;
     static_assert((QueueCapacity & (QueueCapacity - 1)) == 0);
 
     paxos_cluster()
         : nodes_(std::make_unique<std::array<std::optional<replica>, Nodes>>()),
-          queue_(std::make_unique<message[]>(QueueCapacity)) {
+          queue_(std::make_unique<message_buffer[]>(QueueCapacity)) {
         renew();
         if constexpr (!Config::single_decree) {
             (void)node(0).campaign();
@@ -176,7 +177,7 @@ public:
         for (std::size_t id = 0; id < Nodes; ++id) drain(id);
         while (head_ != tail_) {
             // A reference into the ring: push() refuses to overwrite it.
-            const message& m = queue_[head_ & (QueueCapacity - 1)];
+            const message m = queue_[head_ & (QueueCapacity - 1)].view();
             if (m.to == paxos::node_id::broadcast()) {
                 for (std::size_t to = 0; to < Nodes; ++to) {
                     if (to != m.from.value) deliver(to, m);
@@ -230,13 +231,14 @@ private:
         drain(to);
     }
 
-    // The ready loop: durable part acknowledged as synced, messages queued,
-    // chosen commands applied.
+    // The ready loop: messages queued (both groups: the durable part counts
+    // as synced at once), chosen commands applied.
     void drain(std::size_t id) {
         replica& r = node(id);
         while (r.has_ready()) {
             const auto& rd = r.ready();
-            for (const message& m : rd.messages) push(m);
+            for (const message& m : rd.send_now) push(m);
+            for (const message& m : rd.send_after_sync) push(m);
             for (const auto& e : rd.chosen) {
                 for (const value& v : e.values) fsm_[id].apply(v);
             }
@@ -246,12 +248,12 @@ private:
 
     void push(const message& m) {
         if (tail_ - head_ >= QueueCapacity) fail("message queue full");
-        queue_[tail_ & (QueueCapacity - 1)] = m;
+        queue_[tail_ & (QueueCapacity - 1)].assign(m);
         ++tail_;
     }
 
     std::unique_ptr<std::array<std::optional<replica>, Nodes>> nodes_;
-    std::unique_ptr<message[]> queue_;
+    std::unique_ptr<message_buffer[]> queue_;
     std::array<state_machine<value>, Nodes> fsm_{};
     std::uint64_t head_ = 0;
     std::uint64_t tail_ = 0;

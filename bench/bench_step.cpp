@@ -11,7 +11,7 @@
 // each benchmark iteration is a chunk of `ops` inputs, timed as a whole
 // with steady_clock (UseManualTime), between two untimed steps that bring
 // the state to where the next chunk can start. Where the input can take a
-// fresh slot or ballot each time (accept, accepted, prepare, promise_entry,
+// fresh slot or ballot each time (accept, accepted, prepare, a promise part,
 // propose, tick), a chunk works one replica; where it moves the replica
 // somewhere it must be led back from (campaign, a promise that completes
 // Phase 1, a reject that deposes a leader, ready/advance), a chunk works
@@ -56,6 +56,11 @@ namespace {
 using multi3 = paxos::multi_paxos<std::uint64_t, 3>;
 using multi5 = paxos::multi_paxos<std::uint64_t, 5>;
 using multi3_unbatched = paxos::multi_paxos<std::uint64_t, 3, 64, 1>;
+// multi3 with promises split into parts of one batch each, so one promise
+// part reports one vote: the input promise_part_at_candidate times.
+struct multi3_promise_parts : multi3 {
+    static constexpr std::size_t promise_values_max = multi3::batch_values_max;
+};
 
 using paxos::message_kind;
 using paxos::node_id;
@@ -80,16 +85,24 @@ void expect_ok(const Result& r, const char* what) {
 }
 
 // Acknowledges whatever a replica has to hand out, as a driver would after
-// persisting, sending and applying it.
+// persisting, sending and applying it. A leader's own votes count at
+// advance(), which may choose slots and queue more output: drain it all.
 template <class Replica>
 void discard(Replica& r) {
-    if (r.has_ready()) r.advance(r.ready());
+    while (r.has_ready()) r.advance(r.ready());
+}
+
+// Every message of a batch, sent at once or after the sync.
+template <class Ready>
+std::size_t messages_in(const Ready& rd) {
+    return rd.send_now.size() + rd.send_after_sync.size();
 }
 
 template <class Config>
 struct kit {
     using replica = paxos::replica<Config>;
-    using message = typename replica::message_type;
+    // Crafted messages are kept across inputs, so they own their bodies.
+    using message = typename replica::message_buffer;
     using ballot = typename replica::ballot_type;
     static constexpr std::size_t nodes = Config::max_nodes;
     static constexpr std::size_t batch = Config::batch_values_max;
@@ -141,7 +154,6 @@ public:
             o.leader = leader;
             replicas_.emplace_back(o);
         }
-        queue_.reserve(queue_capacity);
     }
 
     replica& node(std::size_t id) { return replicas_[id]; }
@@ -179,7 +191,7 @@ public:
             for (std::size_t id = 0; id < k::nodes; ++id) collect(id);
             if (queue_.empty()) return;
             for (std::size_t i = 0; i < queue_.size(); ++i) {
-                const message m = queue_[i];
+                const message m = queue_[i];  // a copy: collect() may grow the queue
                 for (std::size_t to = 0; to < k::nodes; ++to) {
                     const bool addressed = m.to == node_id::broadcast() || m.to.value == to;
                     if (!addressed || to == m.from.value) continue;
@@ -192,15 +204,19 @@ public:
     }
 
 private:
+    // A bound, not a reservation: a queued message owns a body of up to
+    // promise_values_max values, so 2^14 of them would reserve 100 MB.
     static constexpr std::size_t queue_capacity = 1 << 14;
 
     void collect(std::size_t id) {
         replica& r = node(id);
         while (r.has_ready()) {
             const auto& rd = r.ready();
-            for (const message& m : rd.messages) {
-                expect(queue_.size() < queue_capacity, "set-up: message queue full");
-                queue_.push_back(m);
+            for (const auto& group : {rd.send_now, rd.send_after_sync}) {
+                for (const auto& m : group) {
+                    expect(queue_.size() < queue_capacity, "set-up: message queue full");
+                    queue_.emplace_back(m);
+                }
             }
             r.advance(rd);
         }
@@ -347,29 +363,42 @@ struct heartbeat_at_follower {
 };
 
 // Phase 1 at an acceptor: a rival candidate (node 2) asks with a higher
-// ballot each time. Votes: unchosen votes the follower holds and must report
-// (one promise_entry each, then the promise header).
+// ballot each time. Votes: unchosen votes the follower holds and must report,
+// all in one promise (Votes * 8 values fit one part). This used to be
+// Votes + 1 messages per prepare (a promise_entry per vote, then the
+// promise header); it is one promise now, whatever Votes is.
+//
+// A follower takes an input only while its outbox has room for the worst
+// one (votes_per_input_max votes free, of 2 * votes_per_input_max), so with
+// 8 votes one batch holds 9 promises: the 16 prepares of a chunk go in turn
+// to 2 copies of the follower, 8 each.
 template <class Config, std::size_t Votes>
 struct prepare_at_follower {
     using k = kit<Config>;
     using replica = typename k::replica;
     static constexpr std::size_t ops = Votes == 0 ? 32 : 16;
+    static constexpr std::size_t copies = Votes == 0 ? 1 : 2;
     static constexpr reason expected = reason::ok;
     static constexpr const char* what = "prepare at follower";
-    static_assert(ops * (Votes + 1) + replica::messages_per_input_max <=
-                  replica::outbox_messages_max);
+    static_assert(Votes * k::batch <= replica::promise_values_max, "one promise part");
+    static_assert(ops % copies == 0);
+    static_assert(ops / copies + replica::messages_per_input_max <= replica::outbox_messages_max);
+    static_assert((ops / copies - 1) * Votes <= replica::votes_per_input_max);
 
-    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
-    replica& f = c->node(1);
+    std::vector<replica> fs;
     std::array<typename k::message, ops> prepares{};
 
     prepare_at_follower() {
+        auto c = cluster<Config>::steady();
+        replica& f = c->node(1);
         // The leader proposes Votes slots; only this follower gets the accepts.
         replica& leader = c->node(0);
         for (std::size_t i = 0; i < Votes * k::batch; ++i) expect_ok(leader.propose(i), "propose");
         const auto& rd = leader.ready();
-        for (const auto& m : rd.messages) {
-            if (m.kind == message_kind::accept) expect_ok(f.step(m), "accept");
+        for (const auto& group : {rd.send_now, rd.send_after_sync}) {
+            for (const auto& m : group) {
+                if (m.kind == message_kind::accept) expect_ok(f.step(m), "accept");
+            }
         }
         leader.advance(rd);
         discard(f);
@@ -377,48 +406,66 @@ struct prepare_at_follower {
             m = k::make(message_kind::prepare, 2, node_id::broadcast(), {}, f.chosen_end(),
                         f.chosen_end());
         }
+        fs.assign(copies, f);
     }
 
     void before() {
-        auto b = f.promised();
-        for (auto& m : prepares) m.ballot = b = k::above(b, 2);
+        for (std::size_t j = 0; j < copies; ++j) {
+            auto b = fs[j].promised();
+            for (std::size_t i = j; i < ops; i += copies) prepares[i].ballot = b = k::above(b, 2);
+        }
     }
-    reason op(std::size_t i) { return f.step(prepares[i]).code; }
+    reason op(std::size_t i) { return fs[i % copies].step(prepares[i]).code; }
     void after() {
-        const auto& rd = f.ready();
-        expect(rd.messages.size() == ops * (Votes + 1), "prepare: wrong number of answers");
-        f.advance(rd);
+        for (replica& f : fs) {
+            const auto& rd = f.ready();
+            expect(messages_in(rd) == ops / copies, "prepare: not one promise each");
+            for (const auto& m : rd.send_after_sync) {
+                expect(m.kind == message_kind::promise && m.votes.size() == Votes,
+                       "prepare: the promise does not report every vote");
+            }
+            f.advance(rd);
+        }
     }
 };
 
 // ---- proposer -----------------------------------------------------------------------
 
-// Phase 1b pieces at a candidate: one promise_entry per slot, each reporting
-// a vote of an older ballot (node 1's), which the candidate adopts. The
-// header that would complete the promise never comes; the next chunk starts
-// a new Phase 1.
+// Phase 1b pieces at a candidate: promise parts from node 1, each reporting
+// one vote of an older ballot (node 1's), which the candidate adopts. This
+// was one promise_entry message per slot; promise_entry is gone, and what
+// carries one vote alone now is one part of a split promise, so the config
+// splits promises into parts of one batch (multi3_promise_parts). The
+// promise has ops + 1 parts and the last never comes, so it is never
+// counted; the next chunk starts a new Phase 1.
 template <class Config>
-struct promise_entry_at_candidate {
+struct promise_part_at_candidate {
     using k = kit<Config>;
     using replica = typename k::replica;
     static constexpr std::size_t ops = 32;
     static constexpr reason expected = reason::ok;
-    static constexpr const char* what = "promise_entry at candidate";
+    static constexpr const char* what = "promise part at candidate";
+    static_assert(replica::promise_values_max == k::batch, "one vote per part");
+    static_assert(ops + 1 <= replica::promise_parts_max);
 
     cluster<Config> c{};
     replica& r = c.node(0);
-    std::array<typename k::message, ops> entries{};
+    std::array<typename k::message, ops> parts{};
     typename k::ballot old = k::ballot::first(node_id{1});
 
-    promise_entry_at_candidate() {
+    promise_part_at_candidate() {
         // Node 1 once ran Phase 1 here, so our ballot will be above its own.
         const auto p = k::make(message_kind::prepare, 1, node_id{0}, old);
         expect_ok(r.step(p), "prepare");
         discard(r);
         for (std::size_t i = 0; i < ops; ++i) {
-            entries[i] = k::make(message_kind::promise_entry, 1, node_id{0}, {}, slot_id{i});
-            entries[i].accepted_ballot = old;
-            k::fill(entries[i], 8 * i);
+            // Part i starts at its one vote's slot (part 0 at the first slot asked, 0).
+            parts[i] = k::make(message_kind::promise, 1, node_id{0}, {}, slot_id{i});
+            parts[i].part = static_cast<std::uint8_t>(i);
+            parts[i].parts = static_cast<std::uint8_t>(ops + 1);
+            k::fill(parts[i], 8 * i);
+            parts[i].votes.push_back(
+                {slot_id{i}, old, static_cast<std::uint32_t>(k::batch), false});
         }
     }
 
@@ -426,10 +473,12 @@ struct promise_entry_at_candidate {
         expect_ok(r.campaign(), "campaign");
         discard(r);
         expect(r.current_role() == paxos::role::candidate, "not a candidate");
-        for (auto& m : entries) m.ballot = r.ballot();
+        for (auto& m : parts) m.ballot = r.ballot();
     }
-    reason op(std::size_t i) { return r.step(entries[i]).code; }
-    void after() {}
+    reason op(std::size_t i) { return r.step(parts[i]).code; }
+    void after() {
+        expect(r.current_role() == paxos::role::candidate, "an incomplete promise was counted");
+    }
 };
 
 // `ops` copies of node 0 of a three-node cluster with a chosen log, each
@@ -617,7 +666,7 @@ struct learn_request_at_leader {
             return;
         }
         const auto& rd = leader.ready();
-        expect(rd.messages.size() == ops * Behind, "learn_request: wrong number of answers");
+        expect(messages_in(rd) == ops * Behind, "learn_request: wrong number of answers");
         leader.advance(rd);
     }
 };
@@ -647,7 +696,7 @@ struct stale_accept_at_follower {
     reason op(std::size_t) { return f.step(m).code; }
     void after() {
         const auto& rd = f.ready();
-        expect(rd.messages.size() == ops, "stale accept: one reject each");
+        expect(messages_in(rd) == ops, "stale accept: one reject each");
         f.advance(rd);
     }
 };
@@ -736,7 +785,7 @@ struct tick_at_idle_leader {
     reason op(std::size_t) { return leader.tick().code; }
     void after() {
         const auto& rd = leader.ready();
-        expect(rd.messages.size() == ops / 2 + ops / 4, "idle leader: unexpected heartbeats");
+        expect(messages_in(rd) == ops / 2 + ops / 4, "idle leader: unexpected heartbeats");
         leader.advance(rd);
     }
 };
@@ -801,7 +850,8 @@ struct ready_advance {
     reason op(std::size_t i) {
         replica& r = rs[i];
         const auto& rd = r.ready();
-        benchmark::DoNotOptimize(rd.messages.data());
+        benchmark::DoNotOptimize(rd.send_now.data());
+        benchmark::DoNotOptimize(rd.send_after_sync.data());
         r.advance(rd);
         return reason::ok;
     }
@@ -845,7 +895,7 @@ const bool registered = [] {
     using cs = cycle_step;
     add<prepare_at_follower<multi3, 0>>("step/prepare/follower/3_nodes");
     add<prepare_at_follower<multi3, 8>>("step/prepare/follower_8_votes/3_nodes");
-    add<promise_entry_at_candidate<multi3>>("step/promise_entry/candidate/3_nodes");
+    add<promise_part_at_candidate<multi3_promise_parts>>("step/promise_part/candidate/3_nodes");
     add<leader_cycle<multi3, cs::campaign>>("campaign/follower_to_candidate/3_nodes");
     add<leader_cycle<multi3, cs::promise_completes_phase1>>(
         "step/promise/candidate_to_leader/3_nodes");

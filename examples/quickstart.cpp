@@ -18,15 +18,17 @@ int main() {
                 if (!r.has_ready()) continue;
                 busy = true;
                 const auto& rd = r.ready();
-                // 1. write rd.promised and rd.accepted to disk; fsync if rd.sync_needed
-                // 2. then send: here straight from the batch into the peers (no copy,
-                // no allocation); a broadcast goes to every other node
-                for (const auto& m : rd.messages)
-                    for (auto& peer : nodes)
-                        if (peer.self() != m.from &&
-                            (m.to == peer.self() || m.to == paxos::node_id::broadcast()))
-                            (void)peer.step(m);  // a refused message returns why; none is fatal
-                for (const auto& e : rd.chosen)  // 3. apply
+                auto send = [&](const auto& messages) {  // here straight from the batch into
+                    for (const auto& m : messages)       // the peers (no copy, no allocation);
+                        for (auto& peer : nodes)         // a broadcast goes to every other node
+                            if (peer.self() != m.from &&
+                                (m.to == peer.self() || m.to == paxos::node_id::broadcast()))
+                                (void)peer.step(m);  // a refused message returns why; none is fatal
+                };
+                send(rd.send_now);  // 1. these may leave at once, even before the write
+                // 2. write rd.promised and rd.accepted to disk; fsync if rd.sync_needed
+                send(rd.send_after_sync);        // 3. only then send these
+                for (const auto& e : rd.chosen)  // 4. apply
                     for (int v : e.values) std::printf("node %d applies %d\n", r.self().value, v);
                 r.advance(rd);
             }

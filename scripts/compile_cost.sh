@@ -46,8 +46,8 @@ int main() {
     int sent = 0;
     while (r.has_ready()) {
         const auto& rd = r.ready();
-        for (const auto& m : rd.messages) sent += m.from.value + 1;
-        (void)r.step(rd.messages.empty() ? replica::message_type{} : rd.messages[0]);
+        for (const auto& m : rd.send_after_sync) sent += m.from.value + 1;
+        (void)r.step(rd.send_after_sync.empty() ? replica::message_type{} : rd.send_after_sync[0]);
         r.advance(rd);
     }
     return sent > 0 ? 0 : 1;

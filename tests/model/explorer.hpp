@@ -827,7 +827,7 @@ private:
                 drain(w, out, arg);
                 break;
             case action_kind::deliver: {
-                const message_type m = w.messages[arg].message;
+                const message_buffer m = w.messages[arg].message;
                 erase_message(w, arg);
                 deliver(w, out, m);
                 break;
@@ -838,7 +838,7 @@ private:
                 // the other stays in flight. (A duplicate that waits while its
                 // twin is delivered first gives the same worlds one step later.)
                 ++w.duplications;
-                const message_type m = w.messages[arg].message;
+                const message_buffer m = w.messages[arg].message;
                 deliver(w, out, m);
                 break;
             }

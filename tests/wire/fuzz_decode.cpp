@@ -1,12 +1,14 @@
 // tests/wire/fuzz_decode.cpp: the libFuzzer target for paxos::wire::decode.
 //
-// Every input is decoded as two message types (counter ballot and int
-// values, batch 8; pair ballot and the variable-length test command, batch
-// 4), twice: as given, and with its checksum recomputed, since random bytes
-// almost never carry a valid CRC and the body checks behind it need
-// exercising too. Whenever decode says ok:
+// Every input is decoded into two replicas' message buffers (counter ballot
+// and int values, batch 8, promises in one part of up to 64 values; pair
+// ballot and the variable-length test command, batch 4, promises in up to 7
+// parts of 8 values), twice: as given, and with its checksum recomputed,
+// since random bytes almost never carry a valid CRC and the body checks
+// behind it need exercising too. Whenever decode says ok:
 //   - the message re-encodes to exactly the input bytes (the encoding is
-//     canonical) and decodes back to an equal message;
+//     canonical), from the buffer and from its view, and decodes back to an
+//     equal message;
 //   - a fresh acceptor and a fresh candidate replica step() it and return a
 //     result, without tripping an assertion or a sanitizer.
 // A failed check aborts, which libFuzzer and the ctest driver both report.
@@ -45,9 +47,6 @@ namespace {
         }                                                                                         \
     } while (false)
 
-using int_config = wire_test::config<int, wire_test::counter5, 8>;
-using command_config = wire_test::config<wire_test::command, paxos::pair_ballot, 4>;
-
 template <class Replica>
 void drain(Replica& r) {
     for (int rounds = 0; r.has_ready(); ++rounds) {
@@ -63,6 +62,7 @@ void step_into(Replica& r, const typename Replica::message_type& m) {
     WIRE_FUZZ_CHECK(static_cast<int>(res.code) <= static_cast<int>(paxos::reason::ignored));
     if (res.ok()) {
         ++wire_fuzz::counters().steps_taken;
+        if (!m.votes.empty()) ++wire_fuzz::counters().promises_taken;
     } else {
         ++wire_fuzz::counters().steps_refused;
     }
@@ -85,7 +85,8 @@ void feed_replicas(const typename paxos::replica<Config>::message_type& m) {
 
 template <class Config>
 void check_decode(std::span<const std::byte> in) {
-    using message = typename paxos::replica<Config>::message_type;
+    using message = typename paxos::replica<Config>::message_buffer;
+    using codec = paxos::wire::message_codec<message>;
     message m{};
     const paxos::wire::decode_reason reason = paxos::wire::decode(in, m, wire_test::cluster);
     WIRE_FUZZ_CHECK(paxos::wire::to_string(reason) != nullptr);
@@ -95,24 +96,36 @@ void check_decode(std::span<const std::byte> in) {
         return;
     }
     ++wire_fuzz::counters().decoded;
+    if (!m.votes.empty()) ++wire_fuzz::counters().promises_with_votes;
+    if (m.kind == paxos::message_kind::promise && m.parts > 1) {
+        ++wire_fuzz::counters().promise_parts;
+    }
     WIRE_FUZZ_CHECK(in.size() <= paxos::wire::encoded_size_max<message>);
+    WIRE_FUZZ_CHECK(m.votes.size() <= message::votes_max);
+    WIRE_FUZZ_CHECK(m.values.size() <= message::values_max);
+    WIRE_FUZZ_CHECK(m.kind == paxos::message_kind::promise ||
+                    (m.votes.empty() && m.part == 0 && m.parts == 1));
 
     paxos::wire::buffer_for<message> buffer{};
     const paxos::wire::encode_result res = paxos::wire::encode(m, buffer, wire_test::cluster);
     WIRE_FUZZ_CHECK(res.ok());
     WIRE_FUZZ_CHECK(res.size == in.size());
     WIRE_FUZZ_CHECK(std::equal(in.begin(), in.end(), buffer.begin()));
+    paxos::wire::buffer_for<message> from_view{};
+    const paxos::wire::encode_result res_view =
+        codec::encode(m.view(), from_view, wire_test::cluster);
+    WIRE_FUZZ_CHECK(res_view.ok() && res_view.size == res.size && from_view == buffer);
     message again{};
     WIRE_FUZZ_CHECK(paxos::wire::decode(std::span(buffer).first(res.size), again,
                                         wire_test::cluster) == paxos::wire::decode_reason::ok);
     WIRE_FUZZ_CHECK(again == m);
 
-    feed_replicas<Config>(m);
+    feed_replicas<Config>(m.view());
 }
 
 void check_all(std::span<const std::byte> in) {
-    check_decode<int_config>(in);
-    check_decode<command_config>(in);
+    check_decode<wire_test::int_config>(in);
+    check_decode<wire_test::command_config>(in);
 }
 
 }  // namespace
@@ -125,6 +138,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // The same bytes with a valid checksum, to get past the CRC.
     std::array<std::byte, 1024> sealed{};
+    static_assert(sealed.size() >= paxos::wire::encoded_size_max<wire_test::int_replica_buffer>);
+    static_assert(sealed.size() >=
+                  paxos::wire::encoded_size_max<wire_test::command_replica_buffer>);
     if (size >= paxos::wire::header_size && size <= sealed.size()) {
         std::copy(in.begin(), in.end(), sealed.begin());
         wire_test::reseal(std::span(sealed).first(size));

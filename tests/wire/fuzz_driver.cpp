@@ -6,19 +6,23 @@
 //
 // Inputs, chosen by paxos::prng from the seed:
 //   - valid encodings of random messages of every kind, with fields near
-//     what a 5-node cluster uses, for both fuzzed message types;
+//     what a 5-node cluster uses, for both fuzzed message types: promises
+//     with no vote up to a full window's, chosen ones among them, some of
+//     them one part of several;
 //   - the same, mutated: bit flips, byte overwrites, truncation, extension,
 //     a field spliced from another encoding;
 //   - random bytes, some behind a valid-looking header.
 // The run fails (aborts) on any failed check inside the entry point, and
 // exits non-zero unless the corpus reached both refusals and successful
-// decodes that replicas then took.
+// decodes that replicas then took, promises with votes and promises in parts
+// among them.
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <span>
 #include <vector>
 
@@ -29,15 +33,50 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 namespace {
 
-using int_message = wire_test::int_counter_8;
-using command_message = paxos::basic_message<paxos::pair_ballot, wire_test::command, 4>;
+// Rewrites a promise into an answer the entry point's candidate (node 0, in
+// Phase 1 of its first ballot from slot 0) may take: from a peer, to node 0,
+// in its ballot, with votes below it in slots 0, 1, ... and no more parts
+// than the config's promises have.
+template <class Config, class Message>
+void address_to_candidate(paxos::prng& rng, Message& m) {
+    using replica = paxos::replica<Config>;
+    m.ballot = Config::ballot::first(paxos::node_id{0});
+    m.from = paxos::node_id{static_cast<std::uint16_t>(1 + rng.below(wire_test::node_count - 1))};
+    m.to = paxos::node_id{0};
+    m.slot = paxos::slot_id{0};
+    if (m.parts > replica::promise_parts_max) {
+        m.parts = 1;
+        m.part = 0;
+    }
+    std::uint64_t slot = 0;
+    for (auto& v : m.votes) {
+        v.slot = paxos::slot_id{slot++};
+        if (!(v.ballot < m.ballot)) {
+            v.ballot = {};
+            v.chosen = true;
+        }
+    }
+}
 
-template <class Message>
+template <class Config>
 std::size_t encode_random(paxos::prng& rng, std::vector<std::uint8_t>& out) {
-    const paxos::message_kind kind = wire_test::all_kinds[rng.below(9)];
-    const Message m = wire_test::sample<Message>(
-        kind, rng.below(Message::batch_type::capacity() + 1), rng, wire_test::fields::small);
-    paxos::wire::buffer_for<Message> buffer{};
+    using replica = paxos::replica<Config>;
+    using message = typename replica::message_buffer;
+    const paxos::message_kind kind =
+        wire_test::all_kinds[rng.below(std::size(wire_test::all_kinds))];
+    // A body the replica may take: a batch, or for a promise up to a
+    // window's votes with at most a batch each.
+    std::size_t votes = 0;
+    std::size_t values = rng.below(replica::batch_values_max + 1);
+    if (kind == paxos::message_kind::promise) {
+        votes = rng.below(message::votes_max + 1);
+        values = rng.below(std::min(message::values_max, votes * replica::batch_values_max) + 1);
+    }
+    message m = wire_test::sample<message>(kind, values, rng, wire_test::fields::small, votes);
+    if (kind == paxos::message_kind::promise && rng.below(2) == 0) {
+        address_to_candidate<Config>(rng, m);
+    }
+    paxos::wire::buffer_for<message> buffer{};
     const auto res = paxos::wire::encode(m, buffer, wire_test::cluster);
     if (!res.ok()) {
         std::fprintf(stderr, "fuzz_driver: encode failed: %s\n",
@@ -61,10 +100,10 @@ void mutate(paxos::prng& rng, std::vector<std::uint8_t>& input) {
                 break;
             case 1:  // overwrite a byte, often with a boundary value
                 if (!input.empty()) {
-                    static constexpr std::uint8_t interesting[] = {0, 1, 2, 8, 9, 0x7F, 0xFF};
+                    static constexpr std::uint8_t interesting[] = {0, 1, 2, 3, 7, 8, 9, 0x7F, 0xFF};
                     const std::uint64_t at = rng.below(input.size());
                     const bool boundary = rng.below(2) == 1;
-                    input[at] = boundary ? interesting[rng.below(7)]
+                    input[at] = boundary ? interesting[rng.below(std::size(interesting))]
                                          : static_cast<std::uint8_t>(rng.next());
                 }
                 break;
@@ -94,10 +133,10 @@ void random_bytes(paxos::prng& rng, std::vector<std::uint8_t>& input) {
     if (input.size() >= 8 && rng.below(2) == 0) {  // a header that passes the first checks
         input[0] = 0x50;
         input[1] = 0x58;
-        input[2] = 1;
-        input[3] = static_cast<std::uint8_t>(1 + rng.below(9));
-        const auto length =
-            static_cast<std::uint32_t>(input.size() - std::min<std::size_t>(input.size(), 12));
+        input[2] = paxos::wire::format_version;
+        input[3] = static_cast<std::uint8_t>(1 + rng.below(paxos::message_kind_count));
+        const auto length = static_cast<std::uint32_t>(
+            input.size() - std::min<std::size_t>(input.size(), paxos::wire::header_size));
         for (std::size_t i = 0; i < 4; ++i) {
             input[4 + i] = static_cast<std::uint8_t>(length >> (8 * i));
         }
@@ -116,9 +155,9 @@ int main(int argc, char** argv) {
         const std::uint64_t mode = rng.below(8);
         if (mode < 6) {
             if (rng.below(2) == 0) {
-                encode_random<int_message>(rng, input);
+                encode_random<wire_test::int_config>(rng, input);
             } else {
-                encode_random<command_message>(rng, input);
+                encode_random<wire_test::command_config>(rng, input);
             }
             if (mode >= 2) mutate(rng, input);
         } else {
@@ -129,15 +168,21 @@ int main(int argc, char** argv) {
     const wire_fuzz::stats& s = wire_fuzz::counters();
     std::printf(
         "fuzz_driver: seed %llu, %llu inputs, %llu decodes ok, %llu refused, "
-        "replica steps %llu taken / %llu refused\n",
+        "replica steps %llu taken / %llu refused; promises with votes %llu decoded (%llu "
+        "in parts), %llu taken\n",
         static_cast<unsigned long long>(seed), static_cast<unsigned long long>(s.inputs),
         static_cast<unsigned long long>(s.decoded), static_cast<unsigned long long>(s.refused),
         static_cast<unsigned long long>(s.steps_taken),
-        static_cast<unsigned long long>(s.steps_refused));
+        static_cast<unsigned long long>(s.steps_refused),
+        static_cast<unsigned long long>(s.promises_with_votes),
+        static_cast<unsigned long long>(s.promise_parts),
+        static_cast<unsigned long long>(s.promises_taken));
     // A corpus that never decodes, or whose messages no replica takes, tests nothing.
-    const bool covered = s.inputs == iterations && s.decoded > iterations / 10 &&
-                         s.refused > iterations && s.steps_taken > iterations / 100 &&
-                         s.steps_refused > iterations / 100;
+    const bool covered =
+        s.inputs == iterations && s.decoded > iterations / 10 && s.refused > iterations &&
+        s.steps_taken > iterations / 100 && s.steps_refused > iterations / 100 &&
+        s.promises_with_votes > iterations / 100 && s.promise_parts > iterations / 1000 &&
+        s.promises_taken > iterations / 1000;
     if (!covered) {
         std::fprintf(stderr, "fuzz_driver: the corpus did not reach every path\n");
         return 1;

@@ -1,11 +1,13 @@
 // encode() and decode() never allocate: the global operator new of this test
 // binary counts calls while a flag is up, and the count must stay at zero
-// across round trips, bit flips and truncations of every kind.
+// across round trips (from a buffer and from a view), bit flips and
+// truncations of every kind and of promises with no, one and many votes.
 #include <doctest/doctest.h>
 
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "wire_support.hpp"
 
@@ -26,17 +28,37 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 TEST_CASE("wire: encode and decode allocate nothing") {
     using M = wire_test::command_pair_8;
+    using codec = paxos::wire::message_codec<M>;
     paxos::prng rng(11);
     std::size_t decodes = 0;
+    std::size_t messages = 0;
+    // Every kind with a full body, and promises with no vote, one vote, and
+    // every vote with few values (no-ops among them).
+    struct shape {
+        paxos::message_kind kind;
+        std::size_t values;
+        std::size_t votes;
+    };
+    std::vector<shape> shapes;
     for (const paxos::message_kind kind : wire_test::all_kinds) {
-        const M m = wire_test::sample<M>(kind, 8, rng);
+        shapes.push_back({kind, M::values_max, M::votes_max});
+    }
+    shapes.push_back({paxos::message_kind::promise, 0, 0});
+    shapes.push_back({paxos::message_kind::promise, 1, 1});
+    shapes.push_back({paxos::message_kind::promise, 2, M::votes_max});
+    for (const shape& sh : shapes) {
+        const M m =
+            wire_test::sample<M>(sh.kind, sh.values, rng, wire_test::fields::wide, sh.votes);
+        const typename M::view_type view = m.view();
         paxos::wire::buffer_for<M> buffer{};
+        paxos::wire::buffer_for<M> from_view{};
         M out{};
         counting = true;
         const auto res = paxos::wire::encode(m, buffer, wire_test::cluster);
-        bool all_ok =
-            res.ok() && paxos::wire::decode(std::span(buffer).first(res.size), out,
-                                            wire_test::cluster) == paxos::wire::decode_reason::ok;
+        const auto res_view = codec::encode(view, from_view, wire_test::cluster);
+        bool all_ok = res.ok() && res_view.ok() && res_view.size == res.size &&
+                      paxos::wire::decode(std::span(buffer).first(res.size), out,
+                                          wire_test::cluster) == paxos::wire::decode_reason::ok;
         for (std::size_t bit = 0; bit < res.size * 8; bit += 7) {
             buffer[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
             all_ok =
@@ -54,7 +76,10 @@ TEST_CASE("wire: encode and decode allocate nothing") {
         counting = false;
         CHECK(all_ok);
         CHECK(out == m);
+        CHECK(buffer == from_view);
+        ++messages;
     }
+    CHECK(messages == paxos::message_kind_count + 3);
     CHECK(allocations == 0);
     CHECK(decodes > 1000);
     // The counter works: an allocation while counting is seen. The planted

@@ -93,7 +93,7 @@ using int_counter_1 = buffer<counter5, int, 1, 1>;
 using int_counter_8 = buffer<counter5, int, 8, 4>;
 using int_pair_8 = buffer<paxos::pair_ballot, int, 8, 8>;
 using command_pair_1 = buffer<paxos::pair_ballot, command, 1, 3>;  // more votes than values
-using command_pair_8 = buffer<paxos::pair_ballot, command, 8, 8>;
+using command_pair_8 = buffer<paxos::pair_ballot, command, 8, 5>;
 using command_counter_8 = buffer<counter5, command, 8, 2>;
 
 // Replicas' own buffers. int_config: window 8, batch 8, so a promise holds
@@ -110,9 +110,8 @@ static_assert(paxos::replica<int_config>::promise_parts_max == 1);
 static_assert(paxos::replica<command_config>::promise_parts_max == 7);
 
 inline constexpr paxos::message_kind all_kinds[] = {
-    paxos::message_kind::prepare,   paxos::message_kind::promise,
-    paxos::message_kind::accept,    paxos::message_kind::accepted,
-    paxos::message_kind::reject,    paxos::message_kind::chosen,
+    paxos::message_kind::prepare,   paxos::message_kind::promise,       paxos::message_kind::accept,
+    paxos::message_kind::accepted,  paxos::message_kind::reject,        paxos::message_kind::chosen,
     paxos::message_kind::heartbeat, paxos::message_kind::learn_request,
 };
 static_assert(std::size(all_kinds) == paxos::message_kind_count);

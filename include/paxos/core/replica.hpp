@@ -356,14 +356,24 @@ public:
         ready_.peers = peers_;
         handed_end_ = chosen_end_;
         ready_outstanding_ = true;
-        return outstanding();
+        return point_views();
     }
 
     // The batch handed out by the last ready(), not yet acknowledged, with
     // views into this object: for a driver that copied the replica while a
-    // sync was under way (the exhaustive explorer).
+    // sync was under way (the exhaustive explorer). A copy's records and
+    // chosen entries still view the original's slots; they are pointed back
+    // at this object's own.
     const ready_type& outstanding() noexcept {
         PAXOS_ASSERT(ready_outstanding_);
+        for (record_type& rec : records_) rec.values = at(rec.slot).values.view();
+        for (chosen_type& c : chosen_out_) c.values = chosen_values(at(c.slot)).view();
+        return point_views();
+    }
+    bool has_outstanding() const noexcept { return ready_outstanding_; }
+
+private:
+    const ready_type& point_views() noexcept {
         ready_.accepted = records_.view();
         ready_.send_now = outbox_.now();
         ready_.send_after_sync = outbox_.after_sync();
@@ -371,7 +381,8 @@ public:
         ready_.catch_up = catch_up_.view();
         return ready_;
     }
-    bool has_outstanding() const noexcept { return ready_outstanding_; }
+
+public:
 
     // Acknowledges a batch: its durable part is persisted, its messages sent,
     // its chosen entries applied.
