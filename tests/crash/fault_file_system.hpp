@@ -5,8 +5,12 @@
 // The model of a disk (POSIX, as ext4 and friends behave):
 //   * write and truncate change the file at once for the running process
 //     (the page cache) but are durable only after sync_data of that file;
-//   * create and remove change the directory, durable only after
-//     sync_directory;
+//   * create, remove and rename change the directory, durable only after
+//     sync_directory of that directory; a file's data belongs to the file,
+//     not its name, so data synced under one name is there under the other;
+//   * a journaling file system commits directory changes in the order they
+//     were made, so a crash may also keep a prefix of the unsynced ones
+//     (`dir_ops_kept`): a rename can be durable before its directory fsync;
 //   * a crash keeps the durable state, and of what was not yet durable,
 //     depending on the crash mode: nothing (lost), the last write cut at a
 //     byte boundary (torn), or a random subset of 512-byte sectors with the
@@ -41,13 +45,14 @@ namespace crash {
 using bytes = std::vector<std::byte>;
 using image = std::map<std::string, bytes>;  // path -> contents of every file that exists
 
-enum class op_kind : std::uint8_t { create, write, truncate, sync, remove, sync_dir };
+enum class op_kind : std::uint8_t { create, write, truncate, sync, remove, sync_dir, rename };
 
 struct disk_op {
     op_kind kind = op_kind::write;
-    std::string path;
+    std::string path;          // rename: the old name
     std::uint64_t offset = 0;  // write: where; truncate: the new size
     bytes data;                // write: what
+    std::string to;            // rename: the new name
 };
 
 // A crash image with, for every byte, the index of the write op that put it
@@ -73,8 +78,10 @@ public:
     // ---- fault injection and observation -------------------------------------------
     std::int64_t fail_sync_call = -1;   // fail the sync_data call with this index
     std::int64_t fail_write_call = -1;  // fail the write_at call with this index
+    std::int64_t fail_rename_call = -1;
     std::int64_t sync_calls = 0;
     std::int64_t write_calls = 0;
+    std::int64_t rename_calls = 0;
 
     const std::vector<disk_op>& ops() const noexcept { return ops_; }
     const image& live() const noexcept { return live_; }
@@ -99,7 +106,7 @@ public:
     int create(const std::string& path, int& out) {
         if (live_.count(path) != 0) return EEXIST;
         live_[path] = {};
-        ops_.push_back(disk_op{op_kind::create, path, 0, {}});
+        ops_.push_back(disk_op{op_kind::create, path, 0, {}, {}});
         return open_handle(path, out);
     }
     int open_existing(const std::string& path, int& out) {
@@ -122,27 +129,40 @@ public:
         bytes& f = live_.at(path);
         if (f.size() < offset + in.size()) f.resize(offset + in.size());
         for (std::size_t i = 0; i < in.size(); ++i) f[offset + i] = in[i];
-        ops_.push_back(disk_op{op_kind::write, path, offset, bytes(in.begin(), in.end())});
+        ops_.push_back(disk_op{op_kind::write, path, offset, bytes(in.begin(), in.end()), {}});
         return 0;
     }
     int sync_data(int h) {
         if (sync_calls++ == fail_sync_call) return EIO;
-        ops_.push_back(disk_op{op_kind::sync, handles_.at(static_cast<std::size_t>(h)), 0, {}});
+        ops_.push_back(disk_op{op_kind::sync, handles_.at(static_cast<std::size_t>(h)), 0, {}, {}});
         return 0;
     }
     int truncate(int h, std::uint64_t size) {
         const std::string& path = handles_.at(static_cast<std::size_t>(h));
         live_.at(path).resize(size);
-        ops_.push_back(disk_op{op_kind::truncate, path, size, {}});
+        ops_.push_back(disk_op{op_kind::truncate, path, size, {}, {}});
         return 0;
     }
     int remove(const std::string& path) {
         if (live_.erase(path) == 0) return ENOENT;
-        ops_.push_back(disk_op{op_kind::remove, path, 0, {}});
+        ops_.push_back(disk_op{op_kind::remove, path, 0, {}, {}});
+        return 0;
+    }
+    int rename(const std::string& from, const std::string& to) {
+        if (rename_calls++ == fail_rename_call) return EIO;
+        const auto it = live_.find(from);
+        if (it == live_.end()) return ENOENT;
+        bytes content = std::move(it->second);
+        live_.erase(it);
+        live_[to] = std::move(content);
+        for (std::string& h : handles_) {
+            if (h == from) h = to;
+        }
+        ops_.push_back(disk_op{op_kind::rename, from, 0, {}, to});
         return 0;
     }
     int sync_directory(const std::string& path) {
-        ops_.push_back(disk_op{op_kind::sync_dir, path, 0, {}});
+        ops_.push_back(disk_op{op_kind::sync_dir, path, 0, {}, {}});
         return 0;
     }
 
@@ -150,16 +170,23 @@ public:
 
     // The disk after a crash once the first `done` ops completed. torn: the
     // last of those ops must be a write, and only `torn_bytes` of it land.
+    // dir_ops_kept: how many of the unsynced directory changes (oldest
+    // first) reached the disk anyway.
     crash_image crash(std::size_t done, crash_mode mode, std::uint64_t seed = 0,
-                      std::size_t torn_bytes = 0) const {
+                      std::size_t torn_bytes = 0, std::size_t dir_ops_kept = 0) const {
         model m = replay(done);
+        for (std::size_t i = 0; i < std::min(dir_ops_kept, m.dir_pending.size()); ++i) {
+            apply_dir_op(m, m.dir_pending[i]);
+        }
+        const std::int64_t torn_inode =
+            mode == crash_mode::torn && done > 0 ? m.op_inode[done - 1] : -1;
         crash_image out;
         paxos::prng rng(seed);
-        for (const std::string& path : m.dir) {
-            file_model& f = m.files[path];
+        for (const auto& [path, inode] : m.durable_names) {
+            file_model& f = m.inodes[inode];
             bytes content = f.durable;
             std::vector<std::int64_t> writer = f.writer;
-            if (mode == crash_mode::torn && done > 0 && ops_[done - 1].path == path) {
+            if (static_cast<std::int64_t>(inode) == torn_inode) {
                 for (std::size_t i = 0; i < f.pending.size(); ++i) {
                     const bool last = i + 1 == f.pending.size();
                     apply(ops_[f.pending[i]], f.pending[i], content, writer,
@@ -174,16 +201,23 @@ public:
         return out;
     }
 
+    // How many directory changes are unsynced after the first `done` ops.
+    std::size_t unsynced_dir_ops(std::size_t done) const { return replay(done).dir_pending.size(); }
+
 private:
     struct file_model {
         bytes durable;
         std::vector<std::int64_t> writer;
         std::vector<std::size_t> pending;  // op indexes not yet synced
     };
+    // Files are inodes; names map to them, as the process sees them (live)
+    // and as a crash would leave them (durable).
     struct model {
-        std::map<std::string, file_model> files;
-        std::set<std::string> dir;             // files whose entry is durable
-        std::vector<std::size_t> dir_pending;  // creates and removes not yet synced
+        std::map<std::size_t, file_model> inodes;
+        std::map<std::string, std::size_t> live_names;
+        std::map<std::string, std::size_t> durable_names;
+        std::vector<std::size_t> dir_pending;  // creates, removes, renames not yet synced
+        std::vector<std::int64_t> op_inode;    // per op: the inode it touched (-1: none)
     };
 
     static std::string parent_of(const std::string& path) {
@@ -218,39 +252,79 @@ private:
 
     model replay(std::size_t done) const {
         model m;
+        std::size_t next_inode = 0;
         for (const auto& [path, content] : start_) {
-            m.files[path].durable = content;
-            m.files[path].writer.assign(content.size(), -1);
-            m.dir.insert(path);
+            file_model& f = m.inodes[next_inode];
+            f.durable = content;
+            f.writer.assign(content.size(), -1);
+            m.live_names[path] = next_inode;
+            m.durable_names[path] = next_inode;
+            ++next_inode;
         }
+        m.op_inode.assign(done, -1);
         for (std::size_t i = 0; i < done; ++i) {
             const disk_op& op = ops_[i];
+            const auto live = m.live_names.find(op.path);
+            const std::size_t inode = live == m.live_names.end() ? next_inode : live->second;
             switch (op.kind) {
                 case op_kind::create:
-                    m.files[op.path] = file_model{};
+                    m.inodes[next_inode] = file_model{};
+                    m.live_names[op.path] = next_inode++;
                     m.dir_pending.push_back(i);
                     break;
                 case op_kind::write:
-                case op_kind::truncate: m.files[op.path].pending.push_back(i); break;
+                case op_kind::truncate: m.inodes.at(inode).pending.push_back(i); break;
                 case op_kind::sync: {
-                    file_model& f = m.files[op.path];
+                    file_model& f = m.inodes.at(inode);
                     for (const std::size_t p : f.pending) {
                         apply(ops_[p], p, f.durable, f.writer, whole);
                     }
                     f.pending.clear();
                     break;
                 }
-                case op_kind::remove: m.dir_pending.push_back(i); break;
-                case op_kind::sync_dir:
-                    for (const std::size_t p : m.dir_pending) {
-                        if (ops_[p].kind == op_kind::create) m.dir.insert(ops_[p].path);
-                        if (ops_[p].kind == op_kind::remove) m.dir.erase(ops_[p].path);
-                    }
-                    m.dir_pending.clear();
+                case op_kind::remove:
+                    m.live_names.erase(op.path);
+                    m.dir_pending.push_back(i);
                     break;
+                case op_kind::rename:
+                    m.live_names.erase(op.path);
+                    m.live_names[op.to] = inode;
+                    m.dir_pending.push_back(i);
+                    break;
+                case op_kind::sync_dir: {
+                    std::vector<std::size_t> still;
+                    for (const std::size_t p : m.dir_pending) {
+                        if (parent_of(ops_[p].path) == op.path) {
+                            apply_dir_op(m, p);
+                        } else {
+                            still.push_back(p);
+                        }
+                    }
+                    m.dir_pending = std::move(still);
+                    break;
+                }
+            }
+            if (op.kind == op_kind::create) {
+                m.op_inode[i] = static_cast<std::int64_t>(m.live_names.at(op.path));
+            } else if (op.kind != op_kind::sync_dir) {
+                m.op_inode[i] = static_cast<std::int64_t>(inode);
             }
         }
         return m;
+    }
+
+    void apply_dir_op(model& m, std::size_t p) const {
+        const disk_op& op = ops_[p];
+        const std::size_t inode = static_cast<std::size_t>(m.op_inode[p]);
+        switch (op.kind) {
+            case op_kind::create: m.durable_names[op.path] = inode; break;
+            case op_kind::remove: m.durable_names.erase(op.path); break;
+            case op_kind::rename:
+                m.durable_names.erase(op.path);
+                m.durable_names[op.to] = inode;
+                break;
+            default: break;
+        }
     }
 
     // Some sectors of the unsynced writes reached the disk, in no order; the
@@ -312,9 +386,10 @@ struct fault_file_system {
     int truncate(handle h, std::uint64_t size) { return disk->truncate(h, size); }
     void close(handle) {}
     int remove(const char* path) { return disk->remove(path); }
+    int rename(const char* from, const char* to) { return disk->rename(from, to); }
     int sync_directory(const char* path) { return disk->sync_directory(path); }
 };
 
-static_assert(paxos::storage::file_system<fault_file_system>);
+static_assert(paxos::storage::snapshot_file_system<fault_file_system>);
 
 }  // namespace crash

@@ -17,7 +17,10 @@
 //                   success: the kernel may have dropped the dirty pages).
 //   snapshot(slot)  Record that the state machine's state through slot-1 is
 //                   saved elsewhere; records below it are no longer needed
-//                   and the store may reclaim them.
+//                   and the store may reclaim them. Call it only once that
+//                   snapshot is durable (snapshot_store.hpp's commit()
+//                   returned): after it, slots below `slot` may exist only
+//                   in the snapshot.
 //   recover(v)      Replay the newest snapshot marker first, then every other
 //                   durable record, oldest first, into visitor v:
 //                   v.on_promise(ballot), v.on_vote(slot, ballot, values),

@@ -1,10 +1,11 @@
-// paxos/storage/file_io.hpp: the file operations the write-ahead log needs,
-// as a concept, and their POSIX implementation.
+// paxos/storage/file_io.hpp: the file operations the write-ahead log and the
+// snapshot store need, as concepts, and their POSIX implementation.
 //
-// The log (posix_wal.hpp) never calls the operating system itself: it goes
-// through a File layer, so the crash tests can put a fault-injecting layer
-// underneath that records every write and sync and rebuilds the disk as a
-// crash would leave it (tests/crash/). Every operation returns 0 or an errno
+// The log (posix_wal.hpp) and the snapshot store (snapshot_store.hpp) never
+// call the operating system themselves: they go through a File layer, so the
+// crash tests can put a fault-injecting layer underneath that records every
+// write and sync and rebuilds the disk as a crash would leave it
+// (tests/crash/). Every operation returns 0 or an errno
 // value; the layer never throws and never retries a failed sync (after a
 // failed fsync the kernel may already have dropped the dirty pages, so the
 // only honest answer is to stop: see durable_state.hpp, fail-stop).
@@ -15,6 +16,11 @@
 //   sync_data  fdatasync: the file's data and size are durable.
 //   create     O_CREAT|O_EXCL; the new name is durable only after
 //              sync_directory of its directory (the same holds for remove).
+//   rename     atomic: the new name refers to the file, replacing any file of
+//              that name; after a crash, either name may be the durable one
+//              until sync_directory returns. Only the snapshot store needs it
+//              (snapshot_file_system), so a File layer written for the log
+//              alone need not have it.
 //
 // Linux/POSIX only. Unlike the core, this layer allocates (paths, listings).
 #pragma once
@@ -23,6 +29,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <string>
 #include <vector>
@@ -53,6 +60,13 @@ concept file_system = requires(F& f, const char* path, typename F::handle h, std
     { f.close(h) } -> std::same_as<void>;
     { f.remove(path) } -> std::same_as<int>;
     { f.sync_directory(path) } -> std::same_as<int>;
+};
+
+// A file system that can also rename: what snapshot_store.hpp writes through
+// (a temporary file renamed to its final name once it is durable).
+template <class F>
+concept snapshot_file_system = file_system<F> && requires(F& f, const char* from, const char* to) {
+    { f.rename(from, to) } -> std::same_as<int>;
 };
 
 // The real thing: file descriptors, pread/pwrite, fdatasync.
@@ -143,6 +157,8 @@ struct posix_file_system {
 
     int remove(const char* path) { return ::unlink(path) == 0 ? 0 : errno; }
 
+    int rename(const char* from, const char* to) { return ::rename(from, to) == 0 ? 0 : errno; }
+
     // A directory's entries (created, removed files) are durable only after
     // an fsync of the directory itself.
     int sync_directory(const char* path) {
@@ -154,6 +170,6 @@ struct posix_file_system {
     }
 };
 
-static_assert(file_system<posix_file_system>);
+static_assert(snapshot_file_system<posix_file_system>);
 
 }  // namespace paxos::storage
