@@ -37,8 +37,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>

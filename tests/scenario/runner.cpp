@@ -757,7 +757,8 @@ private:
                 std::string v = val;
                 std::replace(v.begin(), v.end(), '/', ' ');
                 const auto parts = split(v);
-                if (parts.size() < 3 || parts.size() > 4 || (parts.size() == 4 && parts[3] != "chosen")) {
+                if (parts.size() < 3 || parts.size() > 4 ||
+                    (parts.size() == 4 && parts[3] != "chosen")) {
                     throw script_error("a vote is slot/ballot/values[/chosen]: '" + val + "'");
                 }
                 std::string values = parts[2];
@@ -777,7 +778,8 @@ private:
                 m.accepted_ballot = parse_ballot(val);
             } else if (key == "part") {
                 const auto slash = val.find('/');
-                if (slash == std::string::npos) throw script_error("part is part/parts: '" + val + "'");
+                if (slash == std::string::npos)
+                    throw script_error("part is part/parts: '" + val + "'");
                 m.part = static_cast<std::uint8_t>(parse_u64(val.substr(0, slash), "part"));
                 m.parts = static_cast<std::uint8_t>(parse_u64(val.substr(slash + 1), "parts"));
             } else if (key == "slot") {

@@ -321,7 +321,8 @@ private:
     }
     void push(std::size_t from, std::size_t to, const message_type& m) {
         if (drop && drop(from, to, m)) return;
-        in_flight_.push_back(envelope{paxos::node_id{static_cast<std::uint16_t>(to)}, message_buffer(m)});
+        in_flight_.push_back(
+            envelope{paxos::node_id{static_cast<std::uint16_t>(to)}, message_buffer(m)});
         in_flight_.back().message.to = in_flight_.back().to;
     }
 

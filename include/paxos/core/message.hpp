@@ -104,8 +104,8 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
     //   slot  one   values votes  accepted_ballot
     {message_kind::prepare, "prepare", durable_backing::promise, ballot_rule::sender, true, false,
      false, false, false},
-    {message_kind::promise, "promise", durable_backing::promise, ballot_rule::receiver, true,
-     false, true, true, false},
+    {message_kind::promise, "promise", durable_backing::promise, ballot_rule::receiver, true, false,
+     true, true, false},
     {message_kind::accept, "accept", durable_backing::promise, ballot_rule::sender, true, true,
      true, false, false},
     {message_kind::accepted, "accepted", durable_backing::vote, ballot_rule::receiver, true, true,
@@ -114,8 +114,8 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
      false, false, false},
     {message_kind::chosen, "chosen", durable_backing::none, ballot_rule::any, true, true, true,
      false, true},
-    {message_kind::heartbeat, "heartbeat", durable_backing::none, ballot_rule::sender, false,
-     false, false, false, false},
+    {message_kind::heartbeat, "heartbeat", durable_backing::none, ballot_rule::sender, false, false,
+     false, false, false},
     {message_kind::learn_request, "learn_request", durable_backing::none, ballot_rule::any, true,
      false, false, false, false},
 }};

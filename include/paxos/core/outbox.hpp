@@ -51,7 +51,8 @@ public:
     // A new message with an empty body, in `group`.
     message_type& add(send_group group) noexcept {
         PAXOS_ASSERT(size() < MessagesMax);
-        message_type& m = group == send_group::now ? headers_[now_++] : headers_[MessagesMax - ++after_];
+        message_type& m =
+            group == send_group::now ? headers_[now_++] : headers_[MessagesMax - ++after_];
         m = message_type{};
         return m;
     }
@@ -76,7 +77,9 @@ public:
     }
 
     // Puts the after-sync group back in the order it was queued; once per batch.
-    void seal() noexcept { std::reverse(headers_.begin() + (MessagesMax - after_), headers_.end()); }
+    void seal() noexcept {
+        std::reverse(headers_.begin() + (MessagesMax - after_), headers_.end());
+    }
 
     std::span<const message_type> now() const noexcept { return {headers_.data(), now_}; }
     std::span<const message_type> after_sync() const noexcept {

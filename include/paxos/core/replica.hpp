@@ -383,7 +383,6 @@ private:
     }
 
 public:
-
     // Acknowledges a batch: its durable part is persisted, its messages sent,
     // its chosen entries applied.
     void advance(const ready_type& done) {
@@ -1207,7 +1206,8 @@ private:
         // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
         // message, once it is durable, carries the value; no accept is needed.
         if (self_is_phase2_quorum()) return;
-        if (message_type* a = broadcast(message_kind::accept, ballot_, s)) put_values(*a, st.values.view());
+        if (message_type* a = broadcast(message_kind::accept, ballot_, s))
+            put_values(*a, st.values.view());
     }
 
     bool self_is_phase2_quorum() const noexcept {
@@ -1484,7 +1484,6 @@ private:
         broadcast(message_kind::heartbeat, ballot_);
     }
 
-
     // ---- state ---------------------------------------------------------------------
     // Fixed-size members only: the replica never allocates after construction.
 
@@ -1497,8 +1496,8 @@ private:
     ballot_type promised_{};
     bool promised_dirty_ = false;
     ballot_type durable_promised_{};  // the promise as of the last acknowledged batch
-    ballot_type ballot_{};        // our latest own ballot
-    ballot_type highest_seen_{};  // highest ballot in any message
+    ballot_type ballot_{};            // our latest own ballot
+    ballot_type highest_seen_{};      // highest ballot in any message
     node_id leader_ = node_id::none();
 
     std::array<slot_state, window_slots> slots_{};
@@ -1520,7 +1519,7 @@ private:
     slot_id phase1_from_{};
     node_set promised_by_{};
     node_set tainted_{};
-    std::array<std::uint64_t, Config::max_nodes> parts_seen_{};    // promise parts in, a bit each
+    std::array<std::uint64_t, Config::max_nodes> parts_seen_{};     // promise parts in, a bit each
     std::array<std::uint8_t, Config::max_nodes> parts_expected_{};  // 0 until one part is in
     std::uint32_t retransmit_elapsed_ = 0;
     std::uint32_t quiet_ticks_ = 0;     // follower: ticks since a leader was last heard

@@ -21,13 +21,13 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
-#include <deque>
 #include <vector>
 
 #include "../core/replica.hpp"

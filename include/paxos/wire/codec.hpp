@@ -439,8 +439,8 @@ private:
         return decode_reason::ok;
     }
 
-    static constexpr decode_reason decode_values(
-        reader& r, fixed_vector<Value, ValuesMax>& values) noexcept {
+    static constexpr decode_reason decode_values(reader& r,
+                                                 fixed_vector<Value, ValuesMax>& values) noexcept {
         std::uint32_t count = 0;
         if (!r.get_u32(count)) return decode_reason::length_mismatch;
         if (count > ValuesMax) return decode_reason::too_many_values;
@@ -487,8 +487,8 @@ template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax
 [[nodiscard]] constexpr decode_reason decode(
     std::span<const std::byte> in, basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>& out,
     cluster_id cluster) noexcept {
-    return message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>>::decode(
-        in, out, cluster);
+    return message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>>::decode(in, out,
+                                                                                           cluster);
 }
 
 }  // namespace paxos::wire

@@ -22,7 +22,8 @@ static bool one_node_commit() {
     bool chosen = false;
     for (int batch = 0; batch < 4 && r.has_ready(); ++batch) {
         const auto& rd = r.ready();
-        for (const auto& e : rd.chosen) chosen = chosen || (e.values.size() == 1 && e.values[0] == 41);
+        for (const auto& e : rd.chosen)
+            chosen = chosen || (e.values.size() == 1 && e.values[0] == 41);
         r.advance(rd);
     }
     return chosen;
