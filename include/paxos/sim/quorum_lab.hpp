@@ -1206,7 +1206,7 @@ private:
         node& n = nodes_[i];
         if (!n.up) return;  // silence: the client's timeout moves it on
         if (n.syncing) {    // busy with its disk: the request waits in its queue
-            schedule(n.sync_done, event_kind::request, c, i);
+            schedule(n.sync_done + 1, event_kind::request, c, i);
             return;
         }
         const result res = n.replica->propose(cl.current);
