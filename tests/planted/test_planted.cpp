@@ -260,6 +260,43 @@ TEST_CASE("planted (g): a ballot reused after a restart is caught (promise regre
         paxos_model::violation_kind::promise_regressed, true);
 }
 
+// Q1 = 3, Q2 = 1: the leader's own vote alone chooses a slot, so counting it
+// before it is synced announces (and applies) a choice that no durable vote
+// backs yet.
+using own_vote_quorum = paxos::flexible<3, 3, 1>;
+
+TEST_CASE("planted (h): a leader counting its own vote before it is durable is caught") {
+    using config = planted_config<planted_bug::own_vote_before_durable, own_vote_quorum,
+                                  paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
+    expect_caught(hunt_for<config>(3, chaos()), check::learned_unchosen);
+    explore_expect<explorer_config<planted_bug::own_vote_before_durable, own_vote_quorum>>(
+        paxos_model::violation_kind::learned_unchosen, false);
+}
+
+TEST_CASE("planted (i): a prepare sent before its raised promise is durable is caught") {
+    // A restarted candidate could reuse that ballot; the persist-before-send
+    // checkers see the prepare leave ahead of the promise behind it.
+    using config = planted_config<planted_bug::prepare_before_durable, paxos::majority<3>,
+                                  paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
+    expect_caught(hunt_for<config>(3, chaos()), check::persist_before_send);
+    explore_expect<explorer_config<planted_bug::prepare_before_durable>>(
+        paxos_model::violation_kind::persist_before_send, false);
+}
+
+TEST_CASE("planted: the Q2 = 1 configuration without a bug passes all 100 seeds and the explorer") {
+    using config = planted_config<planted_bug::none, own_vote_quorum, paxos::counter_ballot<3>,
+                                  paxos::randomized_backoff, 3>;
+    const hunt h = hunt_for<config>(3, chaos());
+    INFO("first failing seed " << h.first_seed << ": " << h.first_what);
+    CHECK(h.failures == 0);
+    paxos_model::explore_options o{};
+    o.max_states = 200'000;
+    paxos_model::explorer<explorer_config<planted_bug::none, own_vote_quorum>, 3, 4> e(o);
+    const auto r = e.run();
+    INFO((r.found ? r.found->what : std::string{}));
+    CHECK_FALSE(r.found.has_value());
+}
+
 TEST_CASE("planted: the same configurations without a bug pass all 100 seeds") {
     using config = planted_config<planted_bug::none, paxos::majority<3>, paxos::counter_ballot<3>,
                                   paxos::randomized_backoff, 3>;
