@@ -769,12 +769,10 @@ TEST_CASE("wire: a count is checked before anything it counts is read") {
     CHECK(counting::value_decodes == 0);
 }
 
-// The vote count's up-front check divides the bytes left by the smallest vote
-// without its ballot (11 bytes), not by the smallest vote with one (11 plus
-// the ballot codec's encoded_size_min): a count the bytes cannot hold gets
-// past it, and votes are read before the body runs out. Still refused, never
-// read out of bounds; may_fail until the codec counts the ballot too.
-TEST_CASE("wire: a vote count is checked against the smallest whole vote" * doctest::may_fail()) {
+// The vote count's up-front check divides the bytes left by the smallest
+// whole vote (slot, the ballot codec's encoded_size_min, count, flag): a count
+// the bytes cannot hold is refused before any vote is read.
+TEST_CASE("wire: a vote count is checked against the smallest whole vote") {
     using M = wire_test::buffer<counting::ballot, counting::value, 8, 8>;
     M p{};
     p.kind = message_kind::promise;

@@ -6,8 +6,8 @@
 //
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
-//   2       1     format version (format_version, 2)
-//   3       1     message kind (paxos::message_kind, 1..9)
+//   2       1     format version (format_version, 3)
+//   3       1     message kind (paxos::message_kind, 1..8)
 //   4       4     body length in bytes
 //   8       8     cluster id (cluster_id): the cluster the sender belongs to
 //   16      4     CRC-32C of header bytes 0..15 followed by the body
@@ -351,7 +351,8 @@ private:
             for (const report_type& v : m.votes) {
                 w.put_u64(v.slot.value);
                 if (!encode_ballot(v.ballot, w)) return false;
-                if (v.value_count > 0xFFFF) return false;
+                if (v.value_count > 0xFFFF)
+                    return false;  // never from a replica: votes hold a batch
                 w.put_u16(static_cast<std::uint16_t>(v.value_count));
                 w.put_u8(v.chosen ? 1 : 0);
             }
@@ -409,7 +410,8 @@ private:
         }
         if (count > VotesMax) return decode_reason::too_many_values;
         // The count is not trusted: the bytes left must be able to hold it.
-        if (count > r.remaining() / (8 + 2 + 1)) return decode_reason::length_mismatch;
+        constexpr std::size_t vote_size_min = 8 + codec_size_min<ballot_codec_type>() + 2 + 1;
+        if (count > r.remaining() / vote_size_min) return decode_reason::length_mismatch;
         for (std::uint16_t i = 0; i < count; ++i) {
             report_type v{};
             std::uint64_t slot = 0;
