@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -44,6 +45,20 @@
 #include "../policies/node_set.hpp"
 
 namespace paxos::net {
+
+namespace detail {
+// Concatenates the parts. (Messages are built this way rather than with
+// `"literal" + std::string`, which g++ 12 at -O3 flags with a false
+// -Wrestrict.)
+inline std::string join(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (const std::string_view p : parts) size += p.size();
+    std::string out;
+    out.reserve(size);
+    for (const std::string_view p : parts) out.append(p);
+    return out;
+}
+}  // namespace detail
 
 // A numeric IPv4 or IPv6 address with a TCP port, in the form connect() and
 // bind() take.
@@ -140,12 +155,12 @@ public:
         if (family() == AF_INET6) {
             const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
             ::inet_ntop(AF_INET6, &in6->sin6_addr, host.data(), host.size());
-            return "[" + std::string(host.data()) + "]:" + std::to_string(port());
+            return detail::join({"[", host.data(), "]:", std::to_string(port())});
         }
         if (family() == AF_INET) {
             const auto* in = reinterpret_cast<const sockaddr_in*>(&storage_);
             ::inet_ntop(AF_INET, &in->sin_addr, host.data(), host.size());
-            return std::string(host.data()) + ":" + std::to_string(port());
+            return detail::join({host.data(), ":", std::to_string(port())});
         }
         return "(no address)";
     }
@@ -265,7 +280,7 @@ inline std::string_view next_token(std::string_view& rest) noexcept {
     return token;
 }
 
-inline std::string quoted(std::string_view s) { return "`" + std::string(s) + "`"; }
+inline std::string quoted(std::string_view s) { return join({"`", s, "`"}); }
 
 // Adds "<id> <address>" to `table`; returns the error text without its
 // location, or "" on success. `first_seen` says where each id was added
@@ -279,38 +294,38 @@ inline std::string add_entry(address_table& table, std::string_view id_text,
     const bool whole = end == id_text.data() + id_text.size();
     const bool too_big = ec == std::errc::result_out_of_range && whole;
     if (id_text.empty() || (ec != std::errc{} && !too_big) || !whole) {
-        return "node id " + quoted(id_text) + " is not a number";
+        return join({"node id ", quoted(id_text), " is not a number"});
     }
     if (too_big || id >= table.max_nodes()) {
-        return "node id " + std::string(id_text) + " is beyond max_nodes " +
-               std::to_string(table.max_nodes()) + " (ids are 0.." +
-               std::to_string(table.max_nodes() - 1) + ")";
+        return join({"node id ", id_text, " is beyond max_nodes ",
+                     std::to_string(table.max_nodes()), " (ids are 0..",
+                     std::to_string(table.max_nodes() - 1), ")"});
     }
     peer_address address;
     if (const char* why = peer_address::parse(address_text, address)) {
-        return quoted(address_text) + ": " + why;
+        return join({quoted(address_text), ": ", why});
     }
     const node_id node{static_cast<std::uint16_t>(id)};
     switch (table.add(node, address)) {
         case add_status::ok: first_seen[id] = where; return "";
         case add_status::duplicate_id:
-            return "duplicate node id " + std::to_string(id) + " (first on " + where_word + " " +
-                   std::to_string(first_seen[id]) + ")";
+            return join({"duplicate node id ", std::to_string(id), " (first on ", where_word, " ",
+                         std::to_string(first_seen[id]), ")"});
         case add_status::duplicate_address:
-            return "address " + address.to_string() + " is already given to another node";
+            return join({"address ", address.to_string(), " is already given to another node"});
         case add_status::id_beyond_max_nodes:  // checked above
         case add_status::invalid_address: break;
     }
-    return "cannot add node " + std::to_string(id);
+    return join({"cannot add node ", std::to_string(id)});
 }
 
 inline std::string check_self(const address_table& table, node_id self) {
     if (self.value >= table.max_nodes()) {
-        return "this node's id " + std::to_string(self.value) + " is beyond max_nodes " +
-               std::to_string(table.max_nodes());
+        return join({"this node's id ", std::to_string(self.value), " is beyond max_nodes ",
+                     std::to_string(table.max_nodes())});
     }
     if (!table.contains(self)) {
-        return "no address for this node (id " + std::to_string(self.value) + ")";
+        return join({"no address for this node (id ", std::to_string(self.value), ")"});
     }
     return "";
 }
@@ -326,9 +341,10 @@ inline bool max_nodes_ok(std::size_t max_nodes) noexcept {
 inline table_result parse_address_table(std::string_view text, node_id self, std::size_t max_nodes,
                                         std::string_view source = "address table") {
     table_result r{address_table(detail::max_nodes_ok(max_nodes) ? max_nodes : 1), {}};
-    const std::string where = std::string(source) + ":";
+    const std::string where = detail::join({source, ":"});
     if (!detail::max_nodes_ok(max_nodes)) {
-        r.error = where + " max_nodes " + std::to_string(max_nodes) + " is outside 1..64";
+        r.error =
+            detail::join({where, " max_nodes ", std::to_string(max_nodes), " is outside 1..64"});
         return r;
     }
     std::array<std::size_t, node_set::capacity> first_seen{};
@@ -339,17 +355,19 @@ inline table_result parse_address_table(std::string_view text, node_id self, std
         std::string_view line = text.substr(0, newline);
         text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
         line = line.substr(0, line.find('#'));
-        const std::string at = where + std::to_string(line_number) + ": ";
+        const std::string at = detail::join({where, std::to_string(line_number), ": "});
 
         const std::string_view id = detail::next_token(line);
         if (id.empty()) continue;  // blank or comment-only
         const std::string_view address = detail::next_token(line);
         if (address.empty()) {
-            r.error = at + "expected `<id> <address>:<port>`, found only " + detail::quoted(id);
+            r.error = detail::join(
+                {at, "expected `<id> <address>:<port>`, found only ", detail::quoted(id)});
             return r;
         }
         if (const std::string_view extra = detail::next_token(line); !extra.empty()) {
-            r.error = at + "unexpected " + detail::quoted(extra) + " after the address";
+            r.error =
+                detail::join({at, "unexpected ", detail::quoted(extra), " after the address"});
             return r;
         }
         if (std::string e =
@@ -359,7 +377,8 @@ inline table_result parse_address_table(std::string_view text, node_id self, std
             return r;
         }
     }
-    if (std::string e = detail::check_self(r.table, self); !e.empty()) r.error = where + " " + e;
+    if (std::string e = detail::check_self(r.table, self); !e.empty())
+        r.error = detail::join({where, " ", e});
     return r;
 }
 
@@ -369,7 +388,7 @@ inline table_result load_address_file(const std::string& path, node_id self,
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
         const int error = errno;
-        return {address_table{}, path + ": cannot open: " + std::strerror(error)};
+        return {address_table{}, detail::join({path, ": cannot open: ", std::strerror(error)})};
     }
     std::string text;
     std::array<char, 4096> chunk{};
@@ -377,7 +396,7 @@ inline table_result load_address_file(const std::string& path, node_id self,
     while ((n = std::fread(chunk.data(), 1, chunk.size(), f)) > 0) text.append(chunk.data(), n);
     const bool failed = std::ferror(f) != 0;
     std::fclose(f);
-    if (failed) return {address_table{}, path + ": read error"};
+    if (failed) return {address_table{}, detail::join({path, ": read error"})};
     return parse_address_table(text, self, max_nodes, path);
 }
 
@@ -388,7 +407,8 @@ inline table_result parse_peer_flags(int argc, const char* const* argv, node_id 
                                      std::size_t max_nodes) {
     table_result r{address_table(detail::max_nodes_ok(max_nodes) ? max_nodes : 1), {}};
     if (!detail::max_nodes_ok(max_nodes)) {
-        r.error = "--peer: max_nodes " + std::to_string(max_nodes) + " is outside 1..64";
+        r.error =
+            detail::join({"--peer: max_nodes ", std::to_string(max_nodes), " is outside 1..64"});
         return r;
     }
     std::array<std::size_t, node_set::capacity> first_seen{};
@@ -398,22 +418,23 @@ inline table_result parse_peer_flags(int argc, const char* const* argv, node_id 
         std::string shown;
         if (arg == "--peer") {
             if (i + 1 >= argc) {
-                r.error = "argument " + std::to_string(i) + " (--peer): missing ID=ADDRESS:PORT";
+                r.error = detail::join(
+                    {"argument ", std::to_string(i), " (--peer): missing ID=ADDRESS:PORT"});
                 return r;
             }
             ++i;
             value = argv[i];
-            shown = "--peer " + std::string(value);
+            shown = detail::join({"--peer ", value});
         } else if (arg.substr(0, 7) == "--peer=") {
             value = arg.substr(7);
             shown = std::string(arg);
         } else {
             continue;
         }
-        const std::string at = "argument " + std::to_string(i) + " (" + shown + "): ";
+        const std::string at = detail::join({"argument ", std::to_string(i), " (", shown, "): "});
         const std::size_t equals = value.find('=');
         if (equals == std::string_view::npos) {
-            r.error = at + "expected ID=ADDRESS:PORT";
+            r.error = detail::join({at, "expected ID=ADDRESS:PORT"});
             return r;
         }
         if (std::string e =
@@ -424,7 +445,8 @@ inline table_result parse_peer_flags(int argc, const char* const* argv, node_id 
             return r;
         }
     }
-    if (std::string e = detail::check_self(r.table, self); !e.empty()) r.error = "--peer: " + e;
+    if (std::string e = detail::check_self(r.table, self); !e.empty())
+        r.error = detail::join({"--peer: ", e});
     return r;
 }
 

@@ -38,10 +38,16 @@ public:
     // Appends all of `bytes`, or nothing when they do not fit.
     [[nodiscard]] bool push(std::span<const std::byte> bytes) noexcept {
         if (bytes.size() > room()) return false;
-        const std::size_t tail = (head_ + size_) % capacity_;
-        const std::size_t first = std::min(bytes.size(), capacity_ - tail);
-        copy(bytes.first(first), data_.get() + tail);
-        copy(bytes.subspan(first), data_.get());
+        // head_ < capacity_ and size_ <= capacity_, so one subtraction wraps.
+        std::size_t tail = head_ + size_;
+        if (tail >= capacity_) tail -= capacity_;
+        const std::size_t until_end = capacity_ - tail;
+        if (bytes.size() <= until_end) {
+            copy(bytes, data_.get() + tail);
+        } else {
+            copy(bytes.first(until_end), data_.get() + tail);
+            copy(bytes.subspan(until_end), data_.get());
+        }
         size_ += bytes.size();
         PAXOS_ASSERT(size_ <= capacity_);
         return true;

@@ -527,10 +527,11 @@ private:
     void run_timers(clock::time_point now) noexcept {
         for (outbound_link& p : peers_) {
             if (p.deadline > now) continue;
-            if (p.state == link_state::backoff)
+            if (p.state == link_state::backoff) {
                 begin_connect(p, now);
-            else if (p.state == link_state::connecting)
-                connect_failed(p, now);
+            } else if (p.state == link_state::connecting) {
+                connect_failed(p, now);  // connect_timeout_ms passed
+            }
         }
         for (inbound_link& l : inbound_) {
             if (l.fd >= 0 && !l.greeted && l.hello_deadline <= now) {
