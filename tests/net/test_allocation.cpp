@@ -17,66 +17,7 @@
 
 #include "net_support.hpp"
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::uint64_t> allocations{0};
-
-void* counted_allocate(std::size_t size) {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc{};
-}
-
-void* counted_allocate_aligned(std::size_t size, std::align_val_t align) {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-    const auto a = static_cast<std::size_t>(align);
-    const std::size_t rounded = (size + a - 1) / a * a;
-    if (void* p = std::aligned_alloc(a, rounded == 0 ? a : rounded)) return p;
-    throw std::bad_alloc{};
-}
-
-// RAII region: counts allocations made while it lives.
-class allocation_region {
-public:
-    allocation_region() {
-        allocations.store(0);
-        counting.store(true);
-    }
-    ~allocation_region() { counting.store(false); }
-    std::uint64_t count() const { return allocations.load(); }
-};
-}  // namespace
-
-void* operator new(std::size_t size) { return counted_allocate(size); }
-void* operator new[](std::size_t size) { return counted_allocate(size); }
-void* operator new(std::size_t size, std::align_val_t a) {
-    return counted_allocate_aligned(size, a);
-}
-void* operator new[](std::size_t size, std::align_val_t a) {
-    return counted_allocate_aligned(size, a);
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-    try {
-        return counted_allocate(size);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-    try {
-        return counted_allocate(size);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "../support/counting_new.hpp"
 
 namespace {
 

@@ -17,33 +17,7 @@
 #include <paxos/sm/client_session.hpp>
 #include <paxos/sm/sessions.hpp>
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::uint64_t> allocations{0};
-
-void* counted_allocate(std::size_t size) {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc{};
-}
-
-class allocation_region {
-public:
-    allocation_region() {
-        allocations.store(0);
-        counting.store(true);
-    }
-    ~allocation_region() { counting.store(false); }
-    std::uint64_t count() const { return allocations.load(); }
-};
-}  // namespace
-
-void* operator new(std::size_t size) { return counted_allocate(size); }
-void* operator new[](std::size_t size) { return counted_allocate(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "../support/counting_new.hpp"
 
 namespace {
 
