@@ -152,6 +152,9 @@ public:
         for (std::size_t i = 0; i < node_count_; ++i) {
             if (i != options_.self.value) peers_.insert(node_id{static_cast<std::uint16_t>(i)});
         }
+        node_set self{};
+        self.insert(options_.self);
+        self_is_phase2_quorum_ = quorum_.is_phase2_quorum(self);
     }
 
     // Restores the durable state of an earlier life. Call before any input.
@@ -1205,15 +1208,9 @@ private:
         }
         // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
         // message, once it is durable, carries the value; no accept is needed.
-        if (self_is_phase2_quorum()) return;
+        if (self_is_phase2_quorum_) return;
         if (message_type* a = broadcast(message_kind::accept, ballot_, s))
             put_values(*a, st.values.view());
-    }
-
-    bool self_is_phase2_quorum() const noexcept {
-        node_set self{};
-        self.insert(options_.self);
-        return quorum_.is_phase2_quorum(self);
     }
 
     // advance(): a vote of ours, handed out for persisting in the batch just
@@ -1537,6 +1534,7 @@ private:
     slot_id handed_end_{};                // chosen_end_ when the outstanding batch was collected
     std::size_t chosen_aside_count_ = 0;  // slots with slot_state::chosen_aside set
     node_set peers_{};                    // every member but ourselves: a broadcast's fan-out
+    bool self_is_phase2_quorum_ = false;  // our vote alone chooses (flexible, Q2 = 1)
     ready_type ready_{};
     bool ready_outstanding_ = false;
     bool fresh_ = true;

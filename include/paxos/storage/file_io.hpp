@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <dirent.h>
@@ -41,6 +42,26 @@
 #include <unistd.h>
 
 namespace paxos::storage {
+
+// The 16 lowercase hex digits a file name encodes a number with (the log's
+// segments, the snapshot store's files); false for anything else.
+inline bool parse_hex16(std::string_view digits, std::uint64_t& out) noexcept {
+    if (digits.size() != 16) return false;
+    std::uint64_t v = 0;
+    for (const char c : digits) {
+        std::uint64_t digit = 0;
+        if (c >= '0' && c <= '9') {
+            digit = static_cast<std::uint64_t>(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            digit = static_cast<std::uint64_t>(c - 'a' + 10);
+        } else {
+            return false;
+        }
+        v = (v << 4) | digit;
+    }
+    out = v;
+    return true;
+}
 
 template <class F>
 concept file_system = requires(F& f, const char* path, typename F::handle h, std::uint64_t n,

@@ -660,19 +660,7 @@ private:
         if (name.size() != 24 || name.substr(0, 4) != "wal-" || name.substr(20) != ".log") {
             return false;
         }
-        lsn = 0;
-        for (const char c : name.substr(4, 16)) {
-            std::uint64_t digit = 0;
-            if (c >= '0' && c <= '9') {
-                digit = static_cast<std::uint64_t>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                digit = static_cast<std::uint64_t>(c - 'a' + 10);
-            } else {
-                return false;
-            }
-            lsn = (lsn << 4) | digit;
-        }
-        return true;
+        return parse_hex16(name.substr(4, 16), lsn);
     }
 
     status read_segment(const segment& seg, std::vector<std::byte>& out) {

@@ -537,19 +537,7 @@ private:
         const std::string_view ext = name.substr(22);
         if (ext != "snap" && ext != "part") return false;
         complete = ext == "snap";
-        slot = 0;
-        for (const char c : name.substr(5, 16)) {
-            std::uint64_t digit = 0;
-            if (c >= '0' && c <= '9') {
-                digit = static_cast<std::uint64_t>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                digit = static_cast<std::uint64_t>(c - 'a' + 10);
-            } else {
-                return false;
-            }
-            slot = (slot << 4) | digit;
-        }
-        return true;
+        return parse_hex16(name.substr(5, 16), slot);
     }
 
     snapshot_status list(std::vector<std::uint64_t>& complete, std::vector<std::uint64_t>& parts) {
