@@ -1,33 +1,119 @@
 // Planted bugs with teeth: test-only variants of the core, each carrying one
 // mistake shipped Paxos implementations have had, must be caught by the
 // simulator within 100 seeds and by the exhaustive explorer, each time by the
-// right checker. (c), (f) and (g) rarely change which value is chosen in a
-// small cluster (the intersection of quorums hides them), so the checkers
-// that catch them watch the definitions directly: an acceptor's votes and
-// promise never go down, and a value is chosen only by one phase-2 quorum
-// voting in one ballot. A 3-node flexible system with phase-1 quorums of one
-// node (Q1 = 1, Q2 = 3) makes proposers duel constantly, which is where those
-// mistakes show. This binary alone is built with PAXOS_PLANTED_BUGS (see
-// include/paxos/detail/planted.hpp); the mistakes exist in no other build.
+// right checker. Each variant is a config whose `rules` (core/rules.hpp)
+// break one safety rule; the replica's code is the production code, with
+// every invariant check on. Where a broken rule breaks one of the replica's
+// own invariants, that assertion is the first to catch it: each run goes in
+// a child process (fork), and an assertion there is reported as the
+// detector. (f) and (h) rarely change which value is chosen in a small
+// cluster (the intersection of quorums hides them), so the checkers that
+// catch them watch the definitions directly: a value is chosen only by one
+// phase-2 quorum voting in one ballot. A 3-node flexible system with
+// phase-1 quorums of one node (Q1 = 1, Q2 = 3) makes proposers duel
+// constantly, which is where those mistakes show.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <compare>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <string>
 
 #include <paxos/paxos.hpp>
 #include <paxos/sim/simulation.hpp>
 
 #include "../model/explorer.hpp"
 
-#ifndef PAXOS_PLANTED_BUGS
-#error "tests/planted must be compiled with PAXOS_PLANTED_BUGS"
-#endif
-
-using paxos::detail::planted_bug;
 using paxos::sim::check;
 using paxos::sim::command;
+
+// The mistakes, one per broken rule of core/rules.hpp.
+enum class planted_bug {
+    none,
+    quorum_proof_bypassed,        // (a) quorums that do not intersect still compile
+    promise_on_equal_ballot,      // (b) promise when n >= promised
+    accept_keeps_promise,         // (c) accepting n does not raise the promise to n
+    leader_skips_adoption,        // (d) a new leader proposes no-ops, not the adopted vote
+    promise_before_durable,       // (e) a promise is sent but never made durable
+    votes_across_ballots,         // (f) accepts of different ballots add up to a quorum
+    ballot_reused_after_restart,  // (g) a restart forgets the promise and votes
+    own_vote_before_durable,      // (h) a leader counts its own vote before it is synced
+    prepare_before_durable,       // (i) a prepare leaves before its raised promise is synced
+};
+
+template <planted_bug B>
+struct broken_rules : paxos::paxos_rules {
+    static constexpr bool quorums_proved_to_intersect = B != planted_bug::quorum_proof_bypassed;
+    static constexpr bool promise_needs_higher_ballot = B != planted_bug::promise_on_equal_ballot;
+    static constexpr bool accept_raises_promise = B != planted_bug::accept_keeps_promise;
+    static constexpr bool leader_adopts_votes = B != planted_bug::leader_skips_adoption;
+    static constexpr bool promise_is_durable = B != planted_bug::promise_before_durable;
+    static constexpr bool votes_count_in_one_ballot = B != planted_bug::votes_across_ballots;
+    static constexpr bool restart_keeps_durable_state =
+        B != planted_bug::ballot_reused_after_restart;
+    static constexpr bool own_vote_counts_when_durable = B != planted_bug::own_vote_before_durable;
+    static constexpr bool prepare_waits_for_promise = B != planted_bug::prepare_before_durable;
+};
+static_assert(paxos::keeps_every_rule<broken_rules<planted_bug::none>>());
+static_assert(!paxos::keeps_every_rule<broken_rules<planted_bug::accept_keeps_promise>>());
+
+namespace {
+
+// ---- one run in a child process ------------------------------------------------
+
+int child_fd = -1;  // the child's end of the pipe to the parent
+
+[[noreturn]] void report_assertion(const char* expression, const char* file, int line) {
+    const char* base = std::strrchr(file, '/');
+    char text[512];
+    const int n = std::snprintf(text, sizeof text, "assertion %s (%s:%d)", expression,
+                                base ? base + 1 : file, line);
+    if (n > 0) (void)!write(child_fd, text, static_cast<std::size_t>(n));
+    _exit(3);
+}
+
+// Runs `run` (returning a line of text) in a child; a PAXOS_ASSERT there
+// comes back as "assertion <expression> (<file>:<line>)".
+template <class F>
+std::string in_child(F&& run) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_fd = fds[1];
+        paxos::set_assert_handler(&report_assertion);
+        const std::string out = run();
+        (void)!write(child_fd, out.data(), out.size());
+        _exit(0);
+    }
+    close(fds[1]);
+    std::string out;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = read(fds[0], buffer, sizeof buffer);
+        if (n <= 0) break;
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+    close(fds[0]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    return out;
+}
+
+bool is_assertion(const std::string& out) { return out.rfind("assertion ", 0) == 0; }
+
+}  // namespace
 
 namespace planted_test {
 // Three nodes, phase-1 quorums of 1 and phase-2 quorums of 2: 1 + 2 = 3, so
@@ -84,21 +170,25 @@ using planted_test::naive_ballot;
 
 template <planted_bug Bug, class Quorum, class Ballot, class Leader, std::size_t N>
 struct planted_config : paxos::config<command, Ballot, Quorum, Leader, N, 16, 4> {
-    static constexpr planted_bug planted = Bug;
+    using rules = broken_rules<Bug>;
 };
 
 // The explorer's small world: 3 nodes, a 2-slot window, one command a slot.
 template <planted_bug Bug, class Quorum = paxos::majority<3>,
           class Ballot = paxos::counter_ballot<3>, class Leader = paxos::randomized_backoff>
 struct explorer_config : paxos::config<int, Ballot, Quorum, Leader, 3, 2, 1, false> {
-    static constexpr planted_bug planted = Bug;
+    using rules = broken_rules<Bug>;
 };
 
-// Runs the explorer on `Config` and requires a violation of `expected`. With
-// `faults` off it explores delivery orders only, which reaches deeper.
+// What caught a bug: a checker of the simulator or explorer, by name, or
+// the replica's own invariant check.
+constexpr const char* replica_assertion = "replica assertion";
+
+// Runs the explorer on `Config` in a child and requires a violation of
+// `expected` (a violation kind's name, or replica_assertion). With `faults`
+// off it explores delivery orders only, which reaches deeper.
 template <class Config>
-void explore_expect(paxos_model::violation_kind expected, bool faults,
-                    paxos_model::explore_options o = {}) {
+void explore_expect(const std::string& expected, bool faults, paxos_model::explore_options o = {}) {
     // (A sync is an action of its own, so paths are longer than when every
     // batch was synced at once.)
     o.max_states = 3'000'000;
@@ -107,42 +197,64 @@ void explore_expect(paxos_model::violation_kind expected, bool faults,
         o.duplications = 0;
         o.drops = false;
     }
-    paxos_model::explorer<Config, 3, 4> e(o);
-    const auto r = e.run();
-    REQUIRE(r.found.has_value());
-    const std::string kind = paxos_model::to_string(r.found->kind);
-    INFO("explorer found " << kind << ": " << r.found->what);
-    CHECK(r.found->kind == expected);
-    MESSAGE("explorer: " << kind << " after " << r.states << " states, a path of "
-                         << r.found->path.size() << " actions");
+    const std::string out = in_child([&] {
+        paxos_model::explorer<Config, 3, 4> e(o);
+        const auto r = e.run();
+        std::ostringstream line;
+        if (!r.found) {
+            line << "none after " << r.states << " states";
+        } else {
+            line << "found " << paxos_model::to_string(r.found->kind) << " after " << r.states
+                 << " states, a path of " << r.found->path.size() << " actions: " << r.found->what;
+        }
+        return line.str();
+    });
+    INFO("explorer: " << out);
+    std::string kind = is_assertion(out)             ? replica_assertion
+                       : out.rfind("found ", 0) == 0 ? out.substr(6, out.find(' ', 6) - 6)
+                                                     : std::string{"nothing"};
+    // The explorer catches an assertion itself, with the path to it.
+    if (kind == paxos_model::to_string(paxos_model::violation_kind::assertion)) {
+        kind = replica_assertion;
+    }
+    CHECK(kind == expected);
+    MESSAGE("explorer: " << out);
 }
 
 struct hunt {
     std::size_t failures = 0;
-    std::map<check, std::size_t> by_check;
+    std::map<std::string, std::size_t> by_check;
     std::uint64_t first_seed = 0;
     std::string first_what;
 };
 
+// 100 seeds, each in a child: a failing run names its checker, an aborted
+// one the replica's assertion.
 template <class Config>
 hunt hunt_for(std::size_t nodes, paxos::sim::fault_profile faults, std::uint64_t seeds = 100) {
     hunt h;
     for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
-        paxos::sim::run_options o{};
-        o.nodes = nodes;
-        o.seed = seed;
-        o.faults = faults;
-        o.trace_events = 0;
-        o.clients = 3;
-        o.commands_per_client = 30;
-        o.safety_phase_us = 1'000'000;
-        const auto r = paxos::sim::simulation<Config>(o).run();
-        if (r.ok) continue;
+        const std::string out = in_child([&] {
+            paxos::sim::run_options o{};
+            o.nodes = nodes;
+            o.seed = seed;
+            o.faults = faults;
+            o.trace_events = 0;
+            o.clients = 3;
+            o.commands_per_client = 30;
+            o.safety_phase_us = 1'000'000;
+            const auto r = paxos::sim::simulation<Config>(o).run();
+            if (r.ok) return std::string{"ok"};
+            return std::string{paxos::sim::to_string(r.failure->kind)} + " " + r.failure->what;
+        });
+        if (out == "ok") continue;
+        const std::string kind =
+            is_assertion(out) ? replica_assertion : out.substr(0, out.find(' '));
         ++h.failures;
-        ++h.by_check[r.failure->kind];
+        ++h.by_check[kind];
         if (h.first_seed == 0) {
             h.first_seed = seed;
-            h.first_what = r.failure->what;
+            h.first_what = out;
         }
     }
     return h;
@@ -163,7 +275,9 @@ paxos::sim::fault_profile chaos() {
     return f;
 }
 
-void expect_caught(const hunt& h, check expected) {
+std::string name(check c) { return paxos::sim::to_string(c); }
+
+void expect_caught(const hunt& h, const std::string& expected) {
     INFO("first failing seed " << h.first_seed << ": " << h.first_what);
     CHECK(h.failures > 0);
     CHECK(h.by_check.count(expected) == 1);
@@ -173,17 +287,17 @@ void expect_caught(const hunt& h, check expected) {
     // that missed the chosen slots never learns them), which is a symptom of
     // the same mistake, not a different one.
     std::size_t most = 0;
-    check top = expected;
+    std::string top = expected;
     for (const auto& [kind, count] : h.by_check) {
-        if (kind != check::liveness && count > most) {
+        if (kind != name(check::liveness) && count > most) {
             most = count;
             top = kind;
         }
     }
     CHECK(top == expected);
-    MESSAGE(h.failures << " of 100 seeds caught (" << h.by_check.at(expected) << " by "
-                       << std::string(paxos::sim::to_string(expected)) << "); first seed "
-                       << h.first_seed);
+    MESSAGE(h.failures << " of 100 seeds caught ("
+                       << (h.by_check.count(expected) ? h.by_check.at(expected) : 0) << " by "
+                       << expected << "); first seed " << h.first_seed << ": " << h.first_what);
 }
 
 }  // namespace
@@ -191,34 +305,34 @@ void expect_caught(const hunt& h, check expected) {
 TEST_CASE("planted (a): quorums that do not intersect are caught (agreement)") {
     using config = planted_config<planted_bug::quorum_proof_bypassed, planted_test::one_two,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::agreement);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::agreement));
     explore_expect<explorer_config<planted_bug::quorum_proof_bypassed, planted_test::one_two>>(
-        paxos_model::violation_kind::agreement, true);
+        paxos_model::to_string(paxos_model::violation_kind::agreement), true);
 }
 
 TEST_CASE("planted (b): promising on an equal ballot is caught by agreement") {
     using config = planted_config<planted_bug::promise_on_equal_ballot, paxos::majority<3>,
                                   naive_ballot, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::agreement);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::agreement));
     explore_expect<explorer_config<planted_bug::promise_on_equal_ballot, paxos::majority<3>,
                                    naive_ballot, paxos::immediate>>(
-        paxos_model::violation_kind::agreement, false);
+        paxos_model::to_string(paxos_model::violation_kind::agreement), false);
 }
 
 TEST_CASE("planted (d): a leader that skips value adoption is caught by agreement") {
     using config = planted_config<planted_bug::leader_skips_adoption, paxos::majority<3>,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::agreement);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::agreement));
     explore_expect<explorer_config<planted_bug::leader_skips_adoption>>(
-        paxos_model::violation_kind::agreement, false);
+        paxos_model::to_string(paxos_model::violation_kind::agreement), false);
 }
 
 TEST_CASE("planted (e): a promise sent before it is durable is caught by persist-before-send") {
     using config = planted_config<planted_bug::promise_before_durable, paxos::majority<3>,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::persist_before_send);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::persist_before_send));
     explore_expect<explorer_config<planted_bug::promise_before_durable>>(
-        paxos_model::violation_kind::persist_before_send, true);
+        paxos_model::to_string(paxos_model::violation_kind::persist_before_send), true);
 }
 
 // Q1 = 1, Q2 = 3 over 3 nodes: every node elects itself alone, so ballots
@@ -226,14 +340,16 @@ TEST_CASE("planted (e): a promise sent before it is durable is caught by persist
 // ballot (no two of three can hide a mixed count).
 using duel_quorum = paxos::flexible<3, 1, 3>;
 
-TEST_CASE("planted (c): an accept that does not raise the promise is caught (vote regressed)") {
-    // The acceptor votes at ballot 1.1, then accepts a late accept of 1.0
-    // because its promise still says 1.0: its vote goes backwards.
+TEST_CASE("planted (c): an accept that does not raise the promise is caught (vote above promise)") {
+    // The acceptor votes at a ballot above its promise: the replica's own
+    // invariant (every vote's ballot is at most the promise) stops it at the
+    // first such vote, before a checker outside could see the vote regress.
     using config = planted_config<planted_bug::accept_keeps_promise, duel_quorum,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::vote_regressed);
-    explore_expect<explorer_config<planted_bug::accept_keeps_promise>>(
-        paxos_model::violation_kind::vote_regressed, false);
+    const hunt h = hunt_for<config>(3, chaos());
+    expect_caught(h, replica_assertion);
+    CHECK(h.first_what.find("b <= promised") != std::string::npos);
+    explore_expect<explorer_config<planted_bug::accept_keeps_promise>>(replica_assertion, false);
 }
 
 TEST_CASE("planted (f): votes added up across ballots are caught (learned an unchosen value)") {
@@ -242,12 +358,12 @@ TEST_CASE("planted (f): votes added up across ballots are caught (learned an unc
     // one ballot.
     using config = planted_config<planted_bug::votes_across_ballots, duel_quorum,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::learned_unchosen);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::learned_unchosen));
     paxos_model::explore_options o{};
     o.proposers = 1;  // one proposer, in two ballots
     o.campaigns_per_proposer = 2;
     explore_expect<explorer_config<planted_bug::votes_across_ballots, duel_quorum>>(
-        paxos_model::violation_kind::learned_unchosen, true, o);
+        paxos_model::to_string(paxos_model::violation_kind::learned_unchosen), true, o);
 }
 
 TEST_CASE("planted (g): a ballot reused after a restart is caught (promise regressed)") {
@@ -255,9 +371,9 @@ TEST_CASE("planted (g): a ballot reused after a restart is caught (promise regre
     // self-promise is below the one it made durable before the crash.
     using config = planted_config<planted_bug::ballot_reused_after_restart, paxos::majority<3>,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::promise_regressed);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::promise_regressed));
     explore_expect<explorer_config<planted_bug::ballot_reused_after_restart>>(
-        paxos_model::violation_kind::promise_regressed, true);
+        paxos_model::to_string(paxos_model::violation_kind::promise_regressed), true);
 }
 
 // Q1 = 3, Q2 = 1: the leader's own vote alone chooses a slot, so counting it
@@ -268,9 +384,9 @@ using own_vote_quorum = paxos::flexible<3, 3, 1>;
 TEST_CASE("planted (h): a leader counting its own vote before it is durable is caught") {
     using config = planted_config<planted_bug::own_vote_before_durable, own_vote_quorum,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::learned_unchosen);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::learned_unchosen));
     explore_expect<explorer_config<planted_bug::own_vote_before_durable, own_vote_quorum>>(
-        paxos_model::violation_kind::learned_unchosen, false);
+        paxos_model::to_string(paxos_model::violation_kind::learned_unchosen), false);
 }
 
 TEST_CASE("planted (i): a prepare sent before its raised promise is durable is caught") {
@@ -278,9 +394,9 @@ TEST_CASE("planted (i): a prepare sent before its raised promise is durable is c
     // checkers see the prepare leave ahead of the promise behind it.
     using config = planted_config<planted_bug::prepare_before_durable, paxos::majority<3>,
                                   paxos::counter_ballot<3>, paxos::randomized_backoff, 3>;
-    expect_caught(hunt_for<config>(3, chaos()), check::persist_before_send);
+    expect_caught(hunt_for<config>(3, chaos()), name(check::persist_before_send));
     explore_expect<explorer_config<planted_bug::prepare_before_durable>>(
-        paxos_model::violation_kind::persist_before_send, false);
+        paxos_model::to_string(paxos_model::violation_kind::persist_before_send), false);
 }
 
 TEST_CASE("planted: the Q2 = 1 configuration without a bug passes all 100 seeds and the explorer") {

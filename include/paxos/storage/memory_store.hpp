@@ -4,7 +4,7 @@
 // Writes land in a pending list (the page cache); sync() moves them to the
 // synced list (the disk). crash() throws away what was not synced, or, to
 // model the worse things disks do, keeps only a prefix of it or a random
-// subset of it. A planted I/O error makes the store fail-stop, as the POSIX
+// subset of it. An injected I/O error makes the store fail-stop, as the POSIX
 // write-ahead log is. Unlike the core, this layer may allocate.
 #pragma once
 

@@ -1,0 +1,95 @@
+// paxos/core/replica_acceptor.hpp: the replica's acceptor handlers (Paxos
+// Made Simple §2.2, phase 1b and 2b), on the acceptor unit (acceptor.hpp).
+//
+// Part of replica.hpp, which includes it; included alone it brings the class.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <span>
+
+#include "replica.hpp"
+
+namespace paxos {
+
+template <class Config>
+result replica<Config>::restore(const recovery& r) {
+    PAXOS_ASSERT(p_.fresh);
+    const reason why = checks_.recovery(r.promised, r.first_unapplied, r.accepted);
+    if (why != reason::ok) return {why, p_.leader};
+    p_.fresh = false;
+    w_.base = w_.end = l_.applied_end = l_.chosen_end = p2_.next_slot = r.first_unapplied;
+    // A replica that loses its promise and votes (a checker's test)
+    // starts its acceptor over with neither.
+    const bool keep = rules::restart_keeps_durable_state;
+    ballot_type promised = keep ? r.promised : ballot_type{};
+    for (const record_type& rec : r.accepted) {
+        if (keep) promised = std::max(promised, rec.ballot);
+    }
+    a_.promised = a_.durable_promised = promised;
+    for (const record_type& rec : keep ? r.accepted : std::span<const record_type>{}) {
+        if (rec.slot < w_.base) continue;  // applied, so chosen: the vote is moot
+        auto& slot = w_.at(rec.slot);
+        slot.accepted_ballot = rec.ballot;
+        slot.values.assign(rec.values);
+        w_.use(rec.slot);
+    }
+    // A restarted replica asks its peers what it missed on its first tick.
+    l_.quiet_ticks = quiet_ticks_max() - 1;
+    check_invariants();
+    return {};
+}
+
+template <class Config>
+auto replica<Config>::on_prepare(const message_type& m) -> handled {
+    if (!a_.may_promise(m.ballot)) {
+        send_reject(m);
+        return {reason::stale_ballot};
+    }
+    if (m.slot < w_.base) {
+        // Our votes below base are gone (chosen, applied and released):
+        // we cannot report them, so we must not promise. The candidate is
+        // behind: teach it what the window still holds, and the driver
+        // serves the rest from its log (catch_up, as for learners).
+        send_chosen_from(m.from, w_.base);
+        l_.ask_catch_up(m.from, m.slot, w_.base);
+        return {reason::slot_compacted};
+    }
+    a_.raise_promise(m.ballot);
+    p_.leader = node_id::none();       // an election is under way
+    leader_policy_.on_leader_heard();  // a live proposer: don't start a rival one
+    a_.template report_votes<promise_parts_max, promise_values_max>(
+        w_, m.slot, o_.box, [&](slot_id s) -> message_type& {
+            return send(m.from, message_kind::promise, m.ballot, s);
+        });
+    return {reason::ok, preempted_by(m.ballot)};
+}
+
+template <class Config>
+auto replica<Config>::on_accept(const message_type& m) -> handled {
+    if (!a_.may_accept(m.ballot)) {
+        send_reject(m);
+        return {reason::stale_ballot};
+    }
+    a_.promise_by_accepting(m.ballot);
+    const leader_action then = preempted_by(m.ballot);
+    hear_leader(m.from);
+    if (m.slot < w_.base) {
+        // Applied and released here: the leader is behind; teach it.
+        l_.ask_catch_up(m.from, m.slot, w_.base);
+        return {reason::slot_compacted, then};
+    }
+    if (!w_.make_room(m.slot, l_.applied_end)) return {reason::slot_out_of_window, then};
+    slot_type& rec = w_.at(m.slot);
+    if (rec.chosen) {
+        // Nothing to vote on: teach the proposer what was chosen instead.
+        send_chosen(m.from, m.slot, rec, ballot_type{});
+        return {reason::ignored, then};
+    }
+    a_.cast_vote(m.slot, rec, m.ballot, m.values);
+    w_.use(m.slot);
+    send(m.from, message_kind::accepted, m.ballot, m.slot);
+    return {reason::ok, then};
+}
+
+}  // namespace paxos

@@ -1,0 +1,137 @@
+// paxos/core/replica_learner.hpp: the replica's learner handlers: chosen
+// values, heartbeats and requests for missed slots, on the learner unit
+// (learner.hpp).
+//
+// Part of replica.hpp, which includes it; included alone it brings the class.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <span>
+
+#include "replica.hpp"
+
+namespace paxos {
+
+// `b` is the leader's ballot when the leader announces its own choice, and
+// zero when any replica repeats a chosen value (which says nothing about
+// who leads). Either way the message says which ballot chose the value,
+// when we know it, so a stale leader that hears it learns it was deposed.
+template <class Config>
+void replica<Config>::send_chosen(node_id to, slot_id s, const slot_type& rec, ballot_type b) {
+    message_type& c = send(to, message_kind::chosen, b, s);
+    c.accepted_ballot = rec.chosen_ballot;
+    put_values(c, learner_type::chosen_values(rec).view());
+}
+
+// Chosen messages to `to` for every chosen slot we hold from `from` on.
+template <class Config>
+void replica<Config>::send_chosen_from(node_id to, slot_id from) {
+    PAXOS_ASSERT(from >= w_.base);
+    for (slot_id s = from; s < l_.chosen_end; s = s.next()) {
+        send_chosen(to, s, w_.at(s), ballot_type{});
+    }
+}
+
+template <class Config>
+void replica<Config>::mark_chosen(slot_id s, slot_type& rec, std::span<const value_type> values,
+                                  ballot_type in) {
+    l_.mark_chosen(w_, s, rec, values, in);
+    if (l_.chosen_end >= w_.end) p2_.proposer_unfinished = false;
+    if (decided()) p2_.pending.clear();
+}
+
+// A chosen value, announced by the leader that got it chosen (carrying its
+// ballot, which also tells us who leads) or repeated by any replica for a
+// learner that asked (zero ballot). Both carry, in accepted_ballot, the
+// ballot the value was chosen in when the sender knows it.
+template <class Config>
+auto replica<Config>::on_chosen(const message_type& m, node_id owner) -> handled {
+    leader_action then = leader_action::none;
+    if (owner == m.from && m.ballot >= a_.promised) {
+        then = preempted_by(m.ballot);
+        hear_leader(m.from);
+    }
+    // A value chosen in a ballot above ours: a newer leader has completed
+    // both phases, so we no longer lead (and our next ballot must beat it).
+    if (m.accepted_ballot > p_.highest_seen) p_.highest_seen = m.accepted_ballot;
+    if (p_.current != role::follower && m.accepted_ballot > p_.ballot) {
+        then = preempted_by(m.accepted_ballot);  // at most one step-down per input
+        p_.leader = m.accepted_ballot.owner();
+    }
+    if (m.slot < w_.base) return {reason::ignored, then};
+    if (!w_.make_room(m.slot, l_.applied_end)) return {reason::slot_out_of_window, then};
+    slot_type& rec = w_.at(m.slot);
+    if (rec.chosen) {
+        if (rec.chosen_ballot.is_zero()) rec.chosen_ballot = m.accepted_ballot;
+        return {reason::ignored, then};
+    }
+    if (p_.current == role::leader &&
+        (!rec.proposed || !learner_type::same_values(rec.values.view(), m.values))) {
+        // Chosen where we have proposed nothing (a slot we reserved or
+        // have yet to use) or something else: another proposer with a
+        // higher ballot completed Phase 1 past us (our Phase 1 would have
+        // adopted any value chosen below our ballot). We do not lead any
+        // more; stepping down keeps us from proposing into a chosen slot.
+        then = step_down();
+        p_.leader = m.accepted_ballot.is_zero() ? node_id::none() : m.accepted_ballot.owner();
+    }
+    mark_chosen(m.slot, rec, m.values, m.accepted_ballot);
+    return {reason::ok, then};
+}
+
+// A chosen message, or a promise's report of a chosen slot, whose value
+// differs from the one we know chosen there.
+template <class Config>
+bool replica<Config>::contradicts_chosen(const message_type& m) const {
+    if (m.kind == message_kind::chosen) return l_.contradicts_at(w_, m.slot, m.values);
+    if (m.kind != message_kind::promise) return false;
+    std::size_t at_value = 0;
+    for (const report_type& v : m.votes) {
+        const auto values = m.values.subspan(at_value, v.value_count);
+        at_value += v.value_count;
+        if (v.chosen && l_.contradicts_at(w_, v.slot, values)) return true;
+    }
+    return false;
+}
+
+// A leader is alive. A heartbeat does not raise the promise (it is not a
+// prepare, and a durable write per heartbeat would cost an fsync), but it
+// does reveal how far the leader's log is chosen, so a lagging learner
+// asks for the rest.
+template <class Config>
+auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
+    if (m.ballot < a_.promised) {
+        // A deposed leader: tell it, so it steps down.
+        send_reject(m);
+        return {reason::stale_ballot};
+    }
+    const leader_action then = preempted_by(m.ballot);
+    hear_leader(m.from);
+    // Ask only for slots an earlier heartbeat already announced: the chosen
+    // messages for newer ones left just before this heartbeat and may
+    // still be on their way (asking at once re-sent each slot about three
+    // times per commit on wide-area links, measured by paxos_quorums).
+    if (m.chosen_end > l_.chosen_end && l_.announced_chosen_end > l_.chosen_end) {
+        send(m.from, message_kind::learn_request, a_.promised, l_.chosen_end);
+    }
+    // A slot is chosen for good, whoever announced it: keep the furthest.
+    l_.announced_chosen_end = std::max(l_.announced_chosen_end, m.chosen_end);
+    return {reason::ok, then};
+}
+
+// A learner asks for chosen slots from m.slot on. We send what our window
+// still holds; slots below it were applied and released, so the batch's
+// catch_up asks the driver to serve those from its own log or a snapshot
+// (see chosen_message_for), and the result says slot_compacted.
+template <class Config>
+auto replica<Config>::on_learn_request(const message_type& m) -> handled {
+    send_chosen_from(m.from, std::max(m.slot, w_.base));
+    if (m.slot < w_.base) {
+        l_.ask_catch_up(m.from, m.slot, w_.base);
+        return {reason::slot_compacted};
+    }
+    return {};
+}
+
+}  // namespace paxos

@@ -1,0 +1,65 @@
+// paxos/core/rules.hpp: the safety rules of Paxos, one place, one policy.
+//
+// Each member is a rule the replica follows, named for the step of "Paxos
+// Made Simple" (PMS) it implements. The defaults are the algorithm; there is
+// no other correct value. A config may name another set of rules
+// (`using rules = ...;`), and only tests do: each shipped implementation
+// bug the checkers must catch is one rule broken here (tests/planted/). The
+// replica reads the rules as compile-time constants, so the defaults cost
+// nothing, and a mutated rule is an ordinary policy: no hook, flag or
+// disabled check in the production code.
+#pragma once
+
+namespace paxos {
+
+struct paxos_rules {
+    // PMS §2.2 P1a: promise on prepare(n) only if n exceeds every ballot
+    // promised so far. `>=` lets two proposers that share a ballot both pass
+    // Phase 1 (seed: "promise number vs accept number").
+    static constexpr bool promise_needs_higher_ballot = true;
+    // Accepting n also promises n, so an older proposer's later prepare
+    // cannot slip under a vote already cast.
+    static constexpr bool accept_raises_promise = true;
+    // PMS §2.2 P2c: a new leader re-proposes the highest-ballot vote reported
+    // in Phase 1 (value adoption); a no-op only where nobody voted.
+    static constexpr bool leader_adopts_votes = true;
+    // A raised promise is written to durable storage before any message that
+    // depends on it leaves.
+    static constexpr bool promise_is_durable = true;
+    // Votes are counted per slot for one ballot only; votes of different
+    // ballots never add up to a quorum.
+    static constexpr bool votes_count_in_one_ballot = true;
+    // A restarted replica takes its promise and votes from durable storage,
+    // so its next ballot is above every one it used.
+    static constexpr bool restart_keeps_durable_state = true;
+    // The leader's own vote counts toward a quorum only once durable.
+    static constexpr bool own_vote_counts_when_durable = true;
+    // A candidate's prepare waits until its raised promise is durable.
+    static constexpr bool prepare_waits_for_promise = true;
+    // Every phase-1 quorum meets every phase-2 quorum, proved at compile time
+    // (config.hpp). Only a test of the checkers may skip the proof.
+    static constexpr bool quorums_proved_to_intersect = true;
+};
+
+// The rules a config follows: its own `rules` member, or Paxos's.
+template <class Config>
+struct rules_of {
+    using type = paxos_rules;
+};
+template <class Config>
+requires requires { typename Config::rules; }
+struct rules_of<Config> {
+    using type = typename Config::rules;
+};
+
+// Every rule is kept: what every config but a checker's test has.
+template <class Rules>
+constexpr bool keeps_every_rule() noexcept {
+    return Rules::promise_needs_higher_ballot && Rules::accept_raises_promise &&
+           Rules::leader_adopts_votes && Rules::promise_is_durable &&
+           Rules::votes_count_in_one_ballot && Rules::restart_keeps_durable_state &&
+           Rules::own_vote_counts_when_durable && Rules::prepare_waits_for_promise &&
+           Rules::quorums_proved_to_intersect;
+}
+
+}  // namespace paxos

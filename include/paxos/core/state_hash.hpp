@@ -1,0 +1,161 @@
+// paxos/core/state_hash.hpp: the replica's state, member by member, for
+// the exhaustive explorer's fingerprint and for any other visitor.
+//
+// visit_units() takes every unit apart with a structured binding, so a
+// member added to a unit and not named here is a compile error ("N names
+// provided for a structured binding of M members"), not a state the
+// explorer silently merges with another. Members that are not state of
+// their own (derived from others, or stale between batches) are named and
+// skipped here, each with its reason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <type_traits>
+
+#include "../policies/leader.hpp"
+#include "../policies/node_set.hpp"
+#include "fixed_vector.hpp"
+#include "message.hpp"
+#include "types.hpp"
+
+namespace paxos {
+
+// FNV-1a over fields, not over object bytes: padding is not part of the
+// state. Values are hashed through std::hash when it exists, else as the
+// bytes of trivially copyable values.
+template <class Ballot, class Value>
+struct state_hasher {
+    std::uint64_t value = 0xCBF29CE484222325ull;
+
+    void add(std::uint64_t x) noexcept {
+        for (int b = 0; b < 8; ++b) {
+            value ^= (x >> (8 * b)) & 0xFF;
+            value *= 0x100000001B3ull;
+        }
+    }
+    void operator()(std::uint64_t x) noexcept { add(x); }
+    void operator()(bool x) noexcept { add(x); }
+    void operator()(role x) noexcept { add(static_cast<std::uint64_t>(x)); }
+    void operator()(slot_id s) noexcept { add(s.value); }
+    void operator()(node_id n) noexcept { add(n.value); }
+    void operator()(node_set s) noexcept { add(s.mask()); }
+    void operator()(const Ballot& b) noexcept { add(ballot_bits(b)); }
+    void operator()(std::span<const Value> values) noexcept {
+        add(values.size());
+        for (const Value& v : values) {
+            if constexpr (requires { std::hash<Value>{}(v); }) {
+                add(std::hash<Value>{}(v));
+            } else {
+                static_assert(std::is_trivially_copyable_v<Value>,
+                              "fingerprint(): give value_type a std::hash specialization");
+                unsigned char bytes[sizeof(Value)];
+                std::memcpy(bytes, &v, sizeof bytes);
+                for (unsigned char c : bytes) add(c);
+            }
+        }
+    }
+    template <std::size_t N>
+    void operator()(const fixed_vector<Value, N>& values) noexcept {
+        (*this)(values.view());
+    }
+};
+
+// Every unit of a replica, in the order replica.hpp declares them.
+template <class V, class Proposer, class Window, class Acceptor, class Phase1, class Phase2,
+          class Learner, class Outputs>
+void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, const Phase1& p1,
+                 const Phase2& p2, const Learner& l, const Outputs& o, std::size_t node_count) {
+    // Outputs: a batch outstanding (a sync under way) is state; its send_now
+    // group has left already, and its chosen entries follow from handed_end.
+    const auto& [box, records, chosen_out, outstanding] = o;
+    const auto& [applied_end, chosen_end, handed_end, announced_chosen_end, quiet_ticks,
+                 chosen_aside_count, catch_up] = l;
+    (void)chosen_out;
+    // Derived: the count of records with chosen_aside set, visited below.
+    (void)chosen_aside_count;
+    // Handed out with the batch that lists it; cleared by advance().
+    (void)catch_up;
+    v(outstanding);
+    if (outstanding) {
+        v(handed_end);
+        for (const auto& rec : records) {
+            v(rec.slot);
+            v(rec.ballot);
+        }
+        for (const auto& m : box.after_sync()) {
+            v(static_cast<std::uint64_t>(m.kind));
+            v(m.to);
+            v(m.ballot);
+            v(m.slot);
+            v(m.chosen_end);
+            v(m.values);
+            v(std::uint64_t{m.votes.size()});
+        }
+    }
+
+    const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, fresh] = p;
+    (void)fresh;  // only guards restore(): no input behaves differently
+    v(current);
+    v(ballot);
+    v(highest_seen);
+    v(leader);
+    v(std::uint64_t{retransmit_elapsed});
+
+    const auto& [promised, promised_dirty, durable_promised, dirty_slots] = a;
+    // Derived: the slots whose record has durable_dirty set, visited below.
+    (void)dirty_slots;
+    v(promised);
+    v(promised_dirty);
+    v(durable_promised);
+
+    const auto& [slots, base, end] = w;
+    (void)slots;
+    v(base);
+    v(applied_end);
+    v(chosen_end);
+    v(end);
+
+    const auto& [next_slot, open, open_slot, open_batch, pending, proposer_unfinished] = p2;
+    v(next_slot);
+    v(open);
+    v(open_slot);
+    v(open_batch);
+    v(pending);
+
+    const auto& [from, promised_by, tainted, parts_seen, parts_expected] = p1;
+    v(from);
+    v(promised_by);
+    v(tainted);
+    for (std::size_t i = 0; i < node_count; ++i) {
+        v(std::uint64_t{parts_seen[i]});
+        v(std::uint64_t{parts_expected[i]});
+    }
+    v(announced_chosen_end);
+    v(std::uint64_t{quiet_ticks});
+    v(proposer_unfinished);
+
+    // Slots outside [base, end) hold nothing: released slots are reset, and
+    // none beyond end was ever used since.
+    for (slot_id s = base; s < end; s = s.next()) {
+        const auto& [accepted_ballot, values, durable_dirty, is_chosen, chosen_aside, chosen_ballot,
+                     proposed, sent_this_round, votes, adopt_ballot, spare] = w.at(s);
+        v(s);
+        v(accepted_ballot);
+        v(values);
+        v(is_chosen);
+        v(chosen_ballot);
+        v(chosen_aside);
+        v(durable_dirty);
+        v(proposed);
+        v(sent_this_round);
+        v(votes);
+        v(adopt_ballot);
+        v(spare);
+    }
+}
+
+}  // namespace paxos

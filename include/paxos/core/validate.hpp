@@ -1,0 +1,131 @@
+// paxos/core/validate.hpp: nothing in a message or a recovery is trusted
+// before these checks.
+//
+// They check only what the input claims about itself and the cluster (kind,
+// sender, destination, who owns which ballot, internal consistency); the
+// replica's handlers then check it against their state. A malformed input
+// changes nothing: an unchecked `from` would index arrays, and an unchecked
+// ballot owner would let a node speak for another's ballot. The generic
+// checks follow the kind's row of message_kinds (core/message.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "message.hpp"
+#include "ready.hpp"
+#include "types.hpp"
+
+namespace paxos {
+
+template <class Ballot, class Value, std::size_t BatchMax, std::size_t PromiseValuesMax,
+          std::size_t W, std::size_t PartsMax>
+struct input_checks {
+    using message_type = basic_message<Ballot, Value>;
+    using record_type = accepted_record<Ballot, Value>;
+
+    node_id self{};
+    std::size_t node_count = 0;
+
+    bool owned_by_cluster(Ballot b) const noexcept {
+        return b.is_zero() || b.owner().value < node_count;
+    }
+
+    // Sets `owner` to the owner of m.ballot (none for a zero ballot) once it
+    // is checked, so handlers need not compute it again (a division for
+    // counter ballots).
+    reason message(const message_type& m, node_id& owner) const noexcept {
+        if (!is_message_kind(static_cast<std::uint8_t>(m.kind))) return reason::malformed;
+        const message_kind_info& k = info(m.kind);
+        if (m.from.value >= node_count || m.from == self) return reason::unknown_sender;
+        if (m.to != self && m.to != node_id::broadcast()) return reason::wrong_destination;
+        // No slot in use reaches the limit, so no slot arithmetic can wrap.
+        // (A prepare, promise or learn_request may name the limit itself as
+        // the first slot asked: everything below it is chosen.)
+        if (m.slot.value > slot_id::limit || m.chosen_end.value > slot_id::limit) {
+            return reason::malformed;
+        }
+        if (m.slot.value == slot_id::limit && k.one_slot) return reason::malformed;
+        // A body only where the kind has one, and never more than it holds.
+        if (!k.has_values && !m.values.empty()) return reason::malformed;
+        if (!k.has_votes && !m.votes.empty()) return reason::malformed;
+        if (m.values.size() > (k.has_votes ? PromiseValuesMax : BatchMax)) return reason::malformed;
+        if (!k.accepted_ballot && !m.accepted_ballot.is_zero()) return reason::malformed;
+        if (!k.has_votes && (m.part != 0 || m.parts != 1)) return reason::malformed;
+        const bool zero = m.ballot.is_zero();
+        owner = zero ? node_id::none() : m.ballot.owner();
+        if ((!zero && owner.value >= node_count) || !owned_by_cluster(m.accepted_ballot)) {
+            return reason::malformed;
+        }
+        switch (k.ballot) {
+            case ballot_rule::sender:  // a proposer speaks only with its own ballot
+                if (zero || owner != m.from) return reason::malformed;
+                break;
+            case ballot_rule::receiver:  // answers to one of our ballots
+                if (zero || owner != self) return reason::malformed;
+                break;
+            case ballot_rule::nonzero:
+                if (zero) return reason::malformed;
+                break;
+            case ballot_rule::any: break;
+        }
+        // A leader announcing its own choice chose it in its ballot.
+        if (m.kind == message_kind::chosen && !zero && m.accepted_ballot != m.ballot) {
+            return reason::malformed;
+        }
+        if (k.has_votes) return votes(m);
+        return reason::ok;
+    }
+
+    // A promise's votes: slots from the first one asked, strictly increasing,
+    // each owned by the cluster, each vote's values in the body, and (unless
+    // only chosen is reported) a vote below the promise it travels with.
+    reason votes(const message_type& m) const noexcept {
+        if (m.parts == 0 || m.parts > PartsMax || m.part >= m.parts) return reason::malformed;
+        if (m.votes.size() > W) return reason::malformed;
+        std::size_t values = 0;
+        slot_id after = m.slot;
+        for (const vote_report<Ballot>& v : m.votes) {
+            if (v.slot < after || v.slot.value >= slot_id::limit) return reason::malformed;
+            after = v.slot.next();
+            if (!owned_by_cluster(v.ballot)) return reason::malformed;
+            if (v.value_count > BatchMax) return reason::malformed;
+            values += v.value_count;
+            if (!v.chosen && v.ballot.is_zero()) return reason::malformed;
+            // A reported vote predates the promise it travels with: an
+            // acceptor raises its promise to every ballot it accepts.
+            if (!v.ballot.is_zero() && !(v.ballot < m.ballot)) return reason::malformed;
+        }
+        if (values != m.values.size()) return reason::malformed;
+        return reason::ok;
+    }
+
+    // restore()'s checks, before anything changes. Every slot is below the
+    // limit, so the window arithmetic that follows cannot wrap.
+    reason recovery(Ballot promised, slot_id first_unapplied,
+                    std::span<const record_type> accepted) const noexcept {
+        if (first_unapplied.value > slot_id::limit) return reason::bad_recovery;
+        if (!owned_by_cluster(promised)) return reason::bad_recovery;
+        for (std::size_t i = 0; i < accepted.size(); ++i) {
+            const record_type& rec = accepted[i];
+            if (rec.slot.value >= slot_id::limit) return reason::bad_recovery;
+            if (rec.ballot.is_zero() || !owned_by_cluster(rec.ballot)) return reason::bad_recovery;
+            if (rec.values.size() > BatchMax) return reason::malformed;
+            if (rec.slot >= first_unapplied && rec.slot.value - first_unapplied.value >= W) {
+                return reason::slot_out_of_window;
+            }
+            // A later record for the same slot replaces an earlier one, and
+            // only with a ballot at least as high. Quadratic in the records,
+            // once per life; a store's replica_recovery hands back at most
+            // one per slot of the window.
+            for (std::size_t j = 0; j < i; ++j) {
+                const record_type& prev = accepted[j];
+                if (prev.slot == rec.slot && rec.ballot < prev.ballot) return reason::bad_recovery;
+            }
+        }
+        return reason::ok;
+    }
+};
+
+}  // namespace paxos
