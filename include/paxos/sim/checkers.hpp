@@ -24,16 +24,31 @@
 //                        voted for it in one ballot (the definition of chosen)
 //   liveness             after the faults heal, every command is acknowledged
 //                        and every replica has caught up, within a bound
+//   restore_refused      a replica refused the state recovered from its own store
+//   assertion            a PAXOS_ASSERT fired inside a replica (the explorer
+//                        turns it into a reported violation)
+//
+// One enum serves every harness: the simulator and the quorum tool through
+// sim/harness.hpp, and the explorer (tests/model/explorer.hpp), whose
+// violation_kind is this type. The parts that watch one node's durable state
+// from outside (durable_view) and what "chosen" means (vote_tally) are here
+// too, so each is written once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../core/message.hpp"
+#include "../policies/ballot.hpp"
+#include "../policies/node_set.hpp"
+#include "../storage/durable_state.hpp"
 #include "network.hpp"
 
 namespace paxos::sim {
@@ -48,6 +63,8 @@ enum class check : std::uint8_t {
     promise_regressed,
     vote_regressed,
     learned_unchosen,
+    restore_refused,
+    assertion,
 };
 
 constexpr const char* to_string(check c) noexcept {
@@ -61,6 +78,8 @@ constexpr const char* to_string(check c) noexcept {
         case check::promise_regressed: return "promise-regressed";
         case check::vote_regressed: return "vote-regressed";
         case check::learned_unchosen: return "learned-unchosen";
+        case check::restore_refused: return "restore-refused";
+        case check::assertion: return "assertion";
     }
     return "unknown";
 }
@@ -154,6 +173,112 @@ private:
     std::map<command, std::uint64_t> acknowledged_;
     std::vector<std::uint64_t> next_slot_;
     std::optional<violation> first_;
+};
+
+// One node's durable state as an observer sees it: the records its store has
+// synced, read in order. Besides the persist-before-send check (backed), this
+// is where the acceptor's monotonicity is watched from outside (PMS §2.2 and
+// Lamport's TLA+ Phase2b, where an accept also raises maxBal): the durable
+// promise never goes down, and no vote is cast below a ballot already
+// promised or voted in.
+template <class Ballot>
+class durable_view {
+public:
+    // Reads the records synced since the last call; `synced` is the store's
+    // whole synced list (storage::memory_store::synced()).
+    template <class Records>
+    void absorb(checkers& checks, time_us now, std::size_t node, const Records& synced) {
+        for (; seen_ < synced.size(); ++seen_) {
+            const auto& r = synced[seen_];
+            if (r.kind == storage::record_kind::promise) {
+                if (r.ballot < promised_) {
+                    checks.fail(check::promise_regressed, now,
+                                "node " + std::to_string(node) + " made promise " +
+                                    std::to_string(ballot_bits(r.ballot)) +
+                                    " durable below ballot " +
+                                    std::to_string(ballot_bits(promised_)) +
+                                    " it had already promised or voted in");
+                }
+                if (r.ballot > promised_) promised_ = r.ballot;
+            } else if (r.kind == storage::record_kind::vote) {
+                if (r.ballot < promised_) {
+                    checks.fail(check::vote_regressed, now,
+                                "node " + std::to_string(node) + " voted in slot " +
+                                    std::to_string(r.slot.value) + " at ballot " +
+                                    std::to_string(ballot_bits(r.ballot)) + " below ballot " +
+                                    std::to_string(ballot_bits(promised_)) +
+                                    " it had already promised or voted in");
+                }
+                if (r.ballot > promised_) promised_ = r.ballot;
+                if (votes_.size() <= r.slot.value) votes_.resize(r.slot.value + 1);
+                if (r.ballot > votes_[r.slot.value]) votes_[r.slot.value] = r.ballot;
+            }
+        }
+    }
+
+    // A restarted node: its store is read again from the start.
+    void reset() {
+        promised_ = Ballot{};
+        votes_.clear();
+        seen_ = 0;
+    }
+
+    // Persist-before-send: message `m` of node `node` vouches only for what
+    // is synced (core/message.hpp's backed_by, the replica's own rule).
+    template <class Message>
+    void check_backed(checkers& checks, time_us now, std::size_t node, const Message& m) const {
+        const Ballot vote = m.slot.value < votes_.size() ? votes_[m.slot.value] : Ballot{};
+        if (backed_by(m, promised_, vote)) return;
+        checks.fail(check::persist_before_send, now,
+                    "node " + std::to_string(node) + " sent " + to_string(m.kind) + " for slot " +
+                        std::to_string(m.slot.value) + " at ballot " +
+                        std::to_string(ballot_bits(m.ballot)) + " before the " +
+                        (backing_of(m.kind) == durable_backing::vote ? "vote" : "promise") +
+                        " behind it was synced");
+    }
+
+    const Ballot& promised() const noexcept { return promised_; }
+
+private:
+    Ballot promised_{};
+    std::vector<Ballot> votes_;  // by slot
+    std::size_t seen_ = 0;
+};
+
+// Every vote any node ever made durable, by (slot, ballot): what "chosen"
+// means is decided from these alone, never from a replica's own count.
+class vote_tally {
+public:
+    void on_vote(std::size_t node, std::uint64_t slot, std::uint64_t ballot,
+                 std::span<const command> values) {
+        votes_[{slot, ballot}].push_back(
+            {node, std::vector<command>(values.begin(), values.end())});
+    }
+
+    // A value applied by a replica must have been voted for by one phase-2
+    // quorum in one ballot; a count that mixes ballots (or slots) is not a choice.
+    template <class Quorum>
+    void check_learned(checkers& checks, time_us now, std::size_t node, std::uint64_t slot,
+                       std::span<const command> values, const Quorum& quorum) const {
+        for (auto it = votes_.lower_bound({slot, 0}); it != votes_.end() && it->first.first == slot;
+             ++it) {
+            node_set voters{};
+            for (const auto& [voter, voted] : it->second) {
+                if (std::equal(voted.begin(), voted.end(), values.begin(), values.end())) {
+                    voters.insert(node_id{static_cast<std::uint16_t>(voter)});
+                }
+            }
+            if (quorum.is_phase2_quorum(voters)) return;
+        }
+        checks.fail(check::learned_unchosen, now,
+                    "node " + std::to_string(node) + " applied slot " + std::to_string(slot) +
+                        " although no phase-2 quorum voted for that value in one ballot");
+    }
+
+private:
+    std::map<std::pair<std::uint64_t, std::uint64_t>,
+             std::vector<std::pair<std::size_t, std::vector<command>>>>
+        votes_;
 };
 
 }  // namespace paxos::sim
