@@ -30,7 +30,7 @@
 //   void apply(std::size_t node, const chosen_entry<value_type>& e);
 //   void durable(std::size_t node, const ready_type& rd);       // (2) is on disk
 //   void serve_catch_up(std::size_t node, const catch_up_request& c);
-//   time_us sync_done_at(std::size_t node);                     // a sync starts now
+//   time_us sync_done_at(std::size_t node);     // a sync starts now (unless instant)
 //   void storage_failed(std::size_t node);                      // fail-stop
 //   void replayed(std::size_t node, const message_buffer& m);   // from the inbox
 //   void drained(std::size_t node);                             // after each drain
@@ -44,7 +44,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -69,9 +68,13 @@ struct harness_options {
     // Write each batch to the node's store. Off for a caller that models only
     // the cost of a disk and never restarts a node from it (the quorum tool).
     bool persist = true;
-    // Planted driver fault, for the checkers' own tests: this node sends each
+    // A sync finishes at once, inside drain(): for a caller with no clock
+    // (the unit cluster, the scenario runner, the fuzzer, the livelock duel).
+    // Otherwise the node is busy until the caller calls synced().
+    bool instant_sync = false;
+    // Planted driver fault, for the checkers' own tests: these nodes send each
     // batch's send_after_sync with its send_now, before the batch is durable.
-    std::optional<std::size_t> sends_before_persist{};
+    node_set sends_before_persist{};
 };
 
 template <class Config>
@@ -163,10 +166,14 @@ public:
                 driver_->storage_failed(i);
                 return;
             }
-            if (rd.sync_needed) {
+            if (rd.sync_needed && !options_.instant_sync) {
                 n.syncing = &rd;
                 n.sync_done = driver_->sync_done_at(i);
                 break;
+            }
+            if (rd.sync_needed && options_.persist && n.store.sync() != storage::status::ok) {
+                driver_->storage_failed(i);
+                return;
             }
             finish(i, rd);
         }
@@ -272,7 +279,7 @@ public:
 
 private:
     bool sends_early(std::size_t i) const noexcept {
-        return options_.sends_before_persist && *options_.sends_before_persist == i;
+        return options_.sends_before_persist.contains(id(i));
     }
 
     void send_checked(std::size_t from, const message_type& m) {

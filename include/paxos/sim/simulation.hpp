@@ -318,7 +318,7 @@ private:
     static harness_options harness_options_for(const run_options& opts) {
         harness_options h{};
         h.apply = apply_point::with_send_now;
-        if (opts.plant_send_before_persist) h.sends_before_persist = 0;
+        if (opts.plant_send_before_persist) h.sends_before_persist.insert(node_id{0});
         return h;
     }
 
