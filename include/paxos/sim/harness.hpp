@@ -272,6 +272,21 @@ public:
         return res;
     }
 
+    // A fresh process on node i's store whose state machine is durable on its
+    // own and has applied every slot below `applied_end`: nothing is replayed.
+    result restart_at(std::size_t i, std::unique_ptr<replica_type> fresh, slot_id applied_end,
+                      storage::status* store_status = nullptr) {
+        node_type& n = nodes_[i];
+        n.replica = std::move(fresh);
+        storage::replica_recovery<Config> recovered;
+        const storage::status st = n.store.recover(recovered);
+        if (store_status) *store_status = st;
+        const result res = n.replica->restore(recovered.recovery(applied_end));
+        promised_at_restart_ = recovered.promised();
+        if (res.ok()) n.up = true;
+        return res;
+    }
+
     // The promise the last restart() recovered (for the caller's trace).
     const typename Config::ballot& promised_at_restart() const noexcept {
         return promised_at_restart_;
