@@ -154,7 +154,7 @@ private:
 
     // ---- the harness's driver hooks (sim/harness.hpp) ---------------------------
 
-    void check_send(std::size_t, const message_type& m) {
+    void before_send(std::size_t, const message_type& m) {
         if (m.kind == message_kind::prepare) ballots_.insert(ballot_bits(m.ballot));
     }
     void transmit(std::size_t, std::size_t, const message_buffer& copy) {

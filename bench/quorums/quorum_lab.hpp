@@ -1039,7 +1039,7 @@ private:
 
     void drained(std::size_t i) { watch_leadership(i); }
     void durable(std::size_t, const ready_type&) {}
-    void check_send(std::size_t, const message_type&) {}
+    void before_send(std::size_t, const message_type&) {}
     void replayed(std::size_t, const message_buffer&) {}
     void storage_failed(std::size_t) {}  // nothing is stored
 

@@ -78,6 +78,7 @@
 #include <vector>
 
 #include <paxos/paxos.hpp>
+#include <paxos/sim/checkers.hpp>
 #include <paxos/storage/durable_state.hpp>
 
 namespace paxos_model {
@@ -125,32 +126,12 @@ struct explore_options {
     }
 };
 
-enum class violation_kind : std::uint8_t {
-    agreement,
-    learned_unchosen,
-    validity,
-    order,
-    persist_before_send,
-    promise_regressed,
-    vote_regressed,
-    restore_refused,
-    assertion,
-};
-
-constexpr const char* to_string(violation_kind k) noexcept {
-    switch (k) {
-        case violation_kind::agreement: return "agreement";
-        case violation_kind::learned_unchosen: return "learned-unchosen";
-        case violation_kind::validity: return "validity";
-        case violation_kind::order: return "order";
-        case violation_kind::persist_before_send: return "persist-before-send";
-        case violation_kind::promise_regressed: return "promise-regressed";
-        case violation_kind::vote_regressed: return "vote-regressed";
-        case violation_kind::restore_refused: return "restore-refused";
-        case violation_kind::assertion: return "assertion";
-    }
-    return "unknown";
-}
+// One violation enum for every harness: the simulator's (sim/checkers.hpp),
+// which names each kind and the rule it checks. The explorer keeps its own
+// search and bookkeeping (fixed arrays, so a world copies like a struct) but
+// reports in the same terms, so a planted bug reads the same in both.
+using violation_kind = paxos::sim::check;
+using paxos::sim::to_string;
 
 struct violation {
     violation_kind kind = violation_kind::agreement;

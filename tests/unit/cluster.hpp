@@ -255,7 +255,7 @@ private:
 
     // Persist-before-send, checked from outside the replica: every promise,
     // accepted, prepare and accept must be backed by what is already synced.
-    void check_send(std::size_t i, const message_type& m) {
+    void before_send(std::size_t i, const message_type& m) {
         if (!tracking) return;
         synced_[i].check_backed(checks_, 0, i, m);
         take_violation();

@@ -26,7 +26,7 @@
 // with these members, called synchronously:
 //
 //   void transmit(std::size_t from, std::size_t to, const message_buffer& m);
-//   void check_send(std::size_t from, const message_type& m);   // before it leaves
+//   void before_send(std::size_t from, const message_type& m);   // before it leaves
 //   void apply(std::size_t node, const chosen_entry<value_type>& e);
 //   void durable(std::size_t node, const ready_type& rd);       // (2) is on disk
 //   void serve_catch_up(std::size_t node, const catch_up_request& c);
@@ -298,7 +298,7 @@ private:
     }
 
     void send_checked(std::size_t from, const message_type& m) {
-        driver_->check_send(from, m);
+        driver_->before_send(from, m);
         fan_out(from, m);
     }
 

@@ -343,7 +343,7 @@ private:
         for (const auto& v : rd.accepted) tally_.on_vote(i, v.slot.value, raw(v.ballot), v.values);
     }
 
-    void check_send(std::size_t i, const message_type& m) {
+    void before_send(std::size_t i, const message_type& m) {
         nodes_[i].synced.check_backed(checks_, now_, i, m);
     }
 
