@@ -175,6 +175,55 @@ private:
     std::optional<violation> first_;
 };
 
+// ---- the outside rules, each decided and worded once --------------------------
+//
+// Each returns why an observation breaks its rule, or an empty string. The
+// checkers below (the simulator's, the unit cluster's, the scenario runner's)
+// and the explorer (tests/model/explorer.hpp, with its own fixed-size
+// bookkeeping) all call these, so a rule means and reads the same everywhere.
+
+// persist-before-send: message `m` of `node` vouches only for the promise and
+// the vote (in its slot) already synced (core/message.hpp's backed_by, the
+// replica's own rule, asserted here from outside).
+template <class Message, class Ballot>
+std::string unbacked_send(std::size_t node, const Message& m, const Ballot& promised,
+                          const Ballot& vote) {
+    if (backed_by(m, promised, vote)) return {};
+    return "node " + std::to_string(node) + " sent " + to_string(m.kind) + " for slot " +
+           std::to_string(m.slot.value) + " at ballot " + std::to_string(ballot_bits(m.ballot)) +
+           " before the " + (backing_of(m.kind) == durable_backing::vote ? "vote" : "promise") +
+           " behind it was synced";
+}
+
+// promise-regressed: a durable promise never goes below `floor`, the highest
+// ballot the node already promised or voted in.
+template <class Ballot>
+std::string promise_regression(std::size_t node, const Ballot& promise, const Ballot& floor) {
+    if (!(promise < floor)) return {};
+    return "node " + std::to_string(node) + " made promise " +
+           std::to_string(ballot_bits(promise)) + " durable below ballot " +
+           std::to_string(ballot_bits(floor)) + " it had already promised or voted in";
+}
+
+// vote-regressed: no vote below `floor` (PMS §2.2: accept n only if nothing
+// above n was promised; an accept is also a promise, as in Lamport's TLA+
+// Phase2b, which sets maxBal).
+template <class Ballot>
+std::string vote_regression(std::size_t node, std::uint64_t slot, const Ballot& vote,
+                            const Ballot& floor) {
+    if (!(vote < floor)) return {};
+    return "node " + std::to_string(node) + " voted in slot " + std::to_string(slot) +
+           " at ballot " + std::to_string(ballot_bits(vote)) + " below ballot " +
+           std::to_string(ballot_bits(floor)) + " it had already promised or voted in";
+}
+
+// learned-unchosen: a value is applied only if one phase-2 quorum voted for it
+// in one ballot; the caller decides that from the durable votes alone.
+inline std::string unchosen_learned(std::size_t node, std::uint64_t slot) {
+    return "node " + std::to_string(node) + " applied slot " + std::to_string(slot) +
+           " although no phase-2 quorum voted for that value in one ballot";
+}
+
 // One node's durable state as an observer sees it: the records its store has
 // synced, read in order. Besides the persist-before-send check (backed), this
 // is where the acceptor's monotonicity is watched from outside (PMS §2.2 and
@@ -191,24 +240,12 @@ public:
         for (; seen_ < synced.size(); ++seen_) {
             const auto& r = synced[seen_];
             if (r.kind == storage::record_kind::promise) {
-                if (r.ballot < promised_) {
-                    checks.fail(check::promise_regressed, now,
-                                "node " + std::to_string(node) + " made promise " +
-                                    std::to_string(ballot_bits(r.ballot)) +
-                                    " durable below ballot " +
-                                    std::to_string(ballot_bits(promised_)) +
-                                    " it had already promised or voted in");
-                }
+                std::string why = promise_regression(node, r.ballot, promised_);
+                if (!why.empty()) checks.fail(check::promise_regressed, now, std::move(why));
                 if (r.ballot > promised_) promised_ = r.ballot;
             } else if (r.kind == storage::record_kind::vote) {
-                if (r.ballot < promised_) {
-                    checks.fail(check::vote_regressed, now,
-                                "node " + std::to_string(node) + " voted in slot " +
-                                    std::to_string(r.slot.value) + " at ballot " +
-                                    std::to_string(ballot_bits(r.ballot)) + " below ballot " +
-                                    std::to_string(ballot_bits(promised_)) +
-                                    " it had already promised or voted in");
-                }
+                std::string why = vote_regression(node, r.slot.value, r.ballot, promised_);
+                if (!why.empty()) checks.fail(check::vote_regressed, now, std::move(why));
                 if (r.ballot > promised_) promised_ = r.ballot;
                 if (votes_.size() <= r.slot.value) votes_.resize(r.slot.value + 1);
                 if (r.ballot > votes_[r.slot.value]) votes_[r.slot.value] = r.ballot;
@@ -228,13 +265,8 @@ public:
     template <class Message>
     void check_backed(checkers& checks, time_us now, std::size_t node, const Message& m) const {
         const Ballot vote = m.slot.value < votes_.size() ? votes_[m.slot.value] : Ballot{};
-        if (backed_by(m, promised_, vote)) return;
-        checks.fail(check::persist_before_send, now,
-                    "node " + std::to_string(node) + " sent " + to_string(m.kind) + " for slot " +
-                        std::to_string(m.slot.value) + " at ballot " +
-                        std::to_string(ballot_bits(m.ballot)) + " before the " +
-                        (backing_of(m.kind) == durable_backing::vote ? "vote" : "promise") +
-                        " behind it was synced");
+        std::string why = unbacked_send(node, m, promised_, vote);
+        if (!why.empty()) checks.fail(check::persist_before_send, now, std::move(why));
     }
 
     const Ballot& promised() const noexcept { return promised_; }
@@ -270,9 +302,7 @@ public:
             }
             if (quorum.is_phase2_quorum(voters)) return;
         }
-        checks.fail(check::learned_unchosen, now,
-                    "node " + std::to_string(node) + " applied slot " + std::to_string(slot) +
-                        " although no phase-2 quorum voted for that value in one ballot");
+        checks.fail(check::learned_unchosen, now, unchosen_learned(node, slot));
     }
 
 private:

@@ -21,12 +21,19 @@
 //
 // A message to node_id::broadcast() goes to every node of the batch's `peers`.
 //
+// harness_options choose the rest: whether batches are written to the store
+// (a caller that never restarts a node from it may only model the cost), a
+// sync that finishes at once (for callers with no clock), and a planted driver
+// fault for the checkers' own tests (send_after_sync sent before the batch is
+// durable).
+//
 // What differs between callers (the network, the clock, what a sync costs,
 // which checks run, what "apply" means) comes from the Driver, a plain class
-// with these members, called synchronously:
+// with these members (private ones too, if it befriends the harness), called
+// synchronously:
 //
 //   void transmit(std::size_t from, std::size_t to, const message_buffer& m);
-//   void before_send(std::size_t from, const message_type& m);   // before it leaves
+//   void before_send(std::size_t from, const message_type& m);  // check it, trace it
 //   void apply(std::size_t node, const chosen_entry<value_type>& e);
 //   void durable(std::size_t node, const ready_type& rd);       // (2) is on disk
 //   void serve_catch_up(std::size_t node, const catch_up_request& c);

@@ -21,8 +21,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
