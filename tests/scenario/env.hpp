@@ -244,7 +244,6 @@ public:
 
     bool link_up(std::size_t from, std::size_t to) const { return group[from] == group[to]; }
 
-
     // The README's ready loop, through the harness: send what may leave at
     // once, persist, send the rest, apply, advance (the sync takes no time
     // here). With `show`, each batch is printed indented, in the order the
@@ -273,6 +272,7 @@ public:
         net.push_back(envelope{from, to, m});
     }
 
+    // What node i's store has synced, as the `durable` command prints it.
     struct durable_summary {
         ballot_type promised{};
         std::map<std::uint64_t, std::pair<ballot_type, std::vector<int>>> votes;
