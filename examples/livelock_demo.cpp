@@ -5,10 +5,10 @@
 // policy, over many seeds: how many runs chose nothing, and the Phase-1
 // rounds (distinct ballots) and ticks until the first value was chosen.
 // Usage: livelock_demo [seeds]   (default 1,000)
-#include <paxos/sim/livelock.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+
+#include "livelock.hpp"
 
 int main(int argc, char** argv) {
     const std::uint64_t seeds = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000;
@@ -16,6 +16,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: livelock_demo [seeds > 0]\n");
         return 2;
     }
-    paxos::sim::print_duel_table(stdout, seeds);
+    livelock::print_duel_table(stdout, seeds);
     return 0;
 }

@@ -7,7 +7,7 @@
 //
 // Sweeps majority, every flexible (Q1, Q2) with Q1 + Q2 > N, the grids that
 // factor N and a few weightings; runs each in the deterministic simulator on
-// the real replica (sim/quorum_lab.hpp); prints two tables and writes
+// the real replica (quorum_lab.hpp); prints two tables and writes
 // <out-dir>/<name>.csv, .md and .svg. The same flags and seed give the same
 // bytes. `--help` lists the flags.
 #include <cstdint>
@@ -21,9 +21,8 @@
 #include <system_error>
 #include <vector>
 
-#include <paxos/sim/quorum_lab.hpp>
-
 #include "plot.hpp"
+#include "quorum_lab.hpp"
 #include "report.hpp"
 
 namespace {

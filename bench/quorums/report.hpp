@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include <paxos/sim/quorum_lab.hpp>
+#include "quorum_lab.hpp"
 
 namespace paxos_quorums {
 

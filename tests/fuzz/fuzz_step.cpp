@@ -52,6 +52,7 @@
 #include <vector>
 
 #include <paxos/paxos.hpp>
+#include <paxos/sim/harness.hpp>
 
 // How far the programs got, so the driver can show (and check) that they
 // reach the deep paths and not only the validation at the door.
@@ -103,19 +104,34 @@ struct durable_state {
     std::map<std::uint64_t, std::pair<Ballot, std::vector<int>>> votes;
 };
 
+// One replica of a cluster the fuzzer plays every other node of. Its ready
+// batches go through paxos::sim::harness (sim/harness.hpp), the ready loop
+// every simulation shares: send_now is checked against what was durable
+// before the batch, the batch is persisted (into durable_, the fuzzer's own
+// model of the disk, since restart_arbitrary() installs whatever a broken
+// store might return), then send_after_sync is checked against it. What the
+// replica sends goes nowhere: the fuzzer writes the peers' side itself.
 template <class Config>
-class harness {
+class fuzz_driver {
     using replica = paxos::replica<Config>;
     using message = typename replica::message_type;
     using report = typename replica::report_type;
     using ballot = typename Config::ballot;
     using record = typename replica::record_type;
-    using durable = durable_state<ballot>;
+    using durable_model = durable_state<ballot>;
     static constexpr std::uint16_t nodes = static_cast<std::uint16_t>(Config::max_nodes);
     static constexpr std::uint64_t ballots = 8 * Config::ballot::max_nodes;
+    using harness_type = paxos::sim::harness<Config, fuzz_driver>;
+    friend harness_type;
 
 public:
-    harness(std::uint16_t self, fuzz_step_coverage& seen) : self_(self), seen_(seen) { fresh(); }
+    fuzz_driver(std::uint16_t self, fuzz_step_coverage& seen)
+        : self_(self),
+          seen_(seen),
+          cluster_(*this, nodes, harness_options()),
+          r_(cluster_[self].replica) {
+        fresh();
+    }
 
     void run(byte_reader& in) {
         while (!in.empty()) {
@@ -376,7 +392,7 @@ private:
         for (const record& r : records) expected = std::max(expected, r.ballot);
         if (!(next->promised() == expected)) fail("restore lost a vote's promise");
         r_ = std::move(next);
-        durable_ = durable{};
+        durable_ = durable_model{};
         durable_.promised = expected;
         for (const record& r : records) {
             if (r.slot.value < first) continue;
@@ -407,37 +423,56 @@ private:
         }
     }
 
-    void drain() {
-        while (r_->has_ready()) {
-            const auto& rd = r_->ready();
-            // What leaves at once vouches only for what was durable before.
-            for (const message& m : rd.send_now) check_backed(m);
-            // Persist, as a driver must, before the rest leaves.
-            if (rd.promised_changed) {
-                if (rd.promised < durable_.promised) fail("the promise went down");
-                durable_.promised = rd.promised;
-            }
-            for (const auto& v : rd.accepted) {
-                if (durable_.promised < v.ballot) fail("a vote above the persisted promise");
-                durable_.votes[v.slot.value] = {v.ballot,
-                                                std::vector<int>(v.values.begin(), v.values.end())};
-            }
-            for (const message& m : rd.send_after_sync) check_backed(m);
-            check_promises(rd.send_now);
-            check_promises(rd.send_after_sync);
-            for (const auto& c : rd.chosen) {
-                if (c.slot.value != applied_) fail("chosen entries out of order");
-                ++applied_;
-                ++seen_.chosen;
-            }
-            r_->advance(rd);
+    void drain() { cluster_.drain(self_); }
+
+    static paxos::sim::harness_options harness_options() {
+        paxos::sim::harness_options o{};
+        o.persist = false;  // durable_ is the disk
+        o.instant_sync = true;
+        return o;
+    }
+
+    // ---- the harness's driver hooks (sim/harness.hpp) ------------------------------
+
+    // Every message leaving, send_now before the batch is persisted and
+    // send_after_sync after: each vouches only for what is durable by then.
+    void before_send(std::size_t, const message& m) const { check_backed(m); }
+
+    // Persist, as a driver must, before the rest leaves.
+    void durable(std::size_t, const typename replica::ready_type& rd) {
+        if (rd.promised_changed) {
+            if (rd.promised < durable_.promised) fail("the promise went down");
+            durable_.promised = rd.promised;
         }
+        for (const auto& v : rd.accepted) {
+            if (durable_.promised < v.ballot) fail("a vote above the persisted promise");
+            durable_.votes[v.slot.value] = {v.ballot,
+                                            std::vector<int>(v.values.begin(), v.values.end())};
+        }
+        check_promises(rd.send_now);
+        check_promises(rd.send_after_sync);
+    }
+
+    void apply(std::size_t, const paxos::chosen_entry<int>& c) {
+        if (c.slot.value != applied_) fail("chosen entries out of order");
+        ++applied_;
+        ++seen_.chosen;
+    }
+
+    // After each drain: the live state against the persisted one.
+    void drained(std::size_t) {
         if (r_->promised() < durable_.promised) fail("the live promise is below the persisted one");
         for (std::uint64_t s = applied_; s < applied_ + Config::window_slots; ++s) {
             const auto v = r_->vote(paxos::slot_id{s});
             if (v && r_->promised() < v->first) fail("a vote above the promise");
         }
     }
+
+    void transmit(std::size_t, std::size_t, const typename replica::message_buffer&) {}
+    void serve_catch_up(std::size_t, const paxos::catch_up_request&) {}
+    paxos::sim::time_us sync_done_at(std::size_t) { return 0; }
+    void storage_failed(std::size_t) {}
+    void replayed(std::size_t, const typename replica::message_buffer&) {}
 
     // The promises of one batch: each well formed, and each split promise
     // whole (every part, once).
@@ -500,8 +535,11 @@ private:
 
     std::uint16_t self_;
     fuzz_step_coverage& seen_;
-    std::unique_ptr<replica> r_;
-    durable durable_;
+    harness_type cluster_;
+    // The replica under test: the harness's node `self_` (the harness never
+    // resizes its nodes, so the reference stays valid).
+    std::unique_ptr<replica>& r_;
+    durable_model durable_;
     std::uint64_t applied_ = 0;
 };
 
@@ -513,9 +551,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t head = in.next();
     const auto self = static_cast<std::uint16_t>(head / 3);
     switch (head % 3) {
-        case 0: harness<multi3>(self % 3, fuzz_step_seen[0]).run(in); break;
-        case 1: harness<basic3>(self % 3, fuzz_step_seen[1]).run(in); break;
-        default: harness<flexible5>(self % 5, fuzz_step_seen[2]).run(in); break;
+        case 0: fuzz_driver<multi3>(self % 3, fuzz_step_seen[0]).run(in); break;
+        case 1: fuzz_driver<basic3>(self % 3, fuzz_step_seen[1]).run(in); break;
+        default: fuzz_driver<flexible5>(self % 5, fuzz_step_seen[2]).run(in); break;
     }
     return 0;
 }

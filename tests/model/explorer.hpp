@@ -78,6 +78,7 @@
 #include <vector>
 
 #include <paxos/paxos.hpp>
+#include <paxos/sim/checkers.hpp>
 #include <paxos/storage/durable_state.hpp>
 
 namespace paxos_model {
@@ -125,32 +126,14 @@ struct explore_options {
     }
 };
 
-enum class violation_kind : std::uint8_t {
-    agreement,
-    learned_unchosen,
-    validity,
-    order,
-    persist_before_send,
-    promise_regressed,
-    vote_regressed,
-    restore_refused,
-    assertion,
-};
-
-constexpr const char* to_string(violation_kind k) noexcept {
-    switch (k) {
-        case violation_kind::agreement: return "agreement";
-        case violation_kind::learned_unchosen: return "learned-unchosen";
-        case violation_kind::validity: return "validity";
-        case violation_kind::order: return "order";
-        case violation_kind::persist_before_send: return "persist-before-send";
-        case violation_kind::promise_regressed: return "promise-regressed";
-        case violation_kind::vote_regressed: return "vote-regressed";
-        case violation_kind::restore_refused: return "restore-refused";
-        case violation_kind::assertion: return "assertion";
-    }
-    return "unknown";
-}
+// One violation enum for every harness: the simulator's (sim/checkers.hpp),
+// which names each kind and the rule it checks. The explorer keeps its own
+// search and bookkeeping (fixed arrays, so a world copies like a struct) but
+// decides and words persist-before-send, promise-regressed, vote-regressed
+// and learned-unchosen with the same functions of sim/checkers.hpp, so a
+// planted bug reads the same in both.
+using violation_kind = paxos::sim::check;
+using paxos::sim::to_string;
 
 struct violation {
     violation_kind kind = violation_kind::agreement;
@@ -673,23 +656,16 @@ private:
         if (m.kind == paxos::message_kind::accepted && m.slot.value >= MaxSlots) return;
         const ballot_type vote =
             m.slot.value < MaxSlots ? d.vote_ballot[m.slot.value] : ballot_type{};
-        if (paxos::backed_by(m, d.promised, vote)) return;
-        fail(out, violation_kind::persist_before_send,
-             "node " + std::to_string(i) + " sent " + paxos::to_string(m.kind) + " for slot " +
-                 std::to_string(m.slot.value) + " at ballot " + detail::ballot_text(m.ballot) +
-                 " before it was durable (promise " + detail::ballot_text(d.promised) + ")");
+        std::string why = paxos::sim::unbacked_send(i, m, d.promised, vote);
+        if (!why.empty()) fail(out, violation_kind::persist_before_send, std::move(why));
     }
 
     void persist(world& w, outcome& out, std::size_t i, const ready_type& rd) const {
         durable& d = w.stores[i];
         const ballot_type promised_before = d.promised;
         if (rd.promised_changed && !options_.driver_skips_persist) {
-            if (rd.promised < d.promised) {
-                fail(out, violation_kind::promise_regressed,
-                     "node " + std::to_string(i) + " persisted promise " +
-                         detail::ballot_text(rd.promised) + " below its earlier " +
-                         detail::ballot_text(d.promised));
-            }
+            std::string why = paxos::sim::promise_regression(i, rd.promised, d.promised);
+            if (!why.empty()) fail(out, violation_kind::promise_regressed, std::move(why));
             d.promised = rd.promised;
         }
         for (const auto& rec : rd.accepted) {
@@ -701,16 +677,9 @@ private:
             // and an accept counts as a promise (Lamport's TLA+ Phase2b sets
             // maxBal). So a vote is never below an earlier vote in its slot, nor
             // below the promise already on disk.
-            const ballot_type earlier = d.vote_ballot[rec.slot.value];
-            if (rec.ballot < earlier || rec.ballot < promised_before) {
-                const bool below_vote = rec.ballot < earlier;
-                fail(out, violation_kind::vote_regressed,
-                     "node " + std::to_string(i) + " voted in slot " +
-                         std::to_string(rec.slot.value) + " at ballot " +
-                         detail::ballot_text(rec.ballot) + " below its earlier " +
-                         (below_vote ? "vote at " + detail::ballot_text(earlier)
-                                     : "promise " + detail::ballot_text(promised_before)));
-            }
+            const ballot_type floor = std::max(d.vote_ballot[rec.slot.value], promised_before);
+            std::string why = paxos::sim::vote_regression(i, rec.slot.value, rec.ballot, floor);
+            if (!why.empty()) fail(out, violation_kind::vote_regressed, std::move(why));
             if (!options_.driver_skips_persist) {
                 d.vote_ballot[rec.slot.value] = rec.ballot;
                 d.vote_values[rec.slot.value].assign(rec.values);
@@ -734,9 +703,7 @@ private:
         const chosen_slot& c = w.chosen[e.slot.value];
         if (!c.known) {
             fail(out, violation_kind::learned_unchosen,
-                 "node " + std::to_string(i) + " applied " +
-                     detail::values_text<value_type>(e.values) + " at slot " +
-                     std::to_string(e.slot.value) + ", which no phase-2 quorum accepted");
+                 paxos::sim::unchosen_learned(i, e.slot.value));
         } else {
             note_chosen(w, out, e.slot.value, e.values,
                         "node " + std::to_string(i) + " applied it");

@@ -4,7 +4,6 @@
 //   paxos_sim --seeds 1-2000                 a swarm; prints failures and a summary
 //   paxos_sim --seeds 1-500 --variant multi --nodes 5 --profile partitions
 //   paxos_sim --seeds 1-20 --hashes          print each run's trace hash
-//   paxos_sim livelock [seeds]               the dueling-proposers table
 //
 // Each seed picks, unless fixed by a flag, the variant (basic, multi,
 // flexible), the cluster size (3 or 5) and the fault profile, then the
@@ -18,7 +17,6 @@
 #include <string_view>
 
 #include <paxos/paxos.hpp>
-#include <paxos/sim/livelock.hpp>
 #include <paxos/sim/simulation.hpp>
 
 namespace {
@@ -99,7 +97,7 @@ template <class Config>
 paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_profile f, bool trace) {
     paxos::sim::run_options o{};
     // Without a distinguished leader, every client's node competes for each
-    // slot; progress is certain but slow (see `paxos_sim livelock`), so the
+    // slot; progress is certain but slow (see examples/livelock_demo.cpp), so the
     // bound on settling is wider.
     const bool leaderless_log = Config::leader::followers_propose && !Config::single_decree;
     o.liveness_bound_us = leaderless_log ? 30'000'000 : 3'000'000;
@@ -159,19 +157,13 @@ int usage() {
         "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible|leaderless]\n"
         "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos|stale]\n"
         "                 [--hashes] [--quiet]\n"
-        "       paxos_sim livelock [seeds]\n");
+        "(the dueling-proposers table is examples/livelock_demo)\n");
     return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc >= 2 && std::string_view(argv[1]) == "livelock") {
-        const std::uint64_t seeds = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1000;
-        if (seeds == 0) return usage();
-        paxos::sim::print_duel_table(stdout, seeds);
-        return 0;
-    }
     std::uint64_t first = 1;
     std::uint64_t last = 0;
     choice fixed;

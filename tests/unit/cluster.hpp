@@ -1,23 +1,29 @@
-// tests/unit/cluster.hpp: a small synchronous harness that runs N in-process
-// replicas and delivers their messages, for the unit tests.
+// tests/unit/cluster.hpp: a small synchronous cluster of N in-process
+// replicas whose messages the tests deliver by hand, for the unit tests.
 //
-// The harness is the driver of README.md's responsibilities: for each ready batch it persists
-// the durable part (into its own per-node storage), checks that every message
-// is backed by durable state (persist-before-send), queues the messages, and
-// applies the chosen entries. It also checks agreement across all applied logs.
+// The replicas are driven by paxos::sim::harness (sim/harness.hpp), the one
+// driver of the ready contract every simulation shares, with a sync that
+// finishes at once: send_now leaves, the batch is written and synced to the
+// node's memory store, send_after_sync leaves, the chosen entries are
+// applied, catch-up is served from the applied log, and advance() follows.
+// Every message is checked against what the store has synced when it leaves
+// (sim/checkers.hpp's durable_view: persist-before-send, and a durable
+// promise that never goes down); the tests check agreement across the logs.
 // Storage and logs use std containers reserved up front; set `tracking` to
 // false for the zero-allocation test, which then only counts.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <paxos/paxos.hpp>
+#include <paxos/sim/checkers.hpp>
+#include <paxos/sim/harness.hpp>
 #include <paxos/storage/memory_store.hpp>
 
 namespace paxos_test {
@@ -28,31 +34,19 @@ public:
     using replica_type = paxos::replica<Config>;
     using message_type = typename replica_type::message_type;
     using message_buffer = typename replica_type::message_buffer;
+    using ready_type = typename replica_type::ready_type;
     using value_type = typename Config::value_type;
     using ballot_type = typename Config::ballot;
     using record_type = typename replica_type::record_type;
     using quorum_type = typename Config::quorum;
+    using harness_type = paxos::sim::harness<Config, cluster>;
+    friend harness_type;
+    using store_type = paxos::storage::memory_store<Config>;
+    using crash_mode = typename store_type::crash_mode;
 
     struct envelope {
         paxos::node_id to;
         message_buffer message;
-    };
-
-    struct vote_record {
-        ballot_type ballot{};
-        std::vector<value_type> values;
-    };
-
-    using store_type = paxos::storage::memory_store<Config>;
-    using crash_mode = typename store_type::crash_mode;
-
-    // What a node has made durable: the store the replica restarts from, and
-    // a plain summary of it for the persist-before-send check.
-    struct storage {
-        store_type store;
-        ballot_type promised{};
-        std::map<std::uint64_t, vote_record> votes;
-        std::uint64_t syncs = 0;
     };
 
     struct applied_entry {
@@ -63,20 +57,22 @@ public:
     explicit cluster(std::size_t n, std::uint64_t seed = 1,
                      typename Config::leader::options leader_options = {},
                      quorum_type quorum = quorum_type{})
-        : n_(n), seed_(seed), leader_options_(leader_options), quorum_(quorum) {
-        replicas_.reserve(n);
-        for (std::size_t i = 0; i < n; ++i) replicas_.push_back(make_replica(i));
-        storage_.resize(n);
+        : n_(n),
+          seed_(seed),
+          leader_options_(leader_options),
+          quorum_(quorum),
+          harness_(*this, n, harness_options()) {
+        for (std::size_t i = 0; i < n; ++i) harness_[i].replica = make_replica(i);
+        synced_.resize(n);
         logs_.resize(n);
         applied_count_.assign(n, 0);
-        down_.assign(n, false);
         in_flight_.reserve(1 << 13);
     }
 
     std::size_t size() const { return n_; }
-    replica_type& node(std::size_t i) { return *replicas_[i]; }
+    replica_type& node(std::size_t i) { return harness_.replica_at(i); }
     const std::vector<applied_entry>& log(std::size_t i) const { return logs_[i]; }
-    const storage& durable(std::size_t i) const { return storage_[i]; }
+    const store_type& store(std::size_t i) const { return harness_[i].store; }
     std::vector<envelope>& in_flight() { return in_flight_; }
     std::uint64_t applied_count(std::size_t i) const { return applied_count_[i]; }
 
@@ -88,27 +84,17 @@ public:
     // Drops messages for which this returns true (partitions, loss).
     std::function<bool(std::size_t from, std::size_t to, const message_type&)> drop;
 
-    // Hands out every ready batch of node i: send what may leave at once,
-    // persist, send the rest, apply. Each message is checked against what is
-    // durable when it leaves.
+    // Hands out every ready batch of node i (sim/harness.hpp).
     void drain(std::size_t i) {
-        replica_type& r = *replicas_[i];
-        while (r.has_ready()) {
-            const auto& rd = r.ready();
-            if (tracking) check_sends(i, rd.send_now);
-            for (const message_type& m : rd.send_now) enqueue(i, m);
-            if (!plant_skip_persist) persist(i, rd);
-            if (tracking) check_sends(i, rd.send_after_sync);
-            if (plant_skip_persist) persist(i, rd);
-            for (const message_type& m : rd.send_after_sync) enqueue(i, m);
-            for (const auto& e : rd.chosen) apply(i, e);
-            for (const auto& c : rd.catch_up) serve_from_log(i, c.peer.value, c.from.value);
-            r.advance(rd);
-        }
+        paxos::sim::harness_options& o = harness_.options();
+        o.persist = tracking;
+        o.sends_before_persist =
+            plant_skip_persist ? paxos::node_set::first(n_) : paxos::node_set{};
+        harness_.drain(i);
     }
     void drain_all() {
         for (std::size_t i = 0; i < n_; ++i) {
-            if (!down_[i]) drain(i);
+            if (harness_[i].up) drain(i);
         }
     }
 
@@ -117,13 +103,12 @@ public:
         envelope e = in_flight_[index];
         in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(index));
         const std::size_t to = e.to.value;
-        if (down_[to]) return {paxos::reason::ignored};
+        if (!harness_[to].up) return {paxos::reason::ignored};
         ++messages_delivered;
-        const paxos::result res = replicas_[to]->step(e.message);
+        const paxos::result res = node(to).step(e.message);
         drain(to);
         return res;
     }
-
     // Delivers messages in FIFO order until none are left (or `max` delivered).
     std::size_t deliver_all(std::size_t max = 1'000'000) {
         std::size_t count = 0;
@@ -157,8 +142,8 @@ public:
 
     void tick_all() {
         for (std::size_t i = 0; i < n_; ++i) {
-            if (down_[i]) continue;
-            (void)replicas_[i]->tick();
+            if (!harness_[i].up) continue;
+            (void)node(i).tick();
             drain(i);
         }
     }
@@ -176,12 +161,12 @@ public:
     }
 
     paxos::result propose(std::size_t i, const value_type& v) {
-        const paxos::result res = replicas_[i]->propose(v);
+        const paxos::result res = node(i).propose(v);
         drain(i);
         return res;
     }
     paxos::result campaign(std::size_t i) {
-        const paxos::result res = replicas_[i]->campaign();
+        const paxos::result res = node(i).campaign();
         drain(i);
         return res;
     }
@@ -190,25 +175,24 @@ public:
     // are lost, or partly kept, as `mode` says (all three are what a real page
     // cache may do).
     void crash(std::size_t i, crash_mode mode = crash_mode::lose_unsynced, std::uint64_t seed = 0) {
-        down_[i] = true;
-        storage_[i].store.crash(mode, seed);
+        harness_.crash(i, mode, seed);
     }
 
     // Restart from the durable store only, as a fresh process would. The
-    // harness's applied log stands for the state machine, which is durable.
+    // cluster's applied log stands for the state machine, which is durable.
     void restart(std::size_t i) {
-        replicas_[i] = make_replica(i, seed_ + 7919 * (++restarts_));
-        paxos::storage::replica_recovery<Config> recovered;
-        const auto st = storage_[i].store.recover(recovered);
-        if (st != paxos::storage::status::ok) note("store refused to recover");
+        paxos::storage::status st = paxos::storage::status::ok;
         const paxos::result res =
-            replicas_[i]->restore(recovered.recovery(paxos::slot_id{applied_count_[i]}));
+            harness_.restart_at(i, make_replica(i, seed_ + 7919 * (++restarts_)),
+                                paxos::slot_id{applied_count_[i]}, &st);
+        if (st != paxos::storage::status::ok) note("store refused to recover");
         if (!res.ok()) note("restore refused: " + std::string(paxos::to_string(res.code)));
-        storage_[i].promised = recovered.promised();
-        down_[i] = false;
+        synced_[i].reset();
+        absorb_synced(i);
+        harness_[i].up = true;
     }
 
-    bool is_down(std::size_t i) const { return down_[i]; }
+    bool is_down(std::size_t i) const { return !harness_[i].up; }
 
     // Starts a new, empty instance on the same nodes, in place: no allocation
     // (Basic Paxos decides one value per instance).
@@ -218,9 +202,9 @@ public:
             opts.self = paxos::node_id{static_cast<std::uint16_t>(i)};
             opts.seed = seed_ * 1000003 + i + 7 * (++restarts_);
             opts.leader = leader_options_;
-            *replicas_[i] = replica_type(opts, quorum_);
+            node(i) = replica_type(opts, quorum_);
             applied_count_[i] = 0;
-            down_[i] = false;
+            harness_[i].up = true;
         }
         in_flight_.clear();
     }
@@ -252,6 +236,13 @@ public:
     }
 
 private:
+    static paxos::sim::harness_options harness_options() {
+        paxos::sim::harness_options o{};
+        o.apply = paxos::sim::apply_point::after_sync;
+        o.instant_sync = true;
+        return o;
+    }
+
     std::unique_ptr<replica_type> make_replica(std::size_t i, std::uint64_t seed = 0) {
         typename replica_type::options opts{};
         opts.self = paxos::node_id{static_cast<std::uint16_t>(i)};
@@ -260,70 +251,23 @@ private:
         return std::make_unique<replica_type>(opts, quorum_);
     }
 
-    template <class Ready>
-    void persist(std::size_t i, const Ready& rd) {
-        if (!tracking) return;
-        storage& s = storage_[i];
-        if (s.store.persist(rd) != paxos::storage::status::ok) note("store failed");
-        if (rd.promised_changed) {
-            if (rd.promised < s.promised) violation = "durable promise went down";
-            s.promised = rd.promised;
-        }
-        for (const auto& rec : rd.accepted) {
-            s.votes[rec.slot.value] = vote_record{
-                rec.ballot, std::vector<value_type>(rec.values.begin(), rec.values.end())};
-        }
-        if (rd.sync_needed) ++s.syncs;
-    }
+    // ---- the harness's driver hooks ----------------------------------------------
 
     // Persist-before-send, checked from outside the replica: every promise,
-    // accepted, prepare and accept must be backed by what is already durable.
-    void check_sends(std::size_t i, std::span<const message_type> messages) {
-        const storage& s = storage_[i];
-        for (const message_type& m : messages) {
-            const auto it = s.votes.find(m.slot.value);
-            const ballot_type vote = it == s.votes.end() ? ballot_type{} : it->second.ballot;
-            if (!paxos::backed_by(m, s.promised, vote)) {
-                note("persist-before-send: node " + std::to_string(i) + " sent " +
-                     paxos::to_string(m.kind) + " before the state behind it was durable");
-            }
-        }
-    }
-
-    // The driver's half of catch-up: slots the replica released from its
-    // window are served from the applied log (the state machine's storage).
-    void serve_from_log(std::size_t self, std::size_t peer, std::uint64_t from_slot) {
+    // accepted, prepare and accept must be backed by what is already synced.
+    void before_send(std::size_t i, const message_type& m) {
         if (!tracking) return;
-        const std::uint64_t end =
-            std::min<std::uint64_t>(replicas_[self]->window_base().value, logs_[self].size());
-        for (std::uint64_t s = from_slot; s < end && s < from_slot + Config::window_slots; ++s) {
-            const auto& values = logs_[self][s].values;
-            push(self, peer,
-                 replicas_[self]->chosen_message_for(
-                     paxos::node_id{static_cast<std::uint16_t>(peer)}, paxos::slot_id{s},
-                     std::span<const value_type>(values)));
-        }
+        synced_[i].check_backed(checks_, 0, i, m);
+        take_violation();
     }
 
-    void note(std::string what) {
-        if (violation.empty()) violation = std::move(what);
+    void durable(std::size_t i, const ready_type&) {
+        if (tracking) absorb_synced(i);
     }
 
-    void enqueue(std::size_t from, const message_type& m) {
-        if (m.to == paxos::node_id::broadcast()) {
-            for (std::size_t to = 0; to < n_; ++to) {
-                if (to == from) continue;
-                push(from, to, m);
-            }
-        } else {
-            push(from, m.to.value, m);
-        }
-    }
-    void push(std::size_t from, std::size_t to, const message_type& m) {
+    void transmit(std::size_t from, std::size_t to, const message_buffer& m) {
         if (drop && drop(from, to, m)) return;
-        in_flight_.push_back(
-            envelope{paxos::node_id{static_cast<std::uint16_t>(to)}, message_buffer(m)});
-        in_flight_.back().message.to = in_flight_.back().to;
+        in_flight_.push_back(envelope{paxos::node_id{static_cast<std::uint16_t>(to)}, m});
     }
 
     void apply(std::size_t i, const paxos::chosen_entry<value_type>& e) {
@@ -334,15 +278,50 @@ private:
             applied_entry{e.slot.value, std::vector<value_type>(e.values.begin(), e.values.end())});
     }
 
+    // The driver's half of catch-up: slots the replica released from its
+    // window are served from the applied log (the state machine's storage).
+    void serve_catch_up(std::size_t self, const paxos::catch_up_request& c) {
+        if (!tracking) return;
+        const std::uint64_t end =
+            std::min<std::uint64_t>(node(self).window_base().value, logs_[self].size());
+        for (std::uint64_t s = c.from.value; s < end && s < c.from.value + Config::window_slots;
+             ++s) {
+            const auto& values = logs_[self][s].values;
+            harness_.fan_out(self,
+                             node(self).chosen_message_for(c.peer, paxos::slot_id{s},
+                                                           std::span<const value_type>(values)));
+        }
+    }
+
+    void storage_failed(std::size_t) { note("store failed"); }
+    paxos::sim::time_us sync_done_at(std::size_t) { return 0; }
+    void replayed(std::size_t, const message_buffer&) {}
+    void drained(std::size_t) {}
+
+    void absorb_synced(std::size_t i) {
+        synced_[i].absorb(checks_, 0, i, harness_[i].store.synced());
+        take_violation();
+    }
+
+    void take_violation() {
+        const auto& v = checks_.first_violation();
+        if (v && violation.empty())
+            violation = std::string(paxos::sim::to_string(v->kind)) + ": " + v->what;
+    }
+
+    void note(std::string what) {
+        if (violation.empty()) violation = std::move(what);
+    }
+
     std::size_t n_;
     std::uint64_t seed_;
     typename Config::leader::options leader_options_;
     quorum_type quorum_;
-    std::vector<std::unique_ptr<replica_type>> replicas_;
-    std::vector<storage> storage_;
+    harness_type harness_;
+    std::vector<paxos::sim::durable_view<ballot_type>> synced_;  // what each store synced
+    paxos::sim::checkers checks_;
     std::vector<std::vector<applied_entry>> logs_;
     std::vector<std::uint64_t> applied_count_;
-    std::vector<bool> down_;
     std::vector<envelope> in_flight_;
     std::uint64_t restarts_ = 0;
 };

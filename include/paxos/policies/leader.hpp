@@ -172,7 +172,7 @@ private:
 // The backoff resets only after this node has led undisturbed for
 // phase1_timeout_ticks, not when it wins Phase 1: in the duel, winning Phase 1
 // and losing Phase 2 is the livelock itself, and resetting there kept both
-// waits tiny forever (measured by sim/livelock.hpp).
+// waits tiny forever (measured by examples/livelock.hpp).
 class randomized_backoff {
 public:
     struct options {

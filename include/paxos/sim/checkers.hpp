@@ -24,16 +24,31 @@
 //                        voted for it in one ballot (the definition of chosen)
 //   liveness             after the faults heal, every command is acknowledged
 //                        and every replica has caught up, within a bound
+//   restore_refused      a replica refused the state recovered from its own store
+//   assertion            a PAXOS_ASSERT fired inside a replica (the explorer
+//                        turns it into a reported violation)
+//
+// One enum serves every harness: the simulator and the quorum tool through
+// sim/harness.hpp, and the explorer (tests/model/explorer.hpp), whose
+// violation_kind is this type. The parts that watch one node's durable state
+// from outside (durable_view) and what "chosen" means (vote_tally) are here
+// too, so each is written once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../core/message.hpp"
+#include "../policies/ballot.hpp"
+#include "../policies/node_set.hpp"
+#include "../storage/durable_state.hpp"
 #include "network.hpp"
 
 namespace paxos::sim {
@@ -48,6 +63,8 @@ enum class check : std::uint8_t {
     promise_regressed,
     vote_regressed,
     learned_unchosen,
+    restore_refused,
+    assertion,
 };
 
 constexpr const char* to_string(check c) noexcept {
@@ -61,6 +78,8 @@ constexpr const char* to_string(check c) noexcept {
         case check::promise_regressed: return "promise-regressed";
         case check::vote_regressed: return "vote-regressed";
         case check::learned_unchosen: return "learned-unchosen";
+        case check::restore_refused: return "restore-refused";
+        case check::assertion: return "assertion";
     }
     return "unknown";
 }
@@ -154,6 +173,142 @@ private:
     std::map<command, std::uint64_t> acknowledged_;
     std::vector<std::uint64_t> next_slot_;
     std::optional<violation> first_;
+};
+
+// ---- the outside rules, each decided and worded once --------------------------
+//
+// Each returns why an observation breaks its rule, or an empty string. The
+// checkers below (the simulator's, the unit cluster's, the scenario runner's)
+// and the explorer (tests/model/explorer.hpp, with its own fixed-size
+// bookkeeping) all call these, so a rule means and reads the same everywhere.
+
+// persist-before-send: message `m` of `node` vouches only for the promise and
+// the vote (in its slot) already synced (core/message.hpp's backed_by, the
+// replica's own rule, asserted here from outside).
+template <class Message, class Ballot>
+std::string unbacked_send(std::size_t node, const Message& m, const Ballot& promised,
+                          const Ballot& vote) {
+    if (backed_by(m, promised, vote)) return {};
+    return "node " + std::to_string(node) + " sent " + to_string(m.kind) + " for slot " +
+           std::to_string(m.slot.value) + " at ballot " + std::to_string(ballot_bits(m.ballot)) +
+           " before the " + (backing_of(m.kind) == durable_backing::vote ? "vote" : "promise") +
+           " behind it was synced";
+}
+
+// promise-regressed: a durable promise never goes below `floor`, the highest
+// ballot the node already promised or voted in.
+template <class Ballot>
+std::string promise_regression(std::size_t node, const Ballot& promise, const Ballot& floor) {
+    if (!(promise < floor)) return {};
+    return "node " + std::to_string(node) + " made promise " +
+           std::to_string(ballot_bits(promise)) + " durable below ballot " +
+           std::to_string(ballot_bits(floor)) + " it had already promised or voted in";
+}
+
+// vote-regressed: no vote below `floor` (PMS §2.2: accept n only if nothing
+// above n was promised; an accept is also a promise, as in Lamport's TLA+
+// Phase2b, which sets maxBal).
+template <class Ballot>
+std::string vote_regression(std::size_t node, std::uint64_t slot, const Ballot& vote,
+                            const Ballot& floor) {
+    if (!(vote < floor)) return {};
+    return "node " + std::to_string(node) + " voted in slot " + std::to_string(slot) +
+           " at ballot " + std::to_string(ballot_bits(vote)) + " below ballot " +
+           std::to_string(ballot_bits(floor)) + " it had already promised or voted in";
+}
+
+// learned-unchosen: a value is applied only if one phase-2 quorum voted for it
+// in one ballot; the caller decides that from the durable votes alone.
+inline std::string unchosen_learned(std::size_t node, std::uint64_t slot) {
+    return "node " + std::to_string(node) + " applied slot " + std::to_string(slot) +
+           " although no phase-2 quorum voted for that value in one ballot";
+}
+
+// One node's durable state as an observer sees it: the records its store has
+// synced, read in order. Besides the persist-before-send check (backed), this
+// is where the acceptor's monotonicity is watched from outside (PMS §2.2 and
+// Lamport's TLA+ Phase2b, where an accept also raises maxBal): the durable
+// promise never goes down, and no vote is cast below a ballot already
+// promised or voted in.
+template <class Ballot>
+class durable_view {
+public:
+    // Reads the records synced since the last call; `synced` is the store's
+    // whole synced list (storage::memory_store::synced()).
+    template <class Records>
+    void absorb(checkers& checks, time_us now, std::size_t node, const Records& synced) {
+        for (; seen_ < synced.size(); ++seen_) {
+            const auto& r = synced[seen_];
+            if (r.kind == storage::record_kind::promise) {
+                std::string why = promise_regression(node, r.ballot, promised_);
+                if (!why.empty()) checks.fail(check::promise_regressed, now, std::move(why));
+                if (r.ballot > promised_) promised_ = r.ballot;
+            } else if (r.kind == storage::record_kind::vote) {
+                std::string why = vote_regression(node, r.slot.value, r.ballot, promised_);
+                if (!why.empty()) checks.fail(check::vote_regressed, now, std::move(why));
+                if (r.ballot > promised_) promised_ = r.ballot;
+                if (votes_.size() <= r.slot.value) votes_.resize(r.slot.value + 1);
+                if (r.ballot > votes_[r.slot.value]) votes_[r.slot.value] = r.ballot;
+            }
+        }
+    }
+
+    // A restarted node: its store is read again from the start.
+    void reset() {
+        promised_ = Ballot{};
+        votes_.clear();
+        seen_ = 0;
+    }
+
+    // Persist-before-send: message `m` of node `node` vouches only for what
+    // is synced (core/message.hpp's backed_by, the replica's own rule).
+    template <class Message>
+    void check_backed(checkers& checks, time_us now, std::size_t node, const Message& m) const {
+        const Ballot vote = m.slot.value < votes_.size() ? votes_[m.slot.value] : Ballot{};
+        std::string why = unbacked_send(node, m, promised_, vote);
+        if (!why.empty()) checks.fail(check::persist_before_send, now, std::move(why));
+    }
+
+    const Ballot& promised() const noexcept { return promised_; }
+
+private:
+    Ballot promised_{};
+    std::vector<Ballot> votes_;  // by slot
+    std::size_t seen_ = 0;
+};
+
+// Every vote any node ever made durable, by (slot, ballot): what "chosen"
+// means is decided from these alone, never from a replica's own count.
+class vote_tally {
+public:
+    void on_vote(std::size_t node, std::uint64_t slot, std::uint64_t ballot,
+                 std::span<const command> values) {
+        votes_[{slot, ballot}].push_back(
+            {node, std::vector<command>(values.begin(), values.end())});
+    }
+
+    // A value applied by a replica must have been voted for by one phase-2
+    // quorum in one ballot; a count that mixes ballots (or slots) is not a choice.
+    template <class Quorum>
+    void check_learned(checkers& checks, time_us now, std::size_t node, std::uint64_t slot,
+                       std::span<const command> values, const Quorum& quorum) const {
+        for (auto it = votes_.lower_bound({slot, 0}); it != votes_.end() && it->first.first == slot;
+             ++it) {
+            node_set voters{};
+            for (const auto& [voter, voted] : it->second) {
+                if (std::equal(voted.begin(), voted.end(), values.begin(), values.end())) {
+                    voters.insert(node_id{static_cast<std::uint16_t>(voter)});
+                }
+            }
+            if (quorum.is_phase2_quorum(voters)) return;
+        }
+        checks.fail(check::learned_unchosen, now, unchosen_learned(node, slot));
+    }
+
+private:
+    std::map<std::pair<std::uint64_t, std::uint64_t>,
+             std::vector<std::pair<std::size_t, std::vector<command>>>>
+        votes_;
 };
 
 }  // namespace paxos::sim

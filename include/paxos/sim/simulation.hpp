@@ -6,8 +6,8 @@
 // unsynced writes on a crash), the network (sim/network.hpp), closed-loop
 // clients that retry until their command is chosen, and a nemesis that
 // crashes and restarts nodes, cuts the network, isolates the leader and slows
-// nodes down. The driver of each replica is the README's ready loop, so the
-// simulation also checks that loop: persist, then send, then apply.
+// nodes down. The driver of each replica is sim/harness.hpp, the README's
+// ready loop shared by every simulation: persist, then send, then apply.
 //
 // A run has two phases. In the safety phase the nemesis and the network
 // faults are on; the checkers (sim/checkers.hpp) watch every step. Then the
@@ -21,8 +21,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,6 +32,7 @@
 #include "../storage/durable_state.hpp"
 #include "../storage/memory_store.hpp"
 #include "checkers.hpp"
+#include "harness.hpp"
 #include "network.hpp"
 
 namespace paxos::sim {
@@ -104,9 +103,14 @@ public:
     using ready_type = typename replica_type::ready_type;
     using store_type = storage::memory_store<Config>;
     using ballot_type = typename Config::ballot;
+    using harness_type = harness<Config, simulation>;
+    friend harness_type;
 
     explicit simulation(const run_options& opts)
-        : options_(opts), rng_(opts.seed), network_(opts.nodes) {
+        : options_(opts),
+          rng_(opts.seed),
+          network_(opts.nodes),
+          cluster_(*this, opts.nodes, harness_options_for(opts)) {
         PAXOS_ASSERT(opts.nodes >= 1 && opts.nodes <= Config::max_nodes);
         const fault_profile& f = opts.faults;
         network_.faults.loss_permille = draw_up_to(f.loss_permille_max);
@@ -121,7 +125,7 @@ public:
         nodes_.resize(opts.nodes);
         for (std::size_t i = 0; i < opts.nodes; ++i) {
             node& n = nodes_[i];
-            n.replica = make_replica(i);
+            cluster_[i].replica = make_replica(i);
             const std::uint32_t skew = draw_up_to(f.tick_skew_permille_max);
             n.tick_period = opts.tick_us + opts.tick_us * skew / 1000;
             n.next_tick = rng_.between(0, opts.tick_us);
@@ -170,23 +174,14 @@ public:
     std::uint64_t trace_hash() const noexcept { return hash_; }
 
 private:
+    // What the simulator keeps per node beside the harness's replica, store
+    // and inbox.
     struct node {
-        std::unique_ptr<replica_type> replica;
-        store_type store;
-        bool up = true;
         time_us tick_period = 1'000;
         time_us next_tick = 0;
         std::vector<std::vector<command>> log;  // the state machine: applied slots
         // What this node's store has synced, as the persist-before-send check sees it.
-        ballot_type synced_promise{};
-        std::vector<ballot_type> synced_votes;  // by slot
-        std::size_t synced_seen = 0;
-        // A batch whose sync is under way (it takes sync_us): the node takes
-        // no input until it is done; what arrives meanwhile waits here.
-        const ready_type* syncing = nullptr;
-        time_us sync_done = 0;
-        std::deque<message_buffer> inbox;
-        std::uint32_t ticks_owed = 0;
+        durable_view<ballot_type> synced;
     };
 
     struct client {
@@ -237,13 +232,13 @@ private:
             which = 0;
         }
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
-            if (nodes_[i].up && nodes_[i].next_tick < next) {
+            if (cluster_[i].up && nodes_[i].next_tick < next) {
                 next = nodes_[i].next_tick;
                 which = 1;
                 index = i;
             }
-            if (nodes_[i].up && nodes_[i].syncing && nodes_[i].sync_done < next) {
-                next = nodes_[i].sync_done;
+            if (cluster_[i].up && cluster_[i].busy() && cluster_[i].sync_done < next) {
+                next = cluster_[i].sync_done;
                 which = 4;
                 index = i;
             }
@@ -275,142 +270,94 @@ private:
     }
 
     void deliver(const typename network<message_buffer>::delivery& d) {
-        node& n = nodes_[d.to.value];
-        if (!n.up) {
+        const std::size_t i = d.to.value;
+        if (!cluster_[i].up) {
             record({now_, event_kind::drop, d.to.value, d.from.value, kind_of(d.message),
                     d.message.slot.value, raw(d.message.ballot), 0});
             return;
         }
-        if (n.syncing) {  // busy with its disk: the message waits
-            n.inbox.push_back(d.message);
-            return;
-        }
+        if (cluster_.hold_if_busy(i, d.message)) return;  // busy with its disk: it waits
         record({now_, event_kind::deliver, d.to.value, d.from.value, kind_of(d.message),
                 d.message.slot.value, raw(d.message.ballot), 0});
-        const bool was_leader = n.replica->is_leader();
-        (void)n.replica->step(d.message);
-        if (was_leader && !n.replica->is_leader() && d.message.kind == message_kind::chosen &&
+        replica_type& r = cluster_.replica_at(i);
+        const bool was_leader = r.is_leader();
+        (void)r.step(d.message);
+        if (was_leader && !r.is_leader() && d.message.kind == message_kind::chosen &&
             d.message.ballot.is_zero()) {
             ++deposed_by_repeat_;
         }
-        drain(d.to.value);
+        cluster_.drain(i);
     }
 
     void tick(std::size_t i) {
         node& n = nodes_[i];
         n.next_tick = now_ + n.tick_period;
-        if (n.syncing) {
-            ++n.ticks_owed;
-            return;
-        }
-        const role before = n.replica->current_role();
-        (void)n.replica->tick();
-        if (before != role::candidate && n.replica->current_role() == role::candidate) {
+        if (cluster_.owe_tick_if_busy(i)) return;
+        replica_type& r = cluster_.replica_at(i);
+        const role before = r.current_role();
+        (void)r.tick();
+        if (before != role::candidate && r.current_role() == role::candidate) {
             record({now_, event_kind::tick_phase1, static_cast<std::uint16_t>(i), 0, 0, 0,
-                    raw(n.replica->ballot()), 0});
+                    raw(r.ballot()), 0});
         }
-        drain(i);
+        cluster_.drain(i);
     }
 
-    // ---- the driver: the README's ready loop -----------------------------------------
+    void drain(std::size_t i) { cluster_.drain(i); }
+    void synced(std::size_t i) { cluster_.synced(i); }
 
+    // ---- the harness's driver hooks (sim/harness.hpp) ------------------------------
+    //
     // send_now leaves at once and the chosen entries are applied; the batch
     // is written to the store's page cache; if it needs a sync, the node is
     // busy until the sync is done (sync_us_max), and a crash meanwhile loses
     // what was not synced. Only then do send_after_sync and advance() follow.
-    void drain(std::size_t i) {
-        node& n = nodes_[i];
-        while (n.up && !n.syncing && n.replica->has_ready()) {
-            const ready_type& rd = n.replica->ready();
-            const bool plant = options_.plant_send_before_persist && i == 0;
-            for (const message_type& m : rd.send_now) {
-                check_backed(i, m);
-                send(i, m);
-            }
-            if (plant) {
-                for (const message_type& m : rd.send_after_sync) {
-                    check_backed(i, m);
-                    send(i, m);
-                }
-            }
-            for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values);
-            if (n.store.write(rd) != storage::status::ok) {
-                // Fail-stop: the process dies rather than send what it could not
-                // make durable.
-                crash(i, store_type::crash_mode::lose_unsynced);
-                return;
-            }
-            if (rd.sync_needed) {
-                n.syncing = &rd;
-                n.sync_done = now_ + rng_.between(1, options_.sync_us_max);
-                return;
-            }
-            finish(i, rd);
-        }
+
+    static harness_options harness_options_for(const run_options& opts) {
+        harness_options h{};
+        h.apply = apply_point::with_send_now;
+        if (opts.plant_send_before_persist) h.sends_before_persist.insert(node_id{0});
+        return h;
     }
 
-    // The node's sync is done: the rest of its batch, then the input that
-    // waited, until a new sync starts.
-    void synced(std::size_t i) {
-        node& n = nodes_[i];
-        const ready_type& rd = *n.syncing;
-        n.syncing = nullptr;
-        if (n.store.sync() != storage::status::ok) {
-            crash(i, store_type::crash_mode::lose_unsynced);
-            return;
-        }
-        finish(i, rd);
-        drain(i);
-        while (n.up && !n.syncing && (n.ticks_owed > 0 || !n.inbox.empty())) {
-            if (!n.inbox.empty()) {
-                const message_buffer m = std::move(n.inbox.front());
-                n.inbox.pop_front();
-                record({now_, event_kind::deliver, static_cast<std::uint16_t>(i), m.from.value,
-                        kind_of(m), m.slot.value, raw(m.ballot), 0});
-                (void)n.replica->step(m);
-            } else {
-                --n.ticks_owed;
-                (void)n.replica->tick();
-            }
-            drain(i);
-        }
+    time_us sync_done_at(std::size_t) { return now_ + rng_.between(1, options_.sync_us_max); }
+
+    void storage_failed(std::size_t i) { crash(i, store_type::crash_mode::lose_unsynced); }
+
+    void replayed(std::size_t i, const message_buffer& m) {
+        record({now_, event_kind::deliver, static_cast<std::uint16_t>(i), m.from.value, kind_of(m),
+                m.slot.value, raw(m.ballot), 0});
     }
 
-    // What follows a batch's sync (or a batch that needs none).
-    void finish(std::size_t i, const ready_type& rd) {
-        node& n = nodes_[i];
+    void drained(std::size_t) {}
+
+    // The batch is durable: the checkers read what the store synced.
+    void durable(std::size_t i, const ready_type& rd) {
         record({now_, event_kind::persist, static_cast<std::uint16_t>(i), 0,
-                static_cast<std::uint8_t>(rd.accepted.size()), n.replica->chosen_end().value,
-                raw(rd.promised), rd.sync_needed ? 1u : 0u});
+                static_cast<std::uint8_t>(rd.accepted.size()),
+                cluster_.replica_at(i).chosen_end().value, raw(rd.promised),
+                rd.sync_needed ? 1u : 0u});
         absorb_synced(i);
-        tally_votes(i, rd);
-        if (!(options_.plant_send_before_persist && i == 0)) {
-            for (const message_type& m : rd.send_after_sync) {
-                check_backed(i, m);
-                send(i, m);
-            }
-        }
-        for (const auto& c : rd.catch_up) serve_catch_up(i, c.peer.value, c.from.value);
-        n.replica->advance(rd);
+        for (const auto& v : rd.accepted) tally_.on_vote(i, v.slot.value, raw(v.ballot), v.values);
     }
 
-    void send(std::size_t from, const message_type& m) {
-        for (std::size_t to = 0; to < nodes_.size(); ++to) {
-            const bool addressed = m.to == node_id::broadcast() ? to != from : m.to.value == to;
-            if (!addressed) continue;
-            message_buffer copy(m);
-            copy.to = node_id{static_cast<std::uint16_t>(to)};
-            const bool delivered =
-                network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy, rng_);
-            record({now_, delivered ? event_kind::send : event_kind::drop,
-                    static_cast<std::uint16_t>(from), static_cast<std::uint16_t>(to), kind_of(m),
-                    m.slot.value, raw(m.ballot), 0});
-        }
+    void before_send(std::size_t i, const message_type& m) {
+        nodes_[i].synced.check_backed(checks_, now_, i, m);
     }
 
-    void apply(std::size_t i, std::uint64_t slot, std::span<const command> values) {
+    void transmit(std::size_t from, std::size_t to, const message_buffer& copy) {
+        const bool delivered =
+            network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy, rng_);
+        record({now_, delivered ? event_kind::send : event_kind::drop,
+                static_cast<std::uint16_t>(from), static_cast<std::uint16_t>(to), kind_of(copy),
+                copy.slot.value, raw(copy.ballot), 0});
+    }
+
+    void apply(std::size_t i, const chosen_entry<command>& e) {
+        const std::uint64_t slot = e.slot.value;
+        const std::span<const command> values = e.values;
         node& n = nodes_[i];
-        check_chosen_by_quorum(i, slot, values);
+        tally_.check_learned(checks_, now_, i, slot, values, cluster_.replica_at(i).quorum());
         checks_.on_applied(now_, i, slot, values);
         if (slot == n.log.size()) n.log.emplace_back(values.begin(), values.end());
         record({now_, event_kind::apply, static_cast<std::uint16_t>(i), 0,
@@ -419,143 +366,59 @@ private:
     }
 
     // Slots the replica released from its window, served from the log.
-    void serve_catch_up(std::size_t self, std::size_t peer, std::uint64_t from_slot) {
+    void serve_catch_up(std::size_t self, const catch_up_request& c) {
         node& n = nodes_[self];
-        const std::uint64_t end =
-            std::min<std::uint64_t>(n.replica->window_base().value, n.log.size());
+        replica_type& r = cluster_.replica_at(self);
+        const std::uint64_t from_slot = c.from.value;
+        const std::uint64_t end = std::min<std::uint64_t>(r.window_base().value, n.log.size());
         for (std::uint64_t s = from_slot; s < end && s < from_slot + Config::window_slots; ++s) {
-            send(self, n.replica->chosen_message_for(node_id{static_cast<std::uint16_t>(peer)},
-                                                     slot_id{s}, n.log[s]));
+            cluster_.fan_out(self, r.chosen_message_for(c.peer, slot_id{s}, n.log[s]));
         }
     }
 
-    // ---- persist-before-send, from outside ---------------------------------------
-
-    // Reads the records node `i` synced since the last call. Besides feeding
-    // the persist-before-send check, this is where the acceptor's monotonicity
-    // is watched from outside (PMS §2.2 and Lamport's TLA+ Phase2b, where an
-    // accept also raises maxBal): the durable promise never goes down, and no
-    // vote is cast below a ballot already promised or voted in.
     void absorb_synced(std::size_t i) {
-        node& n = nodes_[i];
-        const auto& synced = n.store.synced();
-        for (; n.synced_seen < synced.size(); ++n.synced_seen) {
-            const auto& r = synced[n.synced_seen];
-            if (r.kind == storage::record_kind::promise) {
-                if (r.ballot < n.synced_promise) {
-                    checks_.fail(check::promise_regressed, now_,
-                                 "node " + std::to_string(i) + " made promise " +
-                                     std::to_string(raw(r.ballot)) + " durable below ballot " +
-                                     std::to_string(raw(n.synced_promise)) +
-                                     " it had already promised or voted in");
-                }
-                if (r.ballot > n.synced_promise) n.synced_promise = r.ballot;
-            } else if (r.kind == storage::record_kind::vote) {
-                if (r.ballot < n.synced_promise) {
-                    checks_.fail(check::vote_regressed, now_,
-                                 "node " + std::to_string(i) + " voted in slot " +
-                                     std::to_string(r.slot.value) + " at ballot " +
-                                     std::to_string(raw(r.ballot)) + " below ballot " +
-                                     std::to_string(raw(n.synced_promise)) +
-                                     " it had already promised or voted in");
-                }
-                if (r.ballot > n.synced_promise) n.synced_promise = r.ballot;
-                if (n.synced_votes.size() <= r.slot.value) n.synced_votes.resize(r.slot.value + 1);
-                if (r.ballot > n.synced_votes[r.slot.value])
-                    n.synced_votes[r.slot.value] = r.ballot;
-            }
-        }
-    }
-
-    // Every vote any node ever persisted, by (slot, ballot): what "chosen"
-    // means is decided from these alone, never from a replica's own count.
-    void tally_votes(std::size_t i, const typename replica_type::ready_type& rd) {
-        for (const auto& v : rd.accepted) {
-            auto& voters = votes_[{v.slot.value, raw(v.ballot)}];
-            voters.push_back({i, std::vector<command>(v.values.begin(), v.values.end())});
-        }
-    }
-
-    // A value applied by a replica must have been voted for by one phase-2
-    // quorum in one ballot; a count that mixes ballots (or slots) is not a choice.
-    void check_chosen_by_quorum(std::size_t i, std::uint64_t slot,
-                                std::span<const command> values) {
-        const auto& quorum = nodes_[i].replica->quorum();
-        for (auto it = votes_.lower_bound({slot, 0}); it != votes_.end() && it->first.first == slot;
-             ++it) {
-            node_set voters{};
-            for (const auto& [node, voted] : it->second) {
-                if (std::equal(voted.begin(), voted.end(), values.begin(), values.end())) {
-                    voters.insert(node_id{static_cast<std::uint16_t>(node)});
-                }
-            }
-            if (quorum.is_phase2_quorum(voters)) return;
-        }
-        checks_.fail(check::learned_unchosen, now_,
-                     "node " + std::to_string(i) + " applied slot " + std::to_string(slot) +
-                         " although no phase-2 quorum voted for that value in one ballot");
-    }
-
-    void check_backed(std::size_t i, const message_type& m) {
-        const node& n = nodes_[i];
-        const ballot_type vote =
-            m.slot.value < n.synced_votes.size() ? n.synced_votes[m.slot.value] : ballot_type{};
-        if (backed_by(m, n.synced_promise, vote)) return;
-        checks_.fail(check::persist_before_send, now_,
-                     "node " + std::to_string(i) + " sent " + to_string(m.kind) + " for slot " +
-                         std::to_string(m.slot.value) + " at ballot " +
-                         std::to_string(raw(m.ballot)) + " before the " +
-                         (backing_of(m.kind) == durable_backing::vote ? "vote" : "promise") +
-                         " behind it was synced");
+        nodes_[i].synced.absorb(checks_, now_, i, cluster_[i].store.synced());
     }
 
     // ---- crash and restart ----------------------------------------------------------
 
     void crash(std::size_t i, typename store_type::crash_mode mode) {
-        node& n = nodes_[i];
-        if (!n.up) return;
-        n.up = false;
-        n.syncing = nullptr;  // the batch under way dies with the process
-        n.inbox.clear();
-        n.ticks_owed = 0;
+        if (!cluster_[i].up) return;
         ++crashes_;
-        n.store.crash(mode, rng_.next());
+        cluster_.crash(i, mode, rng_.next());
         record({now_, event_kind::crash, static_cast<std::uint16_t>(i), 0,
                 static_cast<std::uint8_t>(mode), 0, 0, 0});
     }
 
     void restart(std::size_t i) {
         node& n = nodes_[i];
-        if (n.up) return;
-        n.replica = make_replica(i);
+        if (cluster_[i].up) return;
         n.log.clear();
         checks_.on_restart(i, 0);
-        storage::replica_recovery<Config> recovered;
-        const storage::status st = storage::recover_into(
-            n.store, recovered, [&](slot_id s, std::span<const command> values) {
+        storage::status st = storage::status::ok;
+        const result res = cluster_.restart(
+            i, make_replica(i),
+            [&](slot_id s, std::span<const command> values) {
                 checks_.on_applied(now_, i, s.value, values);
                 n.log.emplace_back(values.begin(), values.end());
-            });
+            },
+            &st);
         if (st != storage::status::ok) {
             checks_.fail(check::durability, now_,
                          "node " + std::to_string(i) + " could not recover its store");
             return;
         }
-        const result res = n.replica->restore(recovered.recovery(slot_id{n.log.size()}));
         if (!res.ok()) {
             checks_.fail(check::durability, now_,
                          "node " + std::to_string(i) +
                              " refused its recovered state: " + to_string(res.code));
             return;
         }
-        n.synced_promise = ballot_type{};
-        n.synced_votes.clear();
-        n.synced_seen = 0;
+        n.synced.reset();
         absorb_synced(i);
-        n.up = true;
         n.next_tick = now_ + rng_.between(1, n.tick_period);
         record({now_, event_kind::restart, static_cast<std::uint16_t>(i), 0, 0, n.log.size(),
-                raw(recovered.promised()), 0});
+                raw(cluster_.promised_at_restart()), 0});
     }
 
     std::unique_ptr<replica_type> make_replica(std::size_t i) {
@@ -579,14 +442,14 @@ private:
             cl.waiting = true;
         }
         // (Re)submit the outstanding command to the node we think leads.
-        node& n = nodes_[cl.target];
+        const auto& n = cluster_[cl.target];
         cl.next_action = now_ + options_.client_retry_us;
         if (!n.up) {
             cl.target = (cl.target + 1) % nodes_.size();
             cl.next_action = now_ + options_.client_think_us;
             return;
         }
-        if (n.syncing) {  // busy with its disk: try again once it is done
+        if (n.busy()) {  // busy with its disk: try again once it is done
             cl.next_action = n.sync_done + 1;
             return;
         }
@@ -639,7 +502,7 @@ private:
         if (roll(f.restart_permille)) {
             for (std::size_t k = 0; k < count; ++k) {
                 const std::size_t i = (k + rng_.below(count)) % count;
-                if (!nodes_[i].up) {
+                if (!cluster_[i].up) {
                     restart(i);
                     break;
                 }
@@ -661,7 +524,7 @@ private:
         }
         if (roll(f.isolate_leader_permille)) {
             for (std::size_t i = 0; i < count; ++i) {
-                if (nodes_[i].up && nodes_[i].replica->is_leader()) {
+                if (cluster_[i].up && cluster_[i].replica->is_leader()) {
                     network_.isolate(node_id{static_cast<std::uint16_t>(i)});
                     record({now_, event_kind::partition, static_cast<std::uint16_t>(i), 0, 2, 0, 0,
                             0});
@@ -694,7 +557,7 @@ private:
             // decision).
             for (std::size_t i = 0; i < nodes_.size(); ++i) {
                 if (nodes_[i].log.empty()) {
-                    (void)nodes_[i].replica->campaign();
+                    (void)cluster_[i].replica->campaign();
                     drain(i);
                 }
             }
@@ -707,8 +570,8 @@ private:
         for (const client& cl : clients_) {
             if (!cl.done) return false;
         }
-        for (const node& n : nodes_) {
-            if (!n.up || n.log.size() != nodes_[0].log.size()) return false;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (!cluster_[i].up || nodes_[i].log.size() != nodes_[0].log.size()) return false;
         }
         return nodes_[0].log.size() >= checks_.chosen_slots();
     }
@@ -842,6 +705,7 @@ private:
     prng rng_;
     network<message_buffer> network_;
     std::vector<node> nodes_;
+    harness_type cluster_;
     std::vector<client> clients_;
     checkers checks_;
     time_us now_ = 0;
@@ -852,10 +716,7 @@ private:
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
     std::vector<event> recent_;
     std::size_t recent_next_ = 0;
-    // (slot, ballot) -> every (node, values) vote persisted for it.
-    std::map<std::pair<std::uint64_t, std::uint64_t>,
-             std::vector<std::pair<std::size_t, std::vector<command>>>>
-        votes_;
+    vote_tally tally_;  // every vote any node made durable
 };
 
 }  // namespace paxos::sim

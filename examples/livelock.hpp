@@ -1,4 +1,6 @@
-// paxos/sim/livelock.hpp: the dueling-proposers livelock, as an experiment.
+// examples/livelock.hpp: the dueling-proposers livelock, as an experiment,
+// kept with its program (livelock_demo.cpp) rather than in the public headers:
+// it is a tool built on the simulator's harness, not part of the library.
 //
 // Two replicas of a 3-node single-decree cluster propose at once (seed
 // documents "Paxos Livelock" and "dueling proposers"). An adversarial network
@@ -9,20 +11,26 @@
 // ticks, so the policies' timers race real delays. duel() runs one such race
 // and reports how many Phase-1 rounds (distinct ballots) and ticks passed
 // before a value was chosen, if one was; duel_table() runs many seeds and
-// summarizes them.
+// summarizes them. The replicas are driven by paxos::sim::harness
+// (sim/harness.hpp), the ready loop every simulation shares; nothing crashes
+// here, so nothing is stored and a sync takes no time.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <vector>
 
-#include "../config.hpp"
-#include "../core/replica.hpp"
-#include "../policies/random.hpp"
+#include <paxos/config.hpp>
+#include <paxos/core/replica.hpp>
+#include <paxos/policies/random.hpp>
+#include <paxos/sim/harness.hpp>
 
-namespace paxos::sim {
+namespace livelock {
+
+using namespace paxos;
 
 struct duel_outcome {
     bool chosen = false;
@@ -43,104 +51,134 @@ struct duel_options {
 };
 
 template <class Leader>
-duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
-    constexpr std::size_t nodes = 3;
+class duel_run {
+public:
+    static constexpr std::size_t nodes = 3;
     using config =
         paxos::config<int, counter_ballot<nodes>, majority<nodes>, Leader, nodes, 1, 1, true>;
     using replica_type = replica<config>;
     using message_type = typename replica_type::message_type;
     using message_buffer = typename replica_type::message_buffer;
+    using ready_type = typename replica_type::ready_type;
+    using harness_type = sim::harness<config, duel_run>;
+    friend harness_type;
+
+    duel_run(std::uint64_t seed, const duel_options& opts)
+        : opts_(opts), rng_(seed), cluster_(*this, nodes, harness_options()) {
+        for (std::uint16_t id = 0; id < nodes; ++id) {
+            typename replica_type::options o{};
+            o.self = node_id{id};
+            o.seed = rng_.next();
+            cluster_[id].replica = std::make_unique<replica_type>(o);
+        }
+    }
+
+    duel_outcome run() {
+        // Both proposers start at once: the leader-free policies take the
+        // command and campaign for it; the stable leader campaigns, then takes it.
+        for (std::uint16_t p = 0; p < 2; ++p) {
+            if constexpr (Leader::followers_propose) {
+                (void)cluster_.replica_at(p).propose(100 + p);
+            } else {
+                (void)cluster_.replica_at(p).campaign();
+            }
+            cluster_.drain(p);
+        }
+        duel_outcome out;
+        while (ballots_.size() < opts_.rounds_max) {
+            deliver_due();
+            for (std::size_t i = 0; i < nodes; ++i) {
+                replica_type& x = cluster_.replica_at(i);
+                if (x.chosen_end().value > 0) {
+                    out.chosen = true;
+                    out.rounds = ballots_.size();
+                    return out;
+                }
+                if (x.is_leader() && !Leader::followers_propose && x.pending_count() == 0) {
+                    (void)x.propose(7);
+                    cluster_.drain(i);
+                }
+            }
+            for (std::size_t i = 0; i < nodes; ++i) {
+                (void)cluster_.replica_at(i).tick();
+                cluster_.drain(i);
+            }
+            ++now_;
+            ++out.ticks;
+        }
+        out.rounds = ballots_.size();
+        return out;
+    }
+
+private:
     struct in_flight {
         std::size_t due = 0;  // the tick at which it may arrive
         message_buffer message{};
     };
-    prng rng(seed);
-    std::vector<replica_type> r;
-    r.reserve(nodes);
-    for (std::uint16_t id = 0; id < nodes; ++id) {
-        typename replica_type::options o{};
-        o.self = node_id{id};
-        o.seed = rng.next();
-        r.emplace_back(o);
+
+    static sim::harness_options harness_options() {
+        sim::harness_options h{};
+        h.persist = false;  // no crashes, so nothing to persist
+        h.instant_sync = true;
+        return h;
     }
-    std::vector<in_flight> network;
-    std::set<std::uint64_t> ballots;
-    std::size_t now = 0;
-    auto drain = [&](replica_type& x) {
-        while (x.has_ready()) {
-            const auto& rd = x.ready();  // no crashes here, so nothing to persist
-            const auto send = [&](const message_type& m) {
-                if (m.kind == message_kind::prepare) ballots.insert(ballot_bits(m.ballot));
-                for (std::uint16_t to = 0; to < nodes; ++to) {
-                    const bool addressed =
-                        m.to == node_id::broadcast() ? to != x.self().value : m.to.value == to;
-                    if (!addressed) continue;
-                    message_buffer copy(m);
-                    copy.to = node_id{to};
-                    network.push_back({now + rng.between(1, opts.latency_ticks_max), copy});
-                }
-            };
-            for (const auto& m : rd.send_now) send(m);
-            for (const auto& m : rd.send_after_sync) send(m);
-            x.advance(rd);
-        }
-    };
+
     // The seed's schedule: a prepare (and the promises it draws) overtakes the
     // accepts and acceptances of the ballot it preempts. Everything else,
     // rejects included, arrives when due.
-    auto phase1 = [](message_kind k) {
+    static bool phase1(message_kind k) {
         return k == message_kind::prepare || k == message_kind::promise;
-    };
-    auto phase2 = [](message_kind k) {
-        return k == message_kind::accept || k == message_kind::accepted;
-    };
-    // The next message the adversary lets through at tick `now`, if any.
-    auto next = [&]() {
-        const bool phase1_in_flight = std::any_of(
-            network.begin(), network.end(), [&](const auto& f) { return phase1(f.message.kind); });
-        return std::find_if(network.begin(), network.end(), [&](const auto& f) {
-            return f.due <= now && !(phase2(f.message.kind) && phase1_in_flight);
-        });
-    };
-    // Both proposers start at once: the leader-free policies take the command
-    // and campaign for it; the stable leader campaigns, then takes it.
-    for (std::uint16_t p = 0; p < 2; ++p) {
-        if constexpr (Leader::followers_propose) {
-            (void)r[p].propose(100 + p);
-        } else {
-            (void)r[p].campaign();
-        }
-        drain(r[p]);
     }
-    duel_outcome out;
-    while (ballots.size() < opts.rounds_max) {
-        for (auto it = next(); it != network.end() && ballots.size() < opts.rounds_max;
+    static bool phase2(message_kind k) {
+        return k == message_kind::accept || k == message_kind::accepted;
+    }
+
+    // The next message the adversary lets through at tick `now_`, if any.
+    auto next() {
+        const bool phase1_in_flight = std::any_of(
+            network_.begin(), network_.end(), [](const auto& f) { return phase1(f.message.kind); });
+        return std::find_if(network_.begin(), network_.end(), [&](const auto& f) {
+            return f.due <= now_ && !(phase2(f.message.kind) && phase1_in_flight);
+        });
+    }
+
+    void deliver_due() {
+        for (auto it = next(); it != network_.end() && ballots_.size() < opts_.rounds_max;
              it = next()) {
             const message_buffer m = it->message;
-            network.erase(it);
-            (void)r[m.to.value].step(m);
-            drain(r[m.to.value]);
+            network_.erase(it);
+            (void)cluster_.replica_at(m.to.value).step(m);
+            cluster_.drain(m.to.value);
         }
-        for (auto& x : r) {
-            if (x.chosen_end().value > 0) {
-                out.chosen = true;
-                out.rounds = ballots.size();
-                return out;
-            }
-            if (x.is_leader() && !Leader::followers_propose && x.pending_count() == 0) {
-                (void)x.propose(7);
-                drain(x);
-            }
-        }
-        for (auto& x : r) {
-            (void)x.tick();
-            drain(x);
-        }
-        ++now;
-        ++out.ticks;
     }
-    out.rounds = ballots.size();
-    return out;
+
+    // ---- the harness's driver hooks (sim/harness.hpp) ---------------------------
+
+    void before_send(std::size_t, const message_type& m) {
+        if (m.kind == message_kind::prepare) ballots_.insert(ballot_bits(m.ballot));
+    }
+    void transmit(std::size_t, std::size_t, const message_buffer& copy) {
+        network_.push_back({now_ + rng_.between(1, opts_.latency_ticks_max), copy});
+    }
+    void apply(std::size_t, const chosen_entry<int>&) {}
+    void durable(std::size_t, const ready_type&) {}
+    void serve_catch_up(std::size_t, const catch_up_request&) {}
+    sim::time_us sync_done_at(std::size_t) { return 0; }
+    void storage_failed(std::size_t) {}
+    void replayed(std::size_t, const message_buffer&) {}
+    void drained(std::size_t) {}
+
+    duel_options opts_;
+    prng rng_;
+    harness_type cluster_;
+    std::vector<in_flight> network_;
+    std::set<std::uint64_t> ballots_;
+    std::size_t now_ = 0;
+};
+
+template <class Leader>
+duel_outcome duel(std::uint64_t seed, const duel_options& opts = {}) {
+    return duel_run<Leader>(seed, opts).run();
 }
 
 struct duel_summary {
@@ -210,4 +248,4 @@ inline void print_duel_table(std::FILE* out, std::uint64_t seeds, const duel_opt
     detail::print_duel_row<stable_leader>(out, "stable_leader", seeds, opts);
 }
 
-}  // namespace paxos::sim
+}  // namespace livelock

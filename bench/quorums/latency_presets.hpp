@@ -1,7 +1,7 @@
-// paxos/sim/latency_presets.hpp: latency matrices for the quorum explorer.
+// bench/quorums/latency_presets.hpp: latency matrices for the quorum explorer.
 //
 // Each preset is the text a user would write in a matrix file (the format is
-// described in sim/quorum_lab.hpp and parsed by parse_latency_matrix), so the
+// described in quorum_lab.hpp and parsed by parse_latency_matrix), so the
 // presets go through the same parser as a user's file, and
 // `paxos_quorums --print-preset NAME` prints one to start editing from.
 //

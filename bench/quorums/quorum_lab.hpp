@@ -1,5 +1,9 @@
-// paxos/sim/quorum_lab.hpp: compare quorum configurations on a latency
+// bench/quorums/quorum_lab.hpp: compare quorum configurations on a latency
 // matrix, by running the real replica in a deterministic simulation.
+//
+// The engine of paxos_quorums (paxos_quorums.cpp), kept with its program and
+// not among the library's public headers: it is a tool built on the
+// simulator (DESIGN.md, "Layers"). Its namespace stays paxos::sim::lab.
 //
 // The question it answers, for an architect choosing a deployment: given where my replicas sit
 // and how far apart the sites are, what does each quorum configuration cost
@@ -22,11 +26,11 @@
 //
 // The simulation is Multi-Paxos with a stable leader: replica<config<...,
 // runtime_threshold | runtime_weighted | runtime_grid, stable_leader, ...>>,
-// one per node, driven by the README's ready loop over sim::network with
-// per-link delays. Closed-loop clients sit at every site and send each
-// command to the leader (a not_leader answer redirects them, silence makes
-// them try another node). After the steady phase the leader crashes, and the
-// run measures how long until a command is committed under a new leader.
+// one per node, driven by sim/harness.hpp (the README's ready loop, shared
+// with the simulator) over sim::network with per-link delays. Closed-loop clients sit at every site
+// and send each command to the leader (a not_leader answer redirects them, silence makes them try
+// another node). After the steady phase the leader crashes, and the run measures how long until a
+// command is committed under a new leader.
 //
 // Determinism: all randomness is paxos::prng, all arithmetic on time is
 // integer microseconds, and nothing is iterated in hash order, so one seed
@@ -50,7 +54,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,17 +64,19 @@
 #include <utility>
 #include <vector>
 
-#include "../assert.hpp"
-#include "../config.hpp"
-#include "../core/replica.hpp"
-#include "../policies/ballot.hpp"
-#include "../policies/leader.hpp"
-#include "../policies/node_set.hpp"
-#include "../policies/quorum_runtime.hpp"
-#include "../policies/quorum_system.hpp"
-#include "../policies/random.hpp"
+#include <paxos/assert.hpp>
+#include <paxos/config.hpp>
+#include <paxos/core/replica.hpp>
+#include <paxos/policies/ballot.hpp>
+#include <paxos/policies/leader.hpp>
+#include <paxos/policies/node_set.hpp>
+#include <paxos/policies/quorum_runtime.hpp>
+#include <paxos/policies/quorum_system.hpp>
+#include <paxos/policies/random.hpp>
+#include <paxos/sim/harness.hpp>
+#include <paxos/sim/network.hpp>
+
 #include "latency_presets.hpp"
-#include "network.hpp"
 
 namespace paxos::sim::lab {
 
@@ -818,10 +823,18 @@ public:
     using message_type = typename replica_type::message_type;
     using message_buffer = typename replica_type::message_buffer;
     using ready_type = typename replica_type::ready_type;
+    using harness_type = harness<config_type, trial>;
+    friend harness_type;
 
     trial(const topology& t, const timing& tm, const workload& w, const Quorum& q,
           const trial_options& o)
-        : topo_(t), timing_(tm), load_(w), options_(o), rng_(o.seed), network_(t.node_count()) {
+        : topo_(t),
+          timing_(tm),
+          load_(w),
+          options_(o),
+          rng_(o.seed),
+          network_(t.node_count()),
+          cluster_(*this, t.node_count(), harness_options_for()) {
         PAXOS_ASSERT(q.node_count() == t.node_count());
         const std::size_t n = t.node_count();
         link_delays links{n, std::vector<time_us>(n * n, 0), t.matrix.jitter_permille};
@@ -839,7 +852,7 @@ public:
             ro.leader.election_ticks_min = tm.election_ticks_min;
             ro.leader.election_ticks_max = tm.election_ticks_max;
             ro.retransmit_ticks = tm.retransmit_ticks;
-            nodes_[i].replica = std::make_unique<replica_type>(ro, q);
+            cluster_[i].replica = std::make_unique<replica_type>(ro, q);
             nodes_[i].next_tick = rng_.below(tm.tick_us);
         }
         for (std::size_t s = 0; s < t.matrix.site_count(); ++s) {
@@ -860,8 +873,8 @@ public:
 
     trial_result run() {
         const std::size_t leader = topo_.leader.value;
-        (void)nodes_[leader].replica->campaign();
-        drain(leader);
+        (void)cluster_.replica_at(leader).campaign();
+        cluster_.drain(leader);
         for (std::size_t c = 0; c < clients_.size(); ++c) {
             schedule(timing_.clients_start_us + rng_.below(timing_.tick_us), event_kind::issue, c);
         }
@@ -876,18 +889,11 @@ public:
 private:
     static constexpr std::size_t none = ~std::size_t{0};
 
+    // What a trial keeps per node beside the harness's replica and inbox.
     struct node {
-        std::unique_ptr<replica_type> replica;
-        bool up = true;
         bool leading = false;  // as last seen by the driver
         time_us next_tick = 0;
         time_us disk_free_at = 0;  // the serial disk finishes its queue then
-        // A batch whose sync is under way: the node takes no input until
-        // sync_done, and what arrives meanwhile waits in the inbox.
-        const ready_type* syncing = nullptr;
-        time_us sync_done = 0;
-        std::deque<message_buffer> inbox;
-        std::uint32_t ticks_owed = 0;
     };
 
     struct client {
@@ -960,13 +966,13 @@ private:
             which = 1;
         }
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
-            if (nodes_[i].up && nodes_[i].next_tick < next) {
+            if (cluster_[i].up && nodes_[i].next_tick < next) {
                 next = nodes_[i].next_tick;
                 which = 2;
                 index = i;
             }
-            if (nodes_[i].up && nodes_[i].syncing && nodes_[i].sync_done < next) {
-                next = nodes_[i].sync_done;
+            if (cluster_[i].up && cluster_[i].busy() && cluster_[i].sync_done < next) {
+                next = cluster_[i].sync_done;
                 which = 4;
                 index = i;
             }
@@ -986,103 +992,81 @@ private:
             case 0: deliver(network_.pop()); break;
             case 1: client_step(); break;
             case 2: tick(index); break;
-            case 4: synced(index); break;
+            case 4: cluster_.synced(index); break;
             default: crash(); break;
         }
         return true;
     }
 
     void deliver(const typename network<message_buffer>::delivery& d) {
-        node& n = nodes_[d.to.value];
-        if (!n.up) return;
-        if (n.syncing) {
-            n.inbox.push_back(d.message);
-            return;
-        }
-        (void)n.replica->step(d.message);
-        drain(d.to.value);
+        const std::size_t i = d.to.value;
+        if (!cluster_[i].up) return;
+        if (cluster_.hold_if_busy(i, d.message)) return;
+        (void)cluster_.replica_at(i).step(d.message);
+        cluster_.drain(i);
     }
 
     void tick(std::size_t i) {
-        node& n = nodes_[i];
-        n.next_tick += timing_.tick_us;
-        if (n.syncing) {
-            ++n.ticks_owed;
-            return;
-        }
-        (void)n.replica->tick();
-        drain(i);
+        nodes_[i].next_tick += timing_.tick_us;
+        if (cluster_.owe_tick_if_busy(i)) return;
+        (void)cluster_.replica_at(i).tick();
+        cluster_.drain(i);
     }
 
-    // The node's sync is done: the rest of its batch goes out, and the input
-    // that waited is taken, until a new sync starts.
-    void synced(std::size_t i) {
+    // ---- the harness's driver hooks (sim/harness.hpp) ---------------------------
+    //
+    // The ready loop with a disk that takes time (a serial disk: each sync
+    // waits for the one before, and costs fsync_us). send_now leaves at once;
+    // a batch that needs a sync keeps the node busy until it is done, and
+    // only then do send_after_sync, the applies and advance() follow (so the
+    // leader's own vote counts when it is durable, as on a real machine, and
+    // a commit is timed when the leader could answer its client). The disk
+    // is a cost only: no node restarts from it, so nothing is stored.
+
+    static harness_options harness_options_for() {
+        harness_options h{};
+        h.apply = apply_point::after_sync;
+        h.persist = false;
+        return h;
+    }
+
+    time_us sync_done_at(std::size_t i) {
         node& n = nodes_[i];
-        const ready_type& rd = *n.syncing;
-        n.syncing = nullptr;
-        finish(i, rd);
-        drain(i);
-        while (n.up && !n.syncing && (n.ticks_owed > 0 || !n.inbox.empty())) {
-            if (!n.inbox.empty()) {
-                const message_buffer m = std::move(n.inbox.front());
-                n.inbox.pop_front();
-                (void)n.replica->step(m);
-            } else {
-                --n.ticks_owed;
-                (void)n.replica->tick();
-            }
-            drain(i);
-        }
+        n.disk_free_at = std::max(now_, n.disk_free_at) + load_.fsync_us;
+        return n.disk_free_at;
+    }
+
+    void drained(std::size_t i) { watch_leadership(i); }
+    void durable(std::size_t, const ready_type&) {}
+    void before_send(std::size_t, const message_type&) {}
+    void replayed(std::size_t, const message_buffer&) {}
+    void storage_failed(std::size_t) {}  // nothing is stored
+
+    void apply(std::size_t i, const chosen_entry<std::uint64_t>& e) {
+        apply(i, e.slot.value, e.values, now_);
+    }
+
+    void transmit(std::size_t from, std::size_t, const message_buffer& copy) {
+        (void)network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy, rng_);
+        if (counting_) ++result_.messages;
     }
 
     // Slots a node released from its window, served from the chosen log.
     void serve_catch_up(std::size_t self, const catch_up_request& asked) {
-        replica_type& r = *nodes_[self].replica;
+        replica_type& r = cluster_.replica_at(self);
         const std::uint64_t peer = asked.peer.value;
         const std::uint64_t from = asked.from.value;
         const std::uint64_t end = std::min<std::uint64_t>(asked.to.value, log_.size());
         for (std::uint64_t s = from; s < end && s < from + window_slots; ++s) {
             const message_type c = r.chosen_message_for(node_id{static_cast<std::uint16_t>(peer)},
                                                         slot_id{s}, log_[s]);
-            send(self, c);
+            cluster_.fan_out(self, c);
         }
-    }
-
-    // ---- the driver: the README's ready loop ----------------------------------
-
-    // The ready loop with a disk that takes time (a serial disk: each sync
-    // waits for the one before, and costs fsync_us). send_now leaves at once;
-    // a batch that needs a sync keeps the node busy until it is done, and
-    // only then do send_after_sync, the applies and advance() follow (so the
-    // leader's own vote counts when it is durable, as on a real machine).
-    void drain(std::size_t i) {
-        node& n = nodes_[i];
-        while (n.up && !n.syncing && n.replica->has_ready()) {
-            const ready_type& rd = n.replica->ready();
-            for (const message_type& m : rd.send_now) send(i, m);
-            if (rd.sync_needed) {
-                n.disk_free_at = std::max(now_, n.disk_free_at) + load_.fsync_us;
-                n.syncing = &rd;
-                n.sync_done = n.disk_free_at;
-                break;
-            }
-            finish(i, rd);
-        }
-        watch_leadership(i);
-    }
-
-    // The part of a batch that follows its sync.
-    void finish(std::size_t i, const ready_type& rd) {
-        node& n = nodes_[i];
-        for (const message_type& m : rd.send_after_sync) send(i, m);
-        for (const auto& e : rd.chosen) apply(i, e.slot.value, e.values, now_);
-        for (const auto& c : rd.catch_up) serve_catch_up(i, c);
-        n.replica->advance(rd);
     }
 
     void watch_leadership(std::size_t i) {
         node& n = nodes_[i];
-        const bool leading = n.up && n.replica->is_leader();
+        const bool leading = cluster_[i].up && cluster_[i].replica->is_leader();
         if (leading && !n.leading && i != topo_.leader.value) {
             if (!crashed_) {
                 ++result_.leader_changes;
@@ -1091,18 +1075,6 @@ private:
             }
         }
         n.leading = leading;
-    }
-
-    void send(std::size_t from, const message_type& m) {
-        for (std::size_t to = 0; to < nodes_.size(); ++to) {
-            const bool addressed = m.to == node_id::broadcast() ? to != from : m.to.value == to;
-            if (!addressed) continue;
-            message_buffer copy(m);
-            copy.to = node_id{static_cast<std::uint16_t>(to)};
-            (void)network_.send(now_, node_id{static_cast<std::uint16_t>(from)}, copy.to, copy,
-                                rng_);
-            if (counting_) ++result_.messages;
-        }
     }
 
     void apply(std::size_t i, std::uint64_t slot, std::span<const std::uint64_t> values,
@@ -1123,7 +1095,7 @@ private:
         }
         for (const std::uint64_t c : values) committed(i, c, at);
         const bool new_leader = crashed_ && i != topo_.leader.value &&
-                                nodes_[i].replica->is_leader() && !values.empty();
+                                cluster_.replica_at(i).is_leader() && !values.empty();
         if (new_leader && !result_.recover_us) {
             result_.recover_us = at - crash_time_;
             finished_ = true;
@@ -1203,9 +1175,9 @@ private:
     // The request reaches node `i`.
     void request(std::size_t c, std::size_t i) {
         client& cl = clients_[c];
-        node& n = nodes_[i];
+        const auto& n = cluster_[i];
         if (!n.up) return;  // silence: the client's timeout moves it on
-        if (n.syncing) {    // busy with its disk: the request waits in its queue
+        if (n.busy()) {     // busy with its disk: the request waits in its queue
             schedule(n.sync_done + 1, event_kind::request, c, i);
             return;
         }
@@ -1214,7 +1186,7 @@ private:
             cl.submitted_to = i;
             cl.proposed_at = now_;
         }
-        drain(i);
+        cluster_.drain(i);
         if (res.ok()) return;
         const time_us back = now_ + client_delay(topo_.site_of[i], cl.site);
         if (res.code == reason::not_leader) {
@@ -1266,17 +1238,18 @@ private:
 
     // The leader crashes when its disk is idle, so nothing it sent is undone.
     void crash() {
-        node& leader = nodes_[topo_.leader.value];
+        const std::size_t i = topo_.leader.value;
+        node& leader = nodes_[i];
         if (leader.disk_free_at > now_) {
             crash_at_ = leader.disk_free_at;
             return;
         }
         crash_pending_ = false;
-        if (!leader.replica->is_leader()) {
+        if (!cluster_.replica_at(i).is_leader()) {
             result_.failure = "the leader lost its role during the steady phase";
             return;
         }
-        leader.up = false;
+        cluster_.crash(i, harness_type::crash_mode::lose_unsynced, 0);
         leader.leading = false;
         crashed_ = true;
         crash_time_ = now_;
@@ -1291,6 +1264,7 @@ private:
     prng rng_;
     network<message_buffer> network_;
     std::vector<node> nodes_;
+    harness_type cluster_;
     std::vector<client> clients_;
     std::priority_queue<client_event, std::vector<client_event>, later> events_;
     std::uint64_t event_sequence_ = 0;

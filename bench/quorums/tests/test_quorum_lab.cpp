@@ -13,9 +13,9 @@
 #include <vector>
 
 #include <paxos/sim/network.hpp>
-#include <paxos/sim/quorum_lab.hpp>
 
 #include "plot.hpp"
+#include "quorum_lab.hpp"
 #include "report.hpp"
 
 namespace lab = paxos::sim::lab;
