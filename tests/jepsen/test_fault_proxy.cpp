@@ -285,7 +285,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("fault proxy: pass forwards both ways; partition holds every byte until healed") {
+TEST_CASE("fault proxy: pass forwards both ways and partition holds every byte until healed") {
     proxied_echo p;
     client c(p.port);
     c.send("hello");
@@ -360,7 +360,7 @@ TEST_CASE("fault proxy: delay keeps order and holds each byte at least the delay
     CHECK(clock_type::now() - sends.front().second >= std::chrono::milliseconds(2 * delay_ms));
 }
 
-TEST_CASE("fault proxy: close loses every connection; new ones still work") {
+TEST_CASE("fault proxy: close loses every connection and new ones still work") {
     proxied_echo p;
     client a(p.port);
     client b(p.port);

@@ -117,10 +117,24 @@ public:
         return r;
     }
 
+    // Serves until done() holds, at most `limit`; whether it held.
+    template <class Done>
+    bool serve_until(Done done, std::chrono::milliseconds limit = 5s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        bool no_output = true;
+        std::string unused;
+        for (int round = 0; round < 1'000'000; ++round) {
+            if (done()) return true;
+            if (std::chrono::steady_clock::now() > deadline) break;
+            serve_once(-1, no_output, unused);
+        }
+        return done();
+    }
+
 private:
     void serve_once(int output_fd, bool& output_done, std::string& output) {
         std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}, {output_fd, POLLIN, 0}};
-        if (output_done) fds[1].fd = -1;
+        if (output_done || output_fd < 0) fds[1].fd = -1;
         for (const connection& c : conns_) {
             fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
         }
@@ -298,4 +312,32 @@ TEST_CASE("redis-benchmark -t set,get runs against the codec, pipelined too") {
         CHECK(r.output.find("GET: ") != std::string::npos);
         CHECK(r.output.find("ERR") == std::string::npos);
     }
+}
+
+TEST_CASE("over TCP: inline and multibulk pipelined, then a protocol error closes the connection") {
+    test_server server;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(server.port());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const std::string requests = "PING\r\nset k v\r\n" + kv_test::multibulk({"GET", "k"}) +
+                                 "get nope\r\n*1\r\n!oops\r\nPING\r\n";
+    REQUIRE(::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL) ==
+            static_cast<::ssize_t>(requests.size()));
+    std::string replies;
+    bool closed = false;
+    CHECK(server.serve_until([&] {
+        char buf[1024];
+        const ::ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) replies.append(buf, static_cast<std::size_t>(n));
+        closed = closed || n == 0 || (n < 0 && errno == ECONNRESET);
+        return closed;
+    }));
+    ::close(fd);
+    // The requests before the bad one are answered; the one after it is not.
+    CHECK(replies ==
+          "+PONG\r\n+OK\r\n$1\r\nv\r\n$-1\r\n-ERR Protocol error: expected '$', got '!'\r\n");
 }

@@ -44,7 +44,7 @@ TEST_CASE("reply encoders write RESP2's six forms") {
     CHECK(!r.out.overflowed());
 }
 
-TEST_CASE("a simple string or error never carries CR or LF; bulks carry anything") {
+TEST_CASE("a simple string or error never carries CR or LF but a bulk carries anything") {
     reply_buffer r;
     CHECK(r.out.error("ERR a\r\nb"));
     CHECK(r.out.bulk(std::string_view("a\r\n\0", 4)));
@@ -63,7 +63,7 @@ TEST_CASE("an element that does not fit is not written, and says so") {
     CHECK(out.size() == 0);
 }
 
-TEST_CASE("commands are found without regard to case; others are unknown") {
+TEST_CASE("commands are found without regard to case and others are unknown") {
     for (const std::string_view name :
          {"get", "GET", "Get", "sEt", "DEL", "incr", "PING", "config", "COMMAND"}) {
         CAPTURE(name);
