@@ -7,6 +7,7 @@
 // and generous. The proxy is started and stopped by its PID.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -223,11 +224,16 @@ private:
 // A proxy in front of an echo server; port() is where clients connect.
 struct proxied_echo {
     echo_server echo;
-    proxy_process proxy{
-        {"--listen", "127.0.0.1:0", "--target", "127.0.0.1:" + std::to_string(echo.port())}};
+    proxy_process proxy;
     std::uint16_t port = 0;
 
-    proxied_echo() {
+    explicit proxied_echo(std::vector<std::string> extra = {})
+        : proxy([&] {
+              std::vector<std::string> args{"--listen", "127.0.0.1:0", "--target",
+                                            "127.0.0.1:" + std::to_string(echo.port())};
+              args.insert(args.end(), extra.begin(), extra.end());
+              return args;
+          }()) {
         const std::string first = proxy.line();
         REQUIRE(first.starts_with("listening 127.0.0.1:"));
         port = static_cast<std::uint16_t>(std::stoi(first.substr(first.rfind(':') + 1)));
@@ -270,6 +276,7 @@ public:
         }
         return got;
     }
+    int fd() const { return fd_; }
     // Whether the proxy closed this connection within `limit`.
     bool closed_within(std::chrono::milliseconds limit) {
         pollfd p{fd_, POLLIN, 0};
@@ -391,4 +398,41 @@ TEST_CASE("fault proxy: loopback only, bad commands answered, gone with its stdi
     CHECK(p.proxy.command("oneway sideways").starts_with("error"));
     p.proxy.close_stdin();
     CHECK(p.proxy.wait_exit(5s) == 0);
+}
+
+TEST_CASE("fault proxy: a stream larger than its queues passes whole and in order") {
+    // 64 KiB queues and a 2 MiB stream under delay: the proxy must stop
+    // reading when a queue is full (backpressure) and lose nothing.
+    proxied_echo p({"--queue-bytes", "65536"});
+    client c(p.port);
+    CHECK(p.proxy.command("delay 1 2") == "ok delay 1 2");
+    constexpr std::size_t total = 2 << 20;
+    const auto pattern = [](std::size_t i) { return static_cast<char>((i * 7 + i / 251) & 0xff); };
+    REQUIRE(::fcntl(c.fd(), F_SETFL, O_NONBLOCK) == 0);
+    std::size_t sent = 0;
+    std::size_t received = 0;
+    bool intact = true;
+    const auto deadline = clock_type::now() + 20s;
+    while (received < total && clock_type::now() < deadline) {
+        pollfd pf{c.fd(), static_cast<short>(POLLIN | (sent < total ? POLLOUT : 0)), 0};
+        if (::poll(&pf, 1, 100) <= 0) continue;
+        if ((pf.revents & POLLOUT) != 0) {
+            char buf[16 * 1024];
+            const std::size_t n = std::min(sizeof buf, total - sent);
+            for (std::size_t i = 0; i < n; ++i) buf[i] = pattern(sent + i);
+            const ::ssize_t w = ::send(c.fd(), buf, n, MSG_NOSIGNAL);
+            if (w > 0) sent += static_cast<std::size_t>(w);
+        }
+        if ((pf.revents & POLLIN) != 0) {
+            char buf[16 * 1024];
+            const ::ssize_t r = ::recv(c.fd(), buf, sizeof buf, 0);
+            REQUIRE(r > 0);
+            for (::ssize_t i = 0; i < r; ++i) {
+                intact = intact && buf[i] == pattern(received + static_cast<std::size_t>(i));
+            }
+            received += static_cast<std::size_t>(r);
+        }
+    }
+    CHECK(received == total);
+    CHECK(intact);
 }
