@@ -270,7 +270,10 @@ private:
         return step::go_on;
     }
 
-    static bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
+    // As isspace() in the C locale, which Redis's sdssplitargs uses.
+    static bool is_space(char c) noexcept {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+    }
 
     step inline_line(std::span<const char> in) {
         bool too_long = false;

@@ -38,6 +38,7 @@ TEST_CASE("inline commands as redis-cli's telnet users type them") {
     CHECK(feed("PING\n").requests == std::vector<args>{{"PING"}});
     CHECK(feed("GET k\r\n").requests == std::vector<args>{{"GET", "k"}});
     CHECK(feed("  set \t a   b \r\n").requests == std::vector<args>{{"set", "a", "b"}});
+    CHECK(feed("GET\r\va\f\r\r\n").requests == std::vector<args>{{"GET", "a"}});  // isspace()
     // Blank lines and empty multibulks are skipped without a request.
     CHECK(feed("\r\n\n   \r\nPING\r\n*0\r\n*-1\r\nPING\r\n").requests ==
           std::vector<args>{{"PING"}, {"PING"}});
