@@ -160,6 +160,22 @@ public:
         return done();
     }
 
+    // Ticks and delivers until every live node has applied as much as the
+    // furthest one: followers learn a chosen slot from the leader's next
+    // accept or heartbeat, so a test that stops proposing ticks for them.
+    bool settle(std::size_t rounds = 200) {
+        return run_until(
+            [&] {
+                std::uint64_t most = 0;
+                for (std::size_t i = 0; i < n_; ++i) most = std::max(most, applied_count_[i]);
+                for (std::size_t i = 0; i < n_; ++i) {
+                    if (harness_[i].up && applied_count_[i] != most) return false;
+                }
+                return true;
+            },
+            rounds);
+    }
+
     paxos::result propose(std::size_t i, const value_type& v) {
         const paxos::result res = node(i).propose(v);
         drain(i);

@@ -556,6 +556,7 @@ private:
     void mark_chosen(slot_id s, slot_type& rec, std::span<const value_type> values, ballot_type in);
     handled on_chosen(const message_type& m, node_id owner);
     bool contradicts_chosen(const message_type& m) const;
+    void learn_from_leader(const message_type& m);
     handled on_heartbeat(const message_type& m);
     handled on_learn_request(const message_type& m);
 

@@ -74,6 +74,7 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
     a_.promise_by_accepting(m.ballot);
     const leader_action then = preempted_by(m.ballot);
     hear_leader(m.from);
+    learn_from_leader(m);
     if (m.slot < w_.base) {
         // Applied and released here: the leader is behind; teach it.
         l_.ask_catch_up(m.from, m.slot, w_.base);

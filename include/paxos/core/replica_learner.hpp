@@ -95,6 +95,25 @@ bool replica<Config>::contradicts_chosen(const message_type& m) const {
     return false;
 }
 
+// A leader's accept or heartbeat says, in its header, how far the leader's
+// log is chosen. Below that, a slot where we voted in the leader's ballot
+// holds the value the leader proposed there, and that is the chosen value:
+// one ballot proposes one value per slot, and a ballot at or above the one
+// that chose a value proposes only that value (PMS §2.2, P2b). So the
+// leader sends no chosen message per slot in steady state (2(N - 1)
+// messages per commit, as Raft's commit index does); a slot we did not vote
+// for in that ballot is asked for (on_heartbeat).
+template <class Config>
+void replica<Config>::learn_from_leader(const message_type& m) {
+    const slot_id until = std::min(m.chosen_end, w_.end);
+    for (slot_id s = l_.chosen_end; s < until; s = s.next()) {
+        if (!w_.holds(s)) break;
+        slot_type& rec = w_.at(s);
+        if (rec.chosen || rec.accepted_ballot != m.ballot) continue;
+        mark_chosen(s, rec, rec.values.view(), m.ballot);
+    }
+}
+
 // A leader is alive. A heartbeat does not raise the promise (it is not a
 // prepare, and a durable write per heartbeat would cost an fsync), but it
 // does reveal how far the leader's log is chosen, so a lagging learner
@@ -108,6 +127,7 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
     }
     const leader_action then = preempted_by(m.ballot);
     hear_leader(m.from);
+    learn_from_leader(m);
     // Ask only for slots an earlier heartbeat already announced: the chosen
     // messages for newer ones left just before this heartbeat and may
     // still be on their way (asking at once re-sent each slot about three

@@ -250,6 +250,13 @@ void replica<Config>::count_own_vote(const record_type& r) {
 template <class Config>
 void replica<Config>::on_quorum_accepted(slot_id s, slot_type& rec) {
     mark_chosen(s, rec, rec.values.view(), p_.ballot);
+    // Under a stable leader, followers that voted learn it from the chosen_end
+    // of our next accept or heartbeat (learn_from_leader), so no message per
+    // slot is needed. Where no accept went out (our vote alone chose the
+    // slot), in a single decree (one slot, no next accept) and with
+    // proposers that run without a leader (whose followers campaign sooner
+    // the longer they wait), the value travels now.
+    if (!self_is_phase2_quorum_ && !single_decree && !leader_type::followers_propose) return;
     if (message_type* c = broadcast(message_kind::chosen, p_.ballot, s)) {
         c->accepted_ballot = p_.ballot;  // chosen in our ballot
         put_values(*c, rec.values.view());
