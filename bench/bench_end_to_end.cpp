@@ -195,11 +195,15 @@ public:
     static constexpr bool needs_rebuild() noexcept { return false; }
     static constexpr void rebuild() noexcept {}
 
-    // Every replica applied every command, and nothing was refused.
-    bool consistent(std::uint64_t) const noexcept {
-        if (failed_) return false;
-        for (const auto& sm : fsm_) {
-            if (sm.applied != proposed_) return false;
+    // Nothing was refused, the leader (node 0) applied every command, and
+    // followers trail by at most the last round: as raft's followers learn the
+    // commit index from the next AppendEntries, ours learn a chosen slot from
+    // the next accept or heartbeat. A single decree announces each choice.
+    bool consistent(std::uint64_t last_round) const noexcept {
+        if (failed_ || fsm_[0].applied != proposed_) return false;
+        const std::uint64_t trail = Config::single_decree ? 0 : last_round;
+        for (std::size_t i = 1; i < Nodes; ++i) {
+            if (fsm_[i].applied + trail < proposed_) return false;
         }
         return true;
     }

@@ -41,5 +41,9 @@ int main() {
         if (const auto res = nodes[0].propose(command); !res.ok()) return 1;
         run();
     }
+    for (int t = 0; t < 2; ++t) {  // followers learn the last slot from the next heartbeat
+        for (auto& r : nodes) (void)r.tick();
+        run();
+    }
     return nodes[2].applied_end().value == 3 ? 0 : 1;
 }

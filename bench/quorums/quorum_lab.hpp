@@ -69,7 +69,7 @@
 #include <paxos/core/replica.hpp>
 #include <paxos/policies/ballot.hpp>
 #include <paxos/policies/leader.hpp>
-#include <paxos/policies/node_set.hpp>
+#include <paxos/core/vocabulary.hpp>
 #include <paxos/policies/quorum_runtime.hpp>
 #include <paxos/policies/quorum_system.hpp>
 #include <paxos/policies/random.hpp>

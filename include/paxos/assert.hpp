@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 using assert_handler = void (*)(const char* expression, const char* file, int line);
 
@@ -39,7 +39,7 @@ namespace detail {
 }
 }  // namespace detail
 
-}  // namespace paxos
+}  // namespace paxos::inline v0
 
 #define PAXOS_ASSERT(condition)         \
     ((condition) ? static_cast<void>(0) \

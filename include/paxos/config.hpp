@@ -31,12 +31,12 @@
 #include <type_traits>
 
 #include "core/rules.hpp"
+#include "core/vocabulary.hpp"
 #include "policies/ballot.hpp"
 #include "policies/leader.hpp"
-#include "policies/node_set.hpp"
 #include "policies/quorum.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // ---- requirements, one at a time ------------------------------------------------
 
@@ -204,4 +204,4 @@ template <class Value, std::size_t N, std::size_t Q1, std::size_t Q2, std::size_
 using flexible_paxos = config<Value, counter_ballot<N>, flexible<N, Q1, Q2>, stable_leader, N,
                               WindowSlots, BatchValuesMax>;
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -162,3 +162,35 @@ TEST_CASE("simulation: basic, multi and flexible pass a faulty run") {
     CHECK(flexible.ok);
     CHECK(flexible.commands_acknowledged == o.clients * o.commands_per_client);
 }
+
+TEST_CASE("checker: vote-regressed catches a vote below a ballot already promised") {
+    // The replica's own invariant stops an acceptor that votes above its
+    // promise (tests/planted (c)), so this checker is shown its fault here,
+    // as a synced log a broken acceptor could leave: a promise of b2, then a
+    // vote at the lower b1.
+    using B = paxos::counter_ballot<3>;
+    struct record {
+        paxos::storage::record_kind kind;
+        paxos::slot_id slot;
+        B ballot;
+    };
+    const B b1 = B::first(paxos::node_id{0});
+    const B b2 = *B::next_above(b1, paxos::node_id{1});
+    using paxos::storage::record_kind;
+    {
+        checkers c;
+        paxos::sim::durable_view<B> view;
+        const std::vector<record> fine{{record_kind::promise, paxos::slot_id{}, b1},
+                                       {record_kind::vote, paxos::slot_id{0}, b2}};
+        view.absorb(c, 0, 0, fine);
+        CHECK_FALSE(c.first_violation());
+    }
+    checkers c;
+    paxos::sim::durable_view<B> view;
+    const std::vector<record> regressed{{record_kind::promise, paxos::slot_id{}, b2},
+                                        {record_kind::vote, paxos::slot_id{0}, b1}};  // planted
+    view.absorb(c, 7, 2, regressed);
+    REQUIRE(c.first_violation());
+    CHECK(c.first_violation()->kind == check::vote_regressed);
+    CHECK(c.first_violation()->at == 7);
+}

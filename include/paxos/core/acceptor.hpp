@@ -22,7 +22,7 @@
 #include "slot_window.hpp"
 #include "types.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Rules, class Ballot, class Batch, std::size_t W>
 struct acceptor_state {
@@ -138,4 +138,4 @@ struct acceptor_state {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -30,7 +30,7 @@
 
 #include "../assert.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 namespace detail {
 
@@ -218,4 +218,4 @@ private:
     detail::fixed_storage<T, Capacity> s_{};
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

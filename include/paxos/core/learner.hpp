@@ -18,7 +18,7 @@
 #include "slot_window.hpp"
 #include "types.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Ballot, class Batch, std::size_t W, std::size_t MaxNodes>
 struct learner_state {
@@ -100,4 +100,4 @@ struct learner_state {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -8,7 +8,7 @@
 
 #include "../config.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Config>
 struct replica_limits {
@@ -52,4 +52,4 @@ struct replica_limits {
                   "2 * (window_slots + promise parts + 5)");
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

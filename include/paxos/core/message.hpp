@@ -44,11 +44,11 @@
 #include <cstdint>
 #include <span>
 
-#include "../policies/node_set.hpp"
 #include "fixed_vector.hpp"
 #include "types.hpp"
+#include "vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 enum class message_kind : std::uint8_t {
     prepare = 1,
@@ -261,4 +261,4 @@ struct basic_message_buffer : message_header<Ballot> {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -18,7 +18,7 @@
 #include "fixed_vector.hpp"
 #include "message.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // When a message may leave its sender (ready.hpp).
 enum class send_group : std::uint8_t {
@@ -131,4 +131,4 @@ private:
     fixed_vector<report_type, VotesMax> votes_{};
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <span>
 
-#include "../policies/node_set.hpp"
 #include "message.hpp"
 #include "slot_window.hpp"
 #include "types.hpp"
+#include "vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Ballot, class Batch, std::size_t W, std::size_t MaxNodes>
 struct phase1_tally {
@@ -93,4 +93,4 @@ struct phase1_tally {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

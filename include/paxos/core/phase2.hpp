@@ -12,7 +12,7 @@
 #include "slot_window.hpp"
 #include "types.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Ballot, class Batch, std::size_t W>
 struct phase2_pipeline {
@@ -61,4 +61,4 @@ struct phase2_pipeline {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

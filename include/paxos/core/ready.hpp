@@ -58,7 +58,7 @@
 #include "message.hpp"
 #include "types.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // One acceptor vote to persist: "accepted `values` in `slot` at `ballot`".
 // Recovery hands the same records back (see replica::restore).
@@ -107,4 +107,4 @@ struct ready_batch {
     node_set peers{};
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

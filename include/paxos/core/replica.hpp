@@ -55,7 +55,6 @@
 #include "../assert.hpp"
 #include "../config.hpp"
 #include "../policies/leader.hpp"
-#include "../policies/node_set.hpp"
 #include "acceptor.hpp"
 #include "fixed_vector.hpp"
 #include "learner.hpp"
@@ -70,8 +69,9 @@
 #include "state_hash.hpp"
 #include "types.hpp"
 #include "validate.hpp"
+#include "vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Config>
 class replica {
@@ -387,6 +387,8 @@ private:
         ballot_type highest_seen{};  // highest ballot in any message
         node_id leader = node_id::none();
         std::uint32_t retransmit_elapsed = 0;
+        // The furthest chosen_end our accepts and heartbeats have carried.
+        slot_id announced{};
         bool fresh = true;  // no input yet: restore() is allowed
     };
     // The batch being collected or handed out.
@@ -520,6 +522,9 @@ private:
     // Null in a cluster of one: there is nobody to tell.
     message_type* broadcast(message_kind kind, ballot_type b, slot_id s = slot_id{}) {
         if (node_count_ == 1) return nullptr;
+        if (kind == message_kind::accept || kind == message_kind::heartbeat) {
+            p_.announced = std::max(p_.announced, l_.chosen_end);
+        }
         return &emit(node_id::broadcast(), kind, b, s);
     }
     void put_values(message_type& m, std::span<const value_type> values) {
@@ -583,7 +588,7 @@ private:
     ready_type ready_{};  // views into o_ and l_, refreshed by point_views()
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0
 
 // The handlers of each role, defined out of the class.
 #include "replica_acceptor.hpp"

@@ -10,7 +10,7 @@
 
 #include "replica.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Config>
 result replica<Config>::restore(const recovery& r) {
@@ -93,4 +93,4 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
     return {reason::ok, then};
 }
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

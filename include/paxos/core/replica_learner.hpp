@@ -11,7 +11,7 @@
 
 #include "replica.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // `b` is the leader's ballot when the leader announces its own choice, and
 // zero when any replica repeats a chosen value (which says nothing about
@@ -154,4 +154,4 @@ auto replica<Config>::on_learn_request(const message_type& m) -> handled {
     return {};
 }
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

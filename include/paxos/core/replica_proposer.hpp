@@ -11,7 +11,7 @@
 
 #include "replica.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Config>
 result replica<Config>::tick() {
@@ -231,6 +231,12 @@ void replica<Config>::propose_slot(slot_id s, std::span<const value_type> values
     // Our vote alone is a phase-2 quorum (flexible, Q2 = 1): the chosen
     // message, once it is durable, carries the value; no accept is needed.
     if (self_is_phase2_quorum_) return;
+    // A follower makes room for slot s only over slots it has applied, and it
+    // applies what it learned from one message only after that message: if
+    // no earlier accept or heartbeat of ours announced a chosen_end within a
+    // window of s, one goes first (at most once per window: it announces
+    // everything chosen, and our own window ends within W of that).
+    if (s.value >= p_.announced.value + window_slots) broadcast(message_kind::heartbeat, p_.ballot);
     if (message_type* a = broadcast(message_kind::accept, p_.ballot, s)) {
         put_values(*a, rec.values.view());
     }
@@ -293,4 +299,4 @@ void replica<Config>::retransmit() {
     broadcast(message_kind::heartbeat, p_.ballot);
 }
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

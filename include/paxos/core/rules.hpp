@@ -10,7 +10,7 @@
 // disabled check in the production code.
 #pragma once
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 struct paxos_rules {
     // PMS §2.2 P1a: promise on prepare(n) only if n exceeds every ballot
@@ -62,4 +62,4 @@ constexpr bool keeps_every_rule() noexcept {
            Rules::quorums_proved_to_intersect;
 }
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

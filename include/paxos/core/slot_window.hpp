@@ -14,10 +14,10 @@
 #include <cstdint>
 
 #include "../assert.hpp"
-#include "../policies/node_set.hpp"
 #include "types.hpp"
+#include "vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Ballot, class Batch>
 struct slot_record {
@@ -93,4 +93,4 @@ struct slot_window {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

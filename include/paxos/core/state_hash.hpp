@@ -17,12 +17,12 @@
 #include <type_traits>
 
 #include "../policies/leader.hpp"
-#include "../policies/node_set.hpp"
 #include "fixed_vector.hpp"
 #include "message.hpp"
 #include "types.hpp"
+#include "vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // FNV-1a over fields, not over object bytes: padding is not part of the
 // state. Values are hashed through std::hash when it exists, else as the
@@ -97,13 +97,14 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
         }
     }
 
-    const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, fresh] = p;
+    const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, announced, fresh] = p;
     (void)fresh;  // only guards restore(): no input behaves differently
     v(current);
     v(ballot);
     v(highest_seen);
     v(leader);
     v(std::uint64_t{retransmit_elapsed});
+    v(announced);
 
     const auto& [promised, promised_dirty, durable_promised, dirty_slots] = a;
     // Derived: the slots whose record has durable_dirty set, visited below.
@@ -158,4 +159,4 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     }
 }
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

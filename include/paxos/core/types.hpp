@@ -10,9 +10,9 @@
 #include <compare>
 #include <cstdint>
 
-#include "../policies/node_set.hpp"
+#include "vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // The position of a command in the replicated log. Slots start at 0 and stay
 // below slot_id::limit (2^63): a slot at or above it is refused wherever it
@@ -88,4 +88,4 @@ struct [[nodiscard]] result {
     friend constexpr bool operator==(const result& r, reason c) noexcept { return r.code == c; }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -17,7 +17,7 @@
 #include "ready.hpp"
 #include "types.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 template <class Ballot, class Value, std::size_t BatchMax, std::size_t PromiseValuesMax,
           std::size_t W, std::size_t PartsMax>
@@ -128,4 +128,4 @@ struct input_checks {
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <span>
 
-namespace paxos::detail {
+namespace paxos::inline v0::detail {
 
 inline constexpr std::uint32_t crc32c_polynomial = 0x82F63B78u;  // reflected Castagnoli
 
@@ -61,4 +61,4 @@ constexpr bool check_value_matches() noexcept {
 static_assert(check_value_matches(), "crc32c: check value of \"123456789\" must be 0xE3069283");
 }  // namespace crc32c_check
 
-}  // namespace paxos::detail
+}  // namespace paxos::inline v0::detail

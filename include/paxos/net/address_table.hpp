@@ -42,9 +42,9 @@
 #include <sys/socket.h>
 
 #include "../assert.hpp"
-#include "../policies/node_set.hpp"
+#include "../core/vocabulary.hpp"
 
-namespace paxos::net {
+namespace paxos::inline v0::net {
 
 namespace detail {
 // Concatenates the parts. (Messages are built this way rather than with
@@ -450,4 +450,4 @@ inline table_result parse_peer_flags(int argc, const char* const* argv, node_id 
     return r;
 }
 
-}  // namespace paxos::net
+}  // namespace paxos::inline v0::net

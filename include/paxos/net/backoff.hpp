@@ -14,7 +14,7 @@
 
 #include "../assert.hpp"
 
-namespace paxos::net {
+namespace paxos::inline v0::net {
 
 class backoff {
 public:
@@ -54,4 +54,4 @@ private:
     std::uint64_t state_;
 };
 
-}  // namespace paxos::net
+}  // namespace paxos::inline v0::net

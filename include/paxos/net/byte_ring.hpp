@@ -21,7 +21,7 @@
 
 #include "../assert.hpp"
 
-namespace paxos::net {
+namespace paxos::inline v0::net {
 
 class byte_ring {
 public:
@@ -92,4 +92,4 @@ private:
     std::size_t size_ = 0;
 };
 
-}  // namespace paxos::net
+}  // namespace paxos::inline v0::net

@@ -39,12 +39,12 @@
 #include <cstdint>
 #include <span>
 
+#include "../core/vocabulary.hpp"
 #include "../detail/crc32c.hpp"
-#include "../policies/node_set.hpp"
 #include "../wire/bytes.hpp"
 #include "../wire/codec.hpp"
 
-namespace paxos::net {
+namespace paxos::inline v0::net {
 
 template <class F>
 concept frame_sizer = requires(std::span<const std::byte> prefix) {
@@ -174,4 +174,4 @@ constexpr hello_status read_hello(std::span<const std::byte> received, wire::clu
     return hello_status::ok;
 }
 
-}  // namespace paxos::net
+}  // namespace paxos::inline v0::net

@@ -75,14 +75,14 @@
 #include <unistd.h>
 
 #include "../assert.hpp"
-#include "../policies/node_set.hpp"
+#include "../core/vocabulary.hpp"
 #include "../wire/codec.hpp"
 #include "address_table.hpp"
 #include "backoff.hpp"
 #include "byte_ring.hpp"
 #include "framing.hpp"
 
-namespace paxos::net {
+namespace paxos::inline v0::net {
 
 struct transport_options {
     wire::cluster_id cluster{};                     // sent in every hello; others are refused
@@ -884,4 +884,4 @@ private:
 
 using tcp_transport = basic_tcp_transport<header_framer>;
 
-}  // namespace paxos::net
+}  // namespace paxos::inline v0::net

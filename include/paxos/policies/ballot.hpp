@@ -29,10 +29,10 @@
 #include <optional>
 #include <type_traits>
 
-#include "paxos/assert.hpp"
-#include "paxos/policies/node_set.hpp"
+#include "../assert.hpp"
+#include "../core/vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // ---------------------------------------------------------------------------
 // The concept, one requirement per concept so each can be named in an error.
@@ -337,4 +337,4 @@ static_assert(check_ballot_policy<counter_ballot<1>>());
 static_assert(check_ballot_policy<counter_ballot<5>>());
 static_assert(check_ballot_policy<pair_ballot>());
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

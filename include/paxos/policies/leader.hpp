@@ -24,16 +24,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "../core/vocabulary.hpp"
 #include "random.hpp"
 
-namespace paxos {
-
-// The replica's role, as a leader policy sees it.
-enum class role : std::uint8_t {
-    follower,   // acceptor and learner only
-    candidate,  // running Phase 1 with its own ballot
-    leader,     // Phase 1 done; runs Phase 2 per slot
-};
+namespace paxos::inline v0 {
 
 // What a policy asks the core to do.
 enum class leader_action : std::uint8_t {
@@ -313,4 +307,4 @@ static_assert(leader_policy<immediate>);
 static_assert(leader_policy<randomized_backoff>);
 static_assert(leader_policy<stable_leader>);
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

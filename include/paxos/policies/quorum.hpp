@@ -8,6 +8,6 @@
 //                       factories at start-up)
 #pragma once
 
-#include "paxos/policies/quorum_runtime.hpp"
-#include "paxos/policies/quorum_static.hpp"
-#include "paxos/policies/quorum_system.hpp"
+#include "quorum_runtime.hpp"
+#include "quorum_static.hpp"
+#include "quorum_system.hpp"

@@ -22,12 +22,12 @@
 #include <span>
 #include <string_view>
 
-#include "paxos/assert.hpp"
-#include "paxos/policies/node_set.hpp"
-#include "paxos/policies/quorum_static.hpp"
-#include "paxos/policies/quorum_system.hpp"
+#include "../assert.hpp"
+#include "../core/vocabulary.hpp"
+#include "quorum_static.hpp"
+#include "quorum_system.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // Why make() refused a configuration.
 enum class quorum_build_error : std::uint8_t {
@@ -280,4 +280,4 @@ static_assert(quorum_system<runtime_threshold> && !static_quorum_system<runtime_
 static_assert(quorum_system<runtime_weighted> && !static_quorum_system<runtime_weighted>);
 static_assert(quorum_system<runtime_grid> && !static_quorum_system<runtime_grid>);
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -19,11 +19,11 @@
 #include <cstdint>
 #include <optional>
 
-#include "paxos/assert.hpp"
-#include "paxos/policies/node_set.hpp"
-#include "paxos/policies/quorum_system.hpp"
+#include "../assert.hpp"
+#include "../core/vocabulary.hpp"
+#include "quorum_system.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // ---------------------------------------------------------------------------
 // majority<N>: the classic rule of Paxos Made Simple. A quorum is N / 2 + 1
@@ -335,4 +335,4 @@ public:
     }
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

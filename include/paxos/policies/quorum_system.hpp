@@ -57,10 +57,10 @@
 #include <optional>
 #include <type_traits>
 
-#include "paxos/assert.hpp"
-#include "paxos/policies/node_set.hpp"
+#include "../assert.hpp"
+#include "../core/vocabulary.hpp"
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // Two quorums with no node in common: the witness that a configuration can
 // choose two different values.
@@ -290,4 +290,4 @@ constexpr bool check_quorum_system() {
     }
 }
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 class prng {
 public:
@@ -67,4 +67,4 @@ private:
     std::uint64_t state_[4] = {};
 };
 
-}  // namespace paxos
+}  // namespace paxos::inline v0

@@ -46,12 +46,12 @@
 #include <vector>
 
 #include "../core/message.hpp"
+#include "../core/vocabulary.hpp"
 #include "../policies/ballot.hpp"
-#include "../policies/node_set.hpp"
 #include "../storage/durable_state.hpp"
 #include "network.hpp"
 
-namespace paxos::sim {
+namespace paxos::inline v0::sim {
 
 enum class check : std::uint8_t {
     agreement,
@@ -311,4 +311,4 @@ private:
         votes_;
 };
 
-}  // namespace paxos::sim
+}  // namespace paxos::inline v0::sim

@@ -61,7 +61,7 @@
 #include "../storage/memory_store.hpp"
 #include "network.hpp"
 
-namespace paxos::sim {
+namespace paxos::inline v0::sim {
 
 // When a batch's chosen entries reach the state machine (see ready.hpp:
 // "at any time before advance()").
@@ -315,4 +315,4 @@ private:
     typename Config::ballot promised_at_restart_{};
 };
 
-}  // namespace paxos::sim
+}  // namespace paxos::inline v0::sim

@@ -24,10 +24,10 @@
 #include <vector>
 
 #include "../assert.hpp"
-#include "../policies/node_set.hpp"
+#include "../core/vocabulary.hpp"
 #include "../policies/random.hpp"
 
-namespace paxos::sim {
+namespace paxos::inline v0::sim {
 
 using time_us = std::uint64_t;  // simulated time, in microseconds
 
@@ -212,4 +212,4 @@ private:
     std::uint64_t held_ = 0;
 };
 
-}  // namespace paxos::sim
+}  // namespace paxos::inline v0::sim

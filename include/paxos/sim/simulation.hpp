@@ -35,7 +35,7 @@
 #include "harness.hpp"
 #include "network.hpp"
 
-namespace paxos::sim {
+namespace paxos::inline v0::sim {
 
 // What the nemesis may do, and how often (per nemesis step).
 struct fault_profile {
@@ -719,4 +719,4 @@ private:
     vote_tally tally_;  // every vote any node made durable
 };
 
-}  // namespace paxos::sim
+}  // namespace paxos::inline v0::sim

@@ -34,7 +34,7 @@
 #include "../policies/random.hpp"
 #include "sessions.hpp"
 
-namespace paxos::sm {
+namespace paxos::inline v0::sm {
 
 struct client_options {
     std::uint16_t cluster_size = 3;  // node ids 0 .. cluster_size - 1
@@ -191,4 +191,4 @@ private:
     prng rng_;
 };
 
-}  // namespace paxos::sm
+}  // namespace paxos::inline v0::sm

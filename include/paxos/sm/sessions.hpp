@@ -59,7 +59,7 @@
 #include "../core/types.hpp"
 #include "../detail/crc32c.hpp"
 
-namespace paxos::sm {
+namespace paxos::inline v0::sm {
 
 // A client session's id; 0 is never issued.
 struct client_id {
@@ -496,4 +496,4 @@ private:
     std::uint32_t pending_ = none;  // the session whose reply save_reply() is owed
 };
 
-}  // namespace paxos::sm
+}  // namespace paxos::inline v0::sm

@@ -43,7 +43,7 @@
 
 #include "../core/replica.hpp"
 
-namespace paxos::storage {
+namespace paxos::inline v0::storage {
 
 // The kinds of record a store keeps. Values are part of the on-disk format:
 // never renumber.
@@ -194,4 +194,4 @@ status recover_into(Store& store, replica_recovery<Config>& out, Apply&& apply) 
     return store.recover(visitor);
 }
 
-}  // namespace paxos::storage
+}  // namespace paxos::inline v0::storage

@@ -41,7 +41,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-namespace paxos::storage {
+namespace paxos::inline v0::storage {
 
 // The 16 lowercase hex digits a file name encodes a number with (the log's
 // segments, the snapshot store's files); false for anything else.
@@ -193,4 +193,4 @@ struct posix_file_system {
 
 static_assert(snapshot_file_system<posix_file_system>);
 
-}  // namespace paxos::storage
+}  // namespace paxos::inline v0::storage

@@ -14,7 +14,7 @@
 #include "../policies/random.hpp"
 #include "durable_state.hpp"
 
-namespace paxos::storage {
+namespace paxos::inline v0::storage {
 
 template <class Config>
 class memory_store {
@@ -163,4 +163,4 @@ private:
     bool failed_ = false;
 };
 
-}  // namespace paxos::storage
+}  // namespace paxos::inline v0::storage

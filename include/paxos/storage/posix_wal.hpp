@@ -155,7 +155,7 @@
 #include "durable_state.hpp"
 #include "file_io.hpp"
 
-namespace paxos::storage {
+namespace paxos::inline v0::storage {
 
 // ---- options and errors ----------------------------------------------------------
 
@@ -1012,4 +1012,4 @@ private:
     std::vector<std::byte> read_buffer_;
 };
 
-}  // namespace paxos::storage
+}  // namespace paxos::inline v0::storage

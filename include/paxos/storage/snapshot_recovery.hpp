@@ -32,7 +32,7 @@
 #include "durable_state.hpp"
 #include "snapshot_store.hpp"
 
-namespace paxos::storage {
+namespace paxos::inline v0::storage {
 
 enum class restart_status : std::uint8_t {
     ok,
@@ -127,4 +127,4 @@ restart_result recover_with_snapshot(Wal& wal, Snapshots& snapshots, replica_rec
     return out;
 }
 
-}  // namespace paxos::storage
+}  // namespace paxos::inline v0::storage

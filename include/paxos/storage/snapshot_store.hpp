@@ -111,7 +111,7 @@
 #include "../wire/bytes.hpp"
 #include "file_io.hpp"
 
-namespace paxos::storage {
+namespace paxos::inline v0::storage {
 
 enum class snapshot_status : std::uint8_t {
     ok,
@@ -934,4 +934,4 @@ private:
     std::uint64_t directory_syncs_ = 0;
 };
 
-}  // namespace paxos::storage
+}  // namespace paxos::inline v0::storage

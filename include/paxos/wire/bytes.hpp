@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <span>
 
-namespace paxos::wire {
+namespace paxos::inline v0::wire {
 
 class writer {
 public:
@@ -118,4 +118,4 @@ private:
     bool overrun_ = false;
 };
 
-}  // namespace paxos::wire
+}  // namespace paxos::inline v0::wire

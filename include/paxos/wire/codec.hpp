@@ -68,7 +68,7 @@
 #include "bytes.hpp"
 #include "value_codec.hpp"
 
-namespace paxos::wire {
+namespace paxos::inline v0::wire {
 
 inline constexpr std::array<std::byte, 2> magic{std::byte{0x50}, std::byte{0x58}};  // "PX"
 inline constexpr std::uint8_t format_version = 3;
@@ -493,4 +493,4 @@ template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax
                                                                                            cluster);
 }
 
-}  // namespace paxos::wire
+}  // namespace paxos::inline v0::wire

@@ -42,11 +42,11 @@
 #include <limits>
 #include <type_traits>
 
+#include "../core/vocabulary.hpp"
 #include "../policies/ballot.hpp"
-#include "../policies/node_set.hpp"
 #include "bytes.hpp"
 
-namespace paxos::wire {
+namespace paxos::inline v0::wire {
 
 namespace detail {
 
@@ -207,4 +207,4 @@ constexpr std::size_t codec_size_min() noexcept {
     }
 }
 
-}  // namespace paxos::wire
+}  // namespace paxos::inline v0::wire

@@ -1,4 +1,5 @@
-// paxos/policies/node_set.hpp: node identities and sets of nodes.
+// paxos/core/vocabulary.hpp: the words every part of the library shares:
+// node identities, sets of nodes, and a replica's role.
 //
 // A node_id names one replica of the cluster, numbered 0 .. n-1. A node_set
 // is a set of them held in one 64-bit word, so a quorum test is a popcount or
@@ -11,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace paxos {
+namespace paxos::inline v0 {
 
 // A replica's identity. A strong type, so it cannot be swapped with a slot or
 // a count by mistake.
@@ -102,4 +103,11 @@ private:
     std::uint64_t mask_ = 0;
 };
 
-}  // namespace paxos
+// The replica's role, as a leader policy sees it.
+enum class role : std::uint8_t {
+    follower,   // acceptor and learner only
+    candidate,  // running Phase 1 with its own ballot
+    leader,     // Phase 1 done; runs Phase 2 per slot
+};
+
+}  // namespace paxos::inline v0
