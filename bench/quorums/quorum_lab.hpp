@@ -67,9 +67,9 @@
 #include <paxos/assert.hpp>
 #include <paxos/config.hpp>
 #include <paxos/core/replica.hpp>
+#include <paxos/core/vocabulary.hpp>
 #include <paxos/policies/ballot.hpp>
 #include <paxos/policies/leader.hpp>
-#include <paxos/core/vocabulary.hpp>
 #include <paxos/policies/quorum_runtime.hpp>
 #include <paxos/policies/quorum_system.hpp>
 #include <paxos/policies/random.hpp>
