@@ -57,6 +57,7 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -65,6 +66,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -137,6 +139,85 @@ struct state_machine {
 
 // ---- our cluster ------------------------------------------------------------------
 
+// A FIFO of messages, each copied once: its header into a ring of
+// messages, its body into rings of values and reported votes (each body
+// contiguous), so a queued message is a view that step() takes as it is.
+// The same work as raft_fifo's one copy of each message.
+template <class Message, std::size_t Capacity, std::size_t ValuesCapacity,
+          std::size_t VotesCapacity>
+class message_fifo {
+public:
+    using value = typename Message::value_type;
+    using report = typename Message::report_type;
+    static_assert(std::has_single_bit(Capacity) && std::has_single_bit(ValuesCapacity) &&
+                  std::has_single_bit(VotesCapacity));
+
+    message_fifo()
+        : messages_(std::make_unique<queued[]>(Capacity)),
+          values_(std::make_unique<value[]>(ValuesCapacity)),
+          votes_(std::make_unique<report[]>(VotesCapacity)) {}
+
+    bool empty() const noexcept { return head_ == tail_; }
+    const Message& front() const noexcept { return messages_[head_ & (Capacity - 1)].m; }
+
+    void pop() noexcept {
+        const queued& q = messages_[head_ & (Capacity - 1)];
+        values_.head = q.values_end;
+        votes_.head = q.votes_end;
+        ++head_;
+    }
+
+    void push(const Message& m) {
+        if (tail_ - head_ >= Capacity) fail("message queue full");
+        queued& q = messages_[tail_ & (Capacity - 1)];
+        q.m = m;
+        if (!m.values.empty()) q.m.values = copy(values_, m.values);
+        if (!m.votes.empty()) q.m.votes = copy(votes_, m.votes);
+        q.values_end = values_.tail;
+        q.votes_end = votes_.tail;
+        ++tail_;
+    }
+
+private:
+    struct queued {
+        Message m;
+        std::uint64_t values_end = 0;  // the body rings' tails after this message
+        std::uint64_t votes_end = 0;
+    };
+    template <class T>
+    struct ring {
+        std::unique_ptr<T[]> items;
+        std::uint64_t head = 0;
+        std::uint64_t tail = 0;
+        explicit ring(std::unique_ptr<T[]> p) : items(std::move(p)) {}
+    };
+
+    // A contiguous copy of `body` at the ring's tail (skipping the ring's
+    // end when it does not fit there).
+    template <class T, std::size_t N>
+    static std::span<const T> copy_ring(ring<T>& r, std::span<const T> body) {
+        std::uint64_t at = r.tail;
+        if ((at & (N - 1)) + body.size() > N) at = (at | (N - 1)) + 1;
+        if (at + body.size() - r.head > N) fail("message queue: bodies full");
+        T* out = r.items.get() + (at & (N - 1));
+        for (std::size_t i = 0; i < body.size(); ++i) out[i] = body[i];
+        r.tail = at + body.size();
+        return {out, body.size()};
+    }
+    std::span<const value> copy(ring<value>& r, std::span<const value> body) {
+        return copy_ring<value, ValuesCapacity>(r, body);
+    }
+    std::span<const report> copy(ring<report>& r, std::span<const report> body) {
+        return copy_ring<report, VotesCapacity>(r, body);
+    }
+
+    std::unique_ptr<queued[]> messages_;
+    ring<value> values_;
+    ring<report> votes_;
+    std::uint64_t head_ = 0;
+    std::uint64_t tail_ = 0;
+};
+
 // N replicas and a FIFO network. For a single-decree config every proposal
 // starts a fresh instance: the replicas are rebuilt in place (no allocation)
 // and node 0 runs both phases for that one command or batch.
@@ -145,14 +226,17 @@ class paxos_cluster {
 public:
     using replica = paxos::replica<Config>;
     using message = typename replica::message_type;
-    using message_buffer = typename replica::message_buffer;
     using value = typename Config::value_type;
     static constexpr std::size_t node_count = Nodes;
-    static_assert((QueueCapacity & (QueueCapacity - 1)) == 0);
+    // Room for a queue full of batches, and a few promises of a whole window.
+    using fifo = message_fifo<message, QueueCapacity,
+                              std::bit_ceil(QueueCapacity* replica::batch_values_max +
+                                            4 * replica::body_values_max),
+                              std::bit_ceil(4 * replica::window_slots)>;
 
     paxos_cluster()
         : nodes_(std::make_unique<std::array<std::optional<replica>, Nodes>>()),
-          queue_(std::make_unique<message_buffer[]>(QueueCapacity)) {
+          queue_(std::make_unique<fifo>()) {
         renew();
         if constexpr (!Config::single_decree) {
             (void)node(0).campaign();
@@ -174,10 +258,11 @@ public:
 
     // Runs the network until no message is left.
     void settle() {
-        for (std::size_t id = 0; id < Nodes; ++id) drain(id);
-        while (head_ != tail_) {
+        drain(0);  // the only node given input since the last settle()
+        fifo& q = *queue_;
+        while (!q.empty()) {
             // A reference into the ring: push() refuses to overwrite it.
-            const message m = queue_[head_ & (QueueCapacity - 1)].view();
+            const message& m = q.front();
             if (m.to == paxos::node_id::broadcast()) {
                 for (std::size_t to = 0; to < Nodes; ++to) {
                     if (to != m.from.value) deliver(to, m);
@@ -185,7 +270,7 @@ public:
             } else {
                 deliver(m.to.value, m);
             }
-            ++head_;
+            q.pop();
         }
     }
 
@@ -241,8 +326,8 @@ private:
         replica& r = node(id);
         while (r.has_ready()) {
             const auto& rd = r.ready();
-            for (const message& m : rd.send_now) push(m);
-            for (const message& m : rd.send_after_sync) push(m);
+            for (const message& m : rd.send_now) queue_->push(m);
+            for (const message& m : rd.send_after_sync) queue_->push(m);
             for (const auto& e : rd.chosen) {
                 for (const value& v : e.values) fsm_[id].apply(v);
             }
@@ -250,17 +335,9 @@ private:
         }
     }
 
-    void push(const message& m) {
-        if (tail_ - head_ >= QueueCapacity) fail("message queue full");
-        queue_[tail_ & (QueueCapacity - 1)].assign(m);
-        ++tail_;
-    }
-
     std::unique_ptr<std::array<std::optional<replica>, Nodes>> nodes_;
-    std::unique_ptr<message_buffer[]> queue_;
+    std::unique_ptr<fifo> queue_;
     std::array<state_machine<value>, Nodes> fsm_{};
-    std::uint64_t head_ = 0;
-    std::uint64_t tail_ = 0;
     std::uint64_t messages_ = 0;
     std::uint64_t proposed_ = 0;
     std::uint64_t seed_ = 0;

@@ -65,7 +65,26 @@ struct learner_state {
             rec.values.assign(values);
         }
         w.use(s);
-        while (w.holds(chosen_end) && w.at(chosen_end).chosen) chosen_end = chosen_end.next();
+        advance_chosen_end(w);
+    }
+
+    // The same for a slot chosen with the value of our own vote (a leader's
+    // proposal, or a follower's vote in the ballot that chose it): nothing
+    // to compare or copy.
+    void mark_chosen_as_voted(window_type& w, slot_id s, record& rec, Ballot in) noexcept {
+        PAXOS_ASSERT(!rec.chosen);
+        PAXOS_ASSERT(!rec.chosen_aside);
+        PAXOS_ASSERT(rec.accepted_ballot == in);
+        rec.chosen = true;
+        rec.chosen_ballot = in;
+        w.use(s);
+        advance_chosen_end(w);
+    }
+
+    void advance_chosen_end(const window_type& w) noexcept {
+        while (w.holds(chosen_end) && w.slots[chosen_end.value % W].chosen) {
+            chosen_end = chosen_end.next();
+        }
     }
 
     // advance(): the votes as cast are durable now, so a slot chosen with

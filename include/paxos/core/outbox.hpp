@@ -42,30 +42,51 @@ public:
         return *this;
     }
 
-    std::size_t size() const noexcept { return now_ + after_; }
+    std::size_t size() const noexcept { return count_; }
     bool empty() const noexcept { return size() == 0; }
     std::size_t messages_free() const noexcept { return MessagesMax - size(); }
     std::size_t values_free() const noexcept { return ValuesMax - values_.size(); }
     std::size_t votes_free() const noexcept { return VotesMax - votes_.size(); }
 
-    // A new message with an empty body, in `group`.
-    message_type& add(send_group group) noexcept {
-        PAXOS_ASSERT(size() < MessagesMax);
+    // Room for one input: false, with nothing changed, unless this many
+    // messages, values and votes are free. Until the next call, every add
+    // asserts that the input keeps within what it asked for, so an input
+    // that could overflow the outbox is caught where it queues too much,
+    // not later (the replica asks for its per-input bound, limits.hpp).
+    bool open_input(std::size_t messages, std::size_t values, std::size_t votes) noexcept {
+        if (messages_free() < messages || values_free() < values || votes_free() < votes) {
+            return false;
+        }
+        messages_end_ = size() + messages;
+        values_end_ = values_.size() + values;
+        votes_end_ = votes_.size() + votes;
+        return true;
+    }
+
+    // A new message with header `h` and an empty body, in `group`.
+    message_type& add(send_group group, const message_header<Ballot>& h) noexcept {
+        PAXOS_ASSERT(count_ < messages_end_);
+        ++count_;
         message_type& m =
             group == send_group::now ? headers_[now_++] : headers_[MessagesMax - ++after_];
-        m = message_type{};
+        static_cast<message_header<Ballot>&>(m) = h;
+        m.values = {};
+        m.votes = {};
         return m;
     }
 
     // Copies `values` into the pool; the view stays valid until clear().
     std::span<const Value> put_values(std::span<const Value> values) {
-        PAXOS_ASSERT(values.size() <= values_free());
+        PAXOS_ASSERT(values.size() <= values_end_ - values_.size());
         const std::size_t at = values_.size();
         for (const Value& v : values) values_.push_back(v);
         return {values_.begin() + at, values.size()};
     }
     // Appends one reported vote, whose values come next in the values pool.
-    void put_vote(const report_type& v) noexcept { votes_.push_back(v); }
+    void put_vote(const report_type& v) noexcept {
+        PAXOS_ASSERT(votes_.size() < votes_end_);
+        votes_.push_back(v);
+    }
     // The values and votes put since the marks were taken, as views.
     std::size_t values_mark() const noexcept { return values_.size(); }
     std::size_t votes_mark() const noexcept { return votes_.size(); }
@@ -78,7 +99,7 @@ public:
 
     // Puts the after-sync group back in the order it was queued; once per batch.
     void seal() noexcept {
-        std::reverse(headers_.begin() + (MessagesMax - after_), headers_.end());
+        if (after_ > 1) std::reverse(headers_.begin() + (MessagesMax - after_), headers_.end());
     }
 
     std::span<const message_type> now() const noexcept { return {headers_.data(), now_}; }
@@ -92,10 +113,16 @@ public:
         for (const message_type& m : after_sync()) f(m);
     }
 
+    // Empties the outbox. What advance() itself queues (our own votes
+    // counted, commands that waited for leadership) is bounded by the
+    // outbox alone.
     void clear() noexcept {
-        now_ = after_ = 0;
+        now_ = after_ = count_ = 0;
         values_.clear();
         votes_.clear();
+        messages_end_ = MessagesMax;
+        values_end_ = ValuesMax;
+        votes_end_ = VotesMax;
     }
 
 private:
@@ -104,6 +131,10 @@ private:
         votes_ = other.votes_;
         now_ = other.now_;
         after_ = other.after_;
+        count_ = other.count_;
+        messages_end_ = other.messages_end_;
+        values_end_ = other.values_end_;
+        votes_end_ = other.votes_end_;
         const auto rebase = [&](message_type& m, const message_type& src) {
             m = src;
             // An empty view may point nowhere; a non-empty one points into other's pools.
@@ -127,8 +158,13 @@ private:
     std::array<message_type, MessagesMax> headers_{};
     std::size_t now_ = 0;
     std::size_t after_ = 0;
+    std::size_t count_ = 0;  // now_ + after_
     fixed_vector<Value, ValuesMax> values_{};
     fixed_vector<report_type, VotesMax> votes_{};
+    // Where the input under way must stop (open_input).
+    std::size_t messages_end_ = MessagesMax;
+    std::size_t values_end_ = ValuesMax;
+    std::size_t votes_end_ = VotesMax;
 };
 
 }  // namespace paxos::inline v0

@@ -37,14 +37,6 @@ struct phase2_pipeline {
         return reason::ok;
     }
 
-    // Closes the open batch and hands its commands back for proposing.
-    Batch seal() {
-        open = false;
-        Batch values = open_batch;
-        open_batch.clear();
-        return values;
-    }
-
     // A leader that steps down keeps the commands that never reached a slot
     // (when followers may propose, they go out again when it next leads).
     template <bool KeepOpen>

@@ -170,6 +170,7 @@ public:
             if (!p2_.open) {
                 const reason r = p2_.open_next(w_, l_.applied_end);
                 if (r != reason::ok) return {r, p_.leader};
+                note_output();
             }
             p2_.open_batch.push_back(value);
             if (p2_.open_batch.full()) seal_open_batch();
@@ -192,36 +193,18 @@ public:
     // per message), then hand the message to the handler of its kind. Each
     // handler applies the rule of its role and queues its answers.
     result step(const message_type& m) {
-        const input_guard guard{*this};
-        node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
-        if (const reason r = checks_.message(m, owner); r != reason::ok) return {r, p_.leader};
-        if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
-        // Agreement before anything changes: crash-fault Paxos never chooses
-        // two values for a slot, so a contradiction means a broken peer or two
-        // clusters mixed on one network. Say so, and trust nothing of it.
-        if (contradicts_chosen(m)) return {reason::contradicts_chosen, p_.leader};
-        // No zero test: highest_seen starts at zero, so zero never exceeds it.
-        if (m.ballot > p_.highest_seen) p_.highest_seen = m.ballot;
-        handled h{};
         switch (m.kind) {
-            case message_kind::prepare: h = on_prepare(m); break;
-            case message_kind::promise: h = on_promise(m); break;
-            case message_kind::accept: h = on_accept(m); break;
-            case message_kind::accepted: h = on_accepted(m); break;
-            case message_kind::reject: h = on_reject(m); break;
-            case message_kind::chosen: h = on_chosen(m, owner); break;
-            case message_kind::heartbeat: h = on_heartbeat(m); break;
-            case message_kind::learn_request: h = on_learn_request(m); break;
+            case message_kind::prepare: return step_as<message_kind::prepare>(m);
+            case message_kind::promise: return step_as<message_kind::promise>(m);
+            case message_kind::accept: return step_as<message_kind::accept>(m);
+            case message_kind::accepted: return step_as<message_kind::accepted>(m);
+            case message_kind::reject: return step_as<message_kind::reject>(m);
+            case message_kind::chosen: return step_as<message_kind::chosen>(m);
+            case message_kind::heartbeat: return step_as<message_kind::heartbeat>(m);
+            case message_kind::learn_request: return step_as<message_kind::learn_request>(m);
         }
-        // A retry the policy asked for when the message preempted us starts
-        // only now, after its handler is done: a Phase 1 started mid-handler
-        // would report our votes before the vote this very message casts, and
-        // then cast a vote below the promise it just made (found by the
-        // exhaustive explorer). Handlers cannot start Phase 1; they say so.
-        if (h.then == leader_action::start_phase1 && p_.current == role::follower && !decided()) {
-            (void)become_candidate();
-        }
-        return {h.code, p_.leader};
+        const input_guard guard{*this};
+        return {reason::malformed, p_.leader};
     }
 
     // One unit of logical time. The leader policy decides whether to start
@@ -243,11 +226,11 @@ public:
     // ---- outputs ------------------------------------------------------------------
 
     bool has_ready() const noexcept {
-        // One test for both buffers and the promise: this runs at least once
-        // per input, and usually finds nothing.
-        return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() |
-                std::size_t{a_.promised_dirty}) != 0 ||
-               l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader);
+        // A flag, set wherever the state ready() hands out changes
+        // (note_output): this runs after every input and every advance(),
+        // and usually finds nothing. Debug builds check it against the state.
+        if constexpr (check_invariants_enabled) PAXOS_ASSERT(output_ || !output_in_state());
+        return output_;
     }
 
     // Collects the batch. Views stay valid until advance(ready()). Sealing the
@@ -294,6 +277,7 @@ public:
         PAXOS_ASSERT(o_.outstanding);
         PAXOS_ASSERT(&done == &ready_);
         o_.outstanding = false;
+        output_ = false;  // what advance() itself queues sets it again
         a_.synced(ready_.promised_changed, ready_.promised);
         o_.box.clear();
         l_.take_back_aside(w_, o_.records);
@@ -355,7 +339,8 @@ public:
         PAXOS_ASSERT(to != options_.self && to.value < node_count_);
         PAXOS_ASSERT(s < l_.applied_end);  // only what is chosen and applied here
         message_type c;
-        set_header(c, to, message_kind::chosen, ballot_type{}, s);
+        static_cast<message_header<ballot_type>&>(c) =
+            header(to, message_kind::chosen, ballot_type{}, s);
         c.values = values;
         return c;
     }
@@ -432,27 +417,16 @@ private:
 
     // ---- input bookkeeping ----------------------------------------------------------
 
-    // Checks, when an input returns, that it queued no more than the room
-    // has_outbox_room() asked for, and that the invariant chain holds.
+    // Every input opens with this: no batch may be outstanding, and when the
+    // input returns the invariant chain must hold. (That it queued no more
+    // than has_outbox_room() asked for, the outbox asserts as it queues.)
     struct input_guard {
         const replica& r;
-        std::size_t messages_free;
-        std::size_t values_free;
-        std::size_t votes_free;
-        explicit input_guard(replica& of) noexcept
-            : r(of),
-              messages_free(of.o_.box.messages_free()),
-              values_free(of.o_.box.values_free()),
-              votes_free(of.o_.box.votes_free()) {
+        explicit input_guard(replica& of) noexcept : r(of) {
             PAXOS_ASSERT(!of.o_.outstanding);  // advance() the last ready() first
             of.p_.fresh = false;
         }
-        ~input_guard() {
-            PAXOS_ASSERT(messages_free - r.o_.box.messages_free() <= messages_per_input_max);
-            PAXOS_ASSERT(values_free - r.o_.box.values_free() <= values_per_input_max);
-            PAXOS_ASSERT(votes_free - r.o_.box.votes_free() <= votes_per_input_max);
-            r.check_invariants();
-        }
+        ~input_guard() { r.check_invariants(); }
     };
 
 #if !defined(NDEBUG) || defined(PAXOS_CHECK_INVARIANTS)
@@ -481,10 +455,20 @@ private:
         }
     }
 
-    bool has_outbox_room() const noexcept {
-        return o_.box.messages_free() >= messages_per_input_max &&
-               o_.box.values_free() >= values_per_input_max &&
-               o_.box.votes_free() >= votes_per_input_max;
+    // What has_ready() reports, read from the units' state: a message
+    // queued, a vote or promise to persist, a catch-up request, a chosen
+    // slot to hand out, or a leader's open batch to seal.
+    bool output_in_state() const noexcept {
+        return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() |
+                std::size_t{a_.promised_dirty}) != 0 ||
+               l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader);
+    }
+    // Called wherever one of those may have become true.
+    void note_output() noexcept { output_ = true; }
+
+    // Room for the most one input can queue (limits.hpp), reserved for it.
+    bool has_outbox_room() noexcept {
+        return o_.box.open_input(messages_per_input_max, values_per_input_max, votes_per_input_max);
     }
 
     const ready_type& point_views() noexcept {
@@ -496,24 +480,64 @@ private:
         return ready_;
     }
 
+    // step() for a message of kind K: the checks and the handler are chosen
+    // at compile time, so the hot kinds (accept, accepted) pay only for the
+    // checks that apply to them.
+    template <message_kind K>
+    result step_as(const message_type& m) {
+        const input_guard guard{*this};
+        node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
+        if (const reason r = checks_.template message_as<K>(m, owner); r != reason::ok) {
+            return {r, p_.leader};
+        }
+        if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
+        // Agreement before anything changes: crash-fault Paxos never chooses
+        // two values for a slot, so a contradiction means a broken peer or two
+        // clusters mixed on one network. Say so, and trust nothing of it.
+        if constexpr (K == message_kind::chosen || K == message_kind::promise) {
+            if (contradicts_chosen(m)) return {reason::contradicts_chosen, p_.leader};
+        }
+        // No zero test: highest_seen starts at zero, so zero never exceeds it.
+        if (m.ballot > p_.highest_seen) p_.highest_seen = m.ballot;
+        handled h{};
+        if constexpr (K == message_kind::prepare) h = on_prepare(m);
+        if constexpr (K == message_kind::promise) h = on_promise(m);
+        if constexpr (K == message_kind::accept) h = on_accept(m);
+        if constexpr (K == message_kind::accepted) h = on_accepted(m);
+        if constexpr (K == message_kind::reject) h = on_reject(m);
+        if constexpr (K == message_kind::chosen) h = on_chosen(m, owner);
+        if constexpr (K == message_kind::heartbeat) h = on_heartbeat(m);
+        if constexpr (K == message_kind::learn_request) h = on_learn_request(m);
+        // A retry the policy asked for when the message preempted us starts
+        // only now, after its handler is done: a Phase 1 started mid-handler
+        // would report our votes before the vote this very message casts, and
+        // then cast a vote below the promise it just made (found by the
+        // exhaustive explorer). Handlers cannot start Phase 1; they say so.
+        if (h.then == leader_action::start_phase1 && p_.current == role::follower && !decided()) {
+            (void)become_candidate();
+        }
+        return {h.code, p_.leader};
+    }
+
     // ---- messages ---------------------------------------------------------------------
 
     // The header every message of ours carries.
-    void set_header(message_type& m, node_id to, message_kind kind, ballot_type b,
-                    slot_id s) const noexcept {
-        m.kind = kind;
-        m.from = options_.self;
-        m.to = to;
-        m.ballot = b;
-        m.slot = s;
-        m.chosen_end = l_.chosen_end;
+    message_header<ballot_type> header(node_id to, message_kind kind, ballot_type b,
+                                       slot_id s) const noexcept {
+        message_header<ballot_type> h;
+        h.kind = kind;
+        h.from = options_.self;
+        h.to = to;
+        h.ballot = b;
+        h.slot = s;
+        h.chosen_end = l_.chosen_end;
+        return h;
     }
     // Messages are built in place in the outbox and returned for the caller
     // to fill in: no copy of a finished message.
     message_type& emit(node_id to, message_kind kind, ballot_type b, slot_id s) {
-        message_type& m = o_.box.add(a_.group_of(kind, b));
-        set_header(m, to, kind, b, s);
-        return m;
+        note_output();
+        return o_.box.add(a_.group_of(kind, b), header(to, kind, b, s));
     }
     message_type& send(node_id to, message_kind kind, ballot_type b, slot_id s = slot_id{}) {
         PAXOS_ASSERT(to != options_.self);
@@ -559,6 +583,8 @@ private:
     void on_quorum_accepted(slot_id s, slot_type& rec);
     void retransmit();
     void mark_chosen(slot_id s, slot_type& rec, std::span<const value_type> values, ballot_type in);
+    void mark_chosen_as_voted(slot_id s, slot_type& rec, ballot_type in);
+    void after_chosen(slot_id chosen_end_before);
     handled on_chosen(const message_type& m, node_id owner);
     bool contradicts_chosen(const message_type& m) const;
     void learn_from_leader(const message_type& m);
@@ -586,6 +612,9 @@ private:
     learner_type l_{};
     output_state o_{};
     ready_type ready_{};  // views into o_ and l_, refreshed by point_views()
+    // Whether ready() has anything to hand out (has_ready). Derived from the
+    // units' state (output_in_state), so not part of visit_state().
+    bool output_ = false;
 };
 
 }  // namespace paxos::inline v0

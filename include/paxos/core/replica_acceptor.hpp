@@ -53,9 +53,11 @@ auto replica<Config>::on_prepare(const message_type& m) -> handled {
         // serves the rest from its log (catch_up, as for learners).
         send_chosen_from(m.from, w_.base);
         l_.ask_catch_up(m.from, m.slot, w_.base);
+        note_output();
         return {reason::slot_compacted};
     }
     a_.raise_promise(m.ballot);
+    if (a_.promised_dirty) note_output();
     p_.leader = node_id::none();       // an election is under way
     leader_policy_.on_leader_heard();  // a live proposer: don't start a rival one
     a_.template report_votes<promise_parts_max, promise_values_max>(
@@ -72,12 +74,14 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
         return {reason::stale_ballot};
     }
     a_.promise_by_accepting(m.ballot);
+    if (a_.promised_dirty) note_output();
     const leader_action then = preempted_by(m.ballot);
     hear_leader(m.from);
     learn_from_leader(m);
     if (m.slot < w_.base) {
         // Applied and released here: the leader is behind; teach it.
         l_.ask_catch_up(m.from, m.slot, w_.base);
+        note_output();
         return {reason::slot_compacted, then};
     }
     if (!w_.make_room(m.slot, l_.applied_end)) return {reason::slot_out_of_window, then};
@@ -88,6 +92,7 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
         return {reason::ignored, then};
     }
     a_.cast_vote(m.slot, rec, m.ballot, m.values);
+    note_output();
     w_.use(m.slot);
     send(m.from, message_kind::accepted, m.ballot, m.slot);
     return {reason::ok, then};

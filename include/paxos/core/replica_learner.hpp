@@ -36,7 +36,21 @@ void replica<Config>::send_chosen_from(node_id to, slot_id from) {
 template <class Config>
 void replica<Config>::mark_chosen(slot_id s, slot_type& rec, std::span<const value_type> values,
                                   ballot_type in) {
+    const slot_id before = l_.chosen_end;
     l_.mark_chosen(w_, s, rec, values, in);
+    after_chosen(before);
+}
+
+template <class Config>
+void replica<Config>::mark_chosen_as_voted(slot_id s, slot_type& rec, ballot_type in) {
+    const slot_id before = l_.chosen_end;
+    l_.mark_chosen_as_voted(w_, s, rec, in);
+    after_chosen(before);
+}
+
+template <class Config>
+void replica<Config>::after_chosen(slot_id chosen_end_before) {
+    if (l_.chosen_end != chosen_end_before) note_output();
     if (l_.chosen_end >= w_.end) p2_.proposer_unfinished = false;
     if (decided()) p2_.pending.clear();
 }
@@ -110,7 +124,7 @@ void replica<Config>::learn_from_leader(const message_type& m) {
         if (!w_.holds(s)) break;
         slot_type& rec = w_.at(s);
         if (rec.chosen || rec.accepted_ballot != m.ballot) continue;
-        mark_chosen(s, rec, rec.values.view(), m.ballot);
+        mark_chosen_as_voted(s, rec, m.ballot);
     }
 }
 
@@ -149,6 +163,7 @@ auto replica<Config>::on_learn_request(const message_type& m) -> handled {
     send_chosen_from(m.from, std::max(m.slot, w_.base));
     if (m.slot < w_.base) {
         l_.ask_catch_up(m.from, m.slot, w_.base);
+        note_output();
         return {reason::slot_compacted};
     }
     return {};

@@ -73,6 +73,7 @@ result replica<Config>::become_candidate() {
     p_.current = role::candidate;
     p_.ballot = *next;
     a_.raise_promise(p_.ballot);
+    if (a_.promised_dirty) note_output();
     p_.leader = node_id::none();
     p2_.template stop<false>();
     p_.retransmit_elapsed = 0;
@@ -189,8 +190,11 @@ auto replica<Config>::on_reject(const message_type& m) -> handled {
 template <class Config>
 void replica<Config>::seal_open_batch() {
     PAXOS_ASSERT(p2_.open && p_.current == role::leader);
-    const batch_type values = p2_.seal();
-    propose_slot(p2_.open_slot, values.view());
+    // Proposed straight from the open batch: propose_slot copies it once,
+    // into our vote (nothing it calls touches the open batch).
+    p2_.open = false;
+    propose_slot(p2_.open_slot, p2_.open_batch.view());
+    p2_.open_batch.clear();
 }
 
 // Moves commands queued while not leader into a slot of their own.
@@ -199,6 +203,7 @@ void replica<Config>::flush_pending() {
     if (p2_.pending.empty() || p_.current != role::leader || decided()) return;
     if (p2_.open) seal_open_batch();
     if (p2_.open_next(w_, l_.applied_end) != reason::ok) return;
+    note_output();
     p2_.open_batch = p2_.pending;
     p2_.pending.clear();
     seal_open_batch();
@@ -220,6 +225,7 @@ void replica<Config>::propose_slot(slot_id s, std::span<const value_type> values
     rec.sent_this_round = true;
     if constexpr (rules::votes_count_in_one_ballot) rec.votes.clear();
     a_.cast_vote(s, rec, p_.ballot, values);  // p_.ballot == promise here
+    note_output();
     w_.use(s);
     if constexpr (!rules::own_vote_counts_when_durable) {
         rec.votes.insert(options_.self);
@@ -255,7 +261,7 @@ void replica<Config>::count_own_vote(const record_type& r) {
 
 template <class Config>
 void replica<Config>::on_quorum_accepted(slot_id s, slot_type& rec) {
-    mark_chosen(s, rec, rec.values.view(), p_.ballot);
+    mark_chosen_as_voted(s, rec, p_.ballot);
     // Under a stable leader, followers that voted learn it from the chosen_end
     // of our next accept or heartbeat (learn_from_leader), so no message per
     // slot is needed. Where no accept went out (our vote alone chose the
