@@ -170,9 +170,9 @@ public:
     void push(const Message& m) {
         if (tail_ - head_ >= Capacity) fail("message queue full");
         queued& q = messages_[tail_ & (Capacity - 1)];
-        q.m = m;
-        if (!m.values.empty()) q.m.values = copy(values_, m.values);
-        if (!m.votes.empty()) q.m.votes = copy(votes_, m.votes);
+        static_cast<typename Message::header_type&>(q.m) = m.header();
+        q.m.values = m.values.empty() ? std::span<const value>{} : copy(values_, m.values);
+        q.m.votes = m.votes.empty() ? std::span<const report>{} : copy(votes_, m.votes);
         q.values_end = values_.tail;
         q.votes_end = votes_.tail;
         ++tail_;

@@ -176,6 +176,12 @@ public:
         PAXOS_ASSERT(count <= s_.size);
         s_.truncate(count);
     }
+    // Appends a copy of `values`, which must fit and must not point into
+    // this vector.
+    constexpr void append(std::span<const T> values) noexcept(nothrow_copy) {
+        PAXOS_ASSERT(values.size() <= Capacity - s_.size);
+        for (const T& v : values) s_.push(v);
+    }
     // Replaces the contents with a copy of `values` (values.size() <= capacity).
     constexpr void assign(std::span<const T> values) {
         PAXOS_ASSERT(values.size() <= Capacity);

@@ -72,13 +72,18 @@ struct learner_state {
     // proposal, or a follower's vote in the ballot that chose it): nothing
     // to compare or copy.
     void mark_chosen_as_voted(window_type& w, slot_id s, record& rec, Ballot in) noexcept {
+        set_chosen_as_voted(rec, in);
+        w.use(s);
+        advance_chosen_end(w);
+    }
+    // Its first half, for a caller that marks a run of slots in use and
+    // then advances chosen_end once.
+    static void set_chosen_as_voted(record& rec, Ballot in) noexcept {
         PAXOS_ASSERT(!rec.chosen);
         PAXOS_ASSERT(!rec.chosen_aside);
         PAXOS_ASSERT(rec.accepted_ballot == in);
         rec.chosen = true;
         rec.chosen_ballot = in;
-        w.use(s);
-        advance_chosen_end(w);
     }
 
     void advance_chosen_end(const window_type& w) noexcept {

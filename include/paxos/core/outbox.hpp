@@ -26,9 +26,15 @@ enum class send_group : std::uint8_t {
     after_sync,  // only once the batch's durable part is synced
 };
 
+// InputMessages, InputValues and InputVotes bound what one input may queue
+// (open_input); each pool holds at least that much.
 template <class Ballot, class Value, std::size_t MessagesMax, std::size_t ValuesMax,
-          std::size_t VotesMax>
+          std::size_t VotesMax, std::size_t InputMessages, std::size_t InputValues,
+          std::size_t InputVotes>
 class outbox {
+    static_assert(InputMessages <= MessagesMax && InputValues <= ValuesMax &&
+                  InputVotes <= VotesMax);
+
 public:
     using message_type = basic_message<Ballot, Value>;
     using report_type = vote_report<Ballot>;
@@ -48,18 +54,21 @@ public:
     std::size_t values_free() const noexcept { return ValuesMax - values_.size(); }
     std::size_t votes_free() const noexcept { return VotesMax - votes_.size(); }
 
-    // Room for one input: false, with nothing changed, unless this many
-    // messages, values and votes are free. Until the next call, every add
-    // asserts that the input keeps within what it asked for, so an input
-    // that could overflow the outbox is caught where it queues too much,
-    // not later (the replica asks for its per-input bound, limits.hpp).
-    bool open_input(std::size_t messages, std::size_t values, std::size_t votes) noexcept {
-        if (messages_free() < messages || values_free() < values || votes_free() < votes) {
+    // Room for one input: false, with nothing changed, unless the input
+    // bound is free in every pool. Until the next call, every add asserts
+    // that the input keeps within it, so an input that could overflow the
+    // outbox is caught where it queues too much, not later. An empty
+    // outbox already has its bound set (clear()), so the common case is
+    // one test.
+    bool open_input() noexcept {
+        if (count_ == 0) return true;
+        if (messages_free() < InputMessages || values_free() < InputValues ||
+            votes_free() < InputVotes) {
             return false;
         }
-        messages_end_ = size() + messages;
-        values_end_ = values_.size() + values;
-        votes_end_ = votes_.size() + votes;
+        messages_end_ = count_ + InputMessages;
+        values_end_ = values_.size() + InputValues;
+        votes_end_ = votes_.size() + InputVotes;
         return true;
     }
 
@@ -79,7 +88,7 @@ public:
     std::span<const Value> put_values(std::span<const Value> values) {
         PAXOS_ASSERT(values.size() <= values_end_ - values_.size());
         const std::size_t at = values_.size();
-        for (const Value& v : values) values_.push_back(v);
+        values_.append(values);
         return {values_.begin() + at, values.size()};
     }
     // Appends one reported vote, whose values come next in the values pool.
@@ -113,16 +122,16 @@ public:
         for (const message_type& m : after_sync()) f(m);
     }
 
-    // Empties the outbox. What advance() itself queues (our own votes
-    // counted, commands that waited for leadership) is bounded by the
-    // outbox alone.
+    // Empties the outbox and opens it for one input (open_input). What
+    // advance() itself queues (our own votes counted, commands that waited
+    // for leadership) keeps within that bound too.
     void clear() noexcept {
         now_ = after_ = count_ = 0;
         values_.clear();
         votes_.clear();
-        messages_end_ = MessagesMax;
-        values_end_ = ValuesMax;
-        votes_end_ = VotesMax;
+        messages_end_ = InputMessages;
+        values_end_ = InputValues;
+        votes_end_ = InputVotes;
     }
 
 private:
@@ -162,9 +171,9 @@ private:
     fixed_vector<Value, ValuesMax> values_{};
     fixed_vector<report_type, VotesMax> votes_{};
     // Where the input under way must stop (open_input).
-    std::size_t messages_end_ = MessagesMax;
-    std::size_t values_end_ = ValuesMax;
-    std::size_t votes_end_ = VotesMax;
+    std::size_t messages_end_ = InputMessages;
+    std::size_t values_end_ = InputValues;
+    std::size_t votes_end_ = InputVotes;
 };
 
 }  // namespace paxos::inline v0

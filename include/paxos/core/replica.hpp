@@ -138,6 +138,7 @@ public:
         node_set self{};
         self.insert(options_.self);
         self_is_phase2_quorum_ = quorum_.is_phase2_quorum(self);
+        ready_.peers = peers_;  // fixed for life
     }
 
     // Restores the durable state of an earlier life. Call before any input.
@@ -163,6 +164,15 @@ public:
     // `ok` means the command was taken, not that it is chosen: watch the
     // chosen entries of later ready batches.
     result propose(const value_type& value) {
+        // The common case at a busy leader: the command joins the open batch
+        // and queues nothing (the batch is not full yet), so it needs no
+        // room in the outbox.
+        if (p_.current == role::leader && p2_.open &&
+            p2_.open_batch.size() + 1 < batch_values_max && !decided()) {
+            const input_guard guard{*this};
+            p2_.open_batch.push_back(value);
+            return {reason::ok, p_.leader};
+        }
         const input_guard guard{*this};
         if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
         if (decided()) return {reason::already_chosen, p_.leader};
@@ -250,7 +260,6 @@ public:
         ready_.promised_changed = a_.promised_dirty;
         ready_.sync_needed = a_.promised_dirty || !o_.records.empty();
         o_.box.seal();
-        ready_.peers = peers_;
         l_.handed_end = l_.chosen_end;
         o_.outstanding = true;
         return point_views();
@@ -363,7 +372,8 @@ private:
     using checks_type = input_checks<ballot_type, value_type, batch_values_max, promise_values_max,
                                      window_slots, promise_parts_max>;
     using outbox_type = outbox<ballot_type, value_type, outbox_messages_max,
-                               2 * values_per_input_max, 2 * votes_per_input_max>;
+                               2 * values_per_input_max, 2 * votes_per_input_max,
+                               messages_per_input_max, values_per_input_max, votes_per_input_max>;
 
     // The proposer's own state, and the role that decides which units act.
     struct proposer_state {
@@ -467,9 +477,7 @@ private:
     void note_output() noexcept { output_ = true; }
 
     // Room for the most one input can queue (limits.hpp), reserved for it.
-    bool has_outbox_room() noexcept {
-        return o_.box.open_input(messages_per_input_max, values_per_input_max, votes_per_input_max);
-    }
+    bool has_outbox_room() noexcept { return o_.box.open_input(); }
 
     const ready_type& point_views() noexcept {
         ready_.accepted = o_.records.view();

@@ -120,12 +120,16 @@ bool replica<Config>::contradicts_chosen(const message_type& m) const {
 template <class Config>
 void replica<Config>::learn_from_leader(const message_type& m) {
     const slot_id until = std::min(m.chosen_end, w_.end);
-    for (slot_id s = l_.chosen_end; s < until; s = s.next()) {
+    const slot_id before = l_.chosen_end;
+    if (!(before < until)) return;  // the common case once caught up: one slot or none
+    for (slot_id s = before; s < until; s = s.next()) {
         if (!w_.holds(s)) break;
         slot_type& rec = w_.at(s);
         if (rec.chosen || rec.accepted_ballot != m.ballot) continue;
-        mark_chosen_as_voted(s, rec, m.ballot);
+        learner_type::set_chosen_as_voted(rec, m.ballot);  // in use: s < w_.end
     }
+    l_.advance_chosen_end(w_);
+    after_chosen(before);
 }
 
 // A leader is alive. A heartbeat does not raise the promise (it is not a

@@ -43,6 +43,25 @@ struct slot_record {
     // Phase 1's adopted value while the slot is open, or the learner's chosen
     // value set aside once it is chosen: never both, so one batch serves.
     Batch spare{};
+
+    // Back to a fresh record, member by member: cheaper than assigning a
+    // new record, and a member added above and not reset here does not
+    // compile (the binding names every member).
+    void reset() noexcept {
+        auto& [vote_ballot, vote_values, dirty, is_chosen, aside, chosen_in, is_proposed, sent,
+               voters, adopted_ballot, spare_values] = *this;
+        vote_ballot = Ballot{};
+        vote_values.clear();
+        dirty = false;
+        is_chosen = false;
+        aside = false;
+        chosen_in = Ballot{};
+        is_proposed = false;
+        sent = false;
+        voters = node_set{};
+        adopted_ballot = Ballot{};
+        spare_values.clear();
+    }
 };
 
 template <class Ballot, class Batch, std::size_t W>
@@ -78,18 +97,10 @@ struct slot_window {
             PAXOS_ASSERT(released.chosen);
             PAXOS_ASSERT(!released.durable_dirty);
             PAXOS_ASSERT(!released.chosen_aside);
-            released = fresh();
+            released.reset();
             base = base.next();
         } while (!holds(s));
         return true;
-    }
-
-    // Default-initialized, not value-initialized: `{}` on a class without a
-    // user-provided constructor zero-fills all of it first, which for two
-    // batches of large commands is kilobytes per slot.
-    static record fresh() {
-        record r;
-        return r;
     }
 };
 
