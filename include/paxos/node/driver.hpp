@@ -507,24 +507,28 @@ private:
             machine_.apply(s, values, none);
         };
         slot_id first_unapplied{};
-        if (snapshots_ != nullptr) {
-            static_assert(
-                requires(Store & s) { s.snapshot_slot(); },
-                "paxos::node::driver: a snapshot store needs a log with "
-                "snapshot_slot() (storage::posix_wal)");
-            auto load = [&](const storage::snapshot_info& info) {
-                snapshot_reader reader(*snapshots_, info);
-                return machine_.load_snapshot(reader) && reader.remaining_bytes() == 0;
-            };
-            const auto got =
-                storage::recover_with_snapshot<Config>(store_, *snapshots_, rec, load, apply);
-            if (got.code != storage::restart_status::ok) {
-                return {std::string("recovery: ") + storage::to_string(got.code) + store_detail() +
-                        snapshot_detail()};
+        bool recovered = false;
+        if constexpr (requires(Store & s) { s.snapshot_slot(); }) {
+            if (snapshots_ != nullptr) {
+                auto load = [&](const storage::snapshot_info& info) {
+                    snapshot_reader reader(*snapshots_, info);
+                    return machine_.load_snapshot(reader) && reader.remaining_bytes() == 0;
+                };
+                const auto got =
+                    storage::recover_with_snapshot<Config>(store_, *snapshots_, rec, load, apply);
+                if (got.code != storage::restart_status::ok) {
+                    return {std::string("recovery: ") + storage::to_string(got.code) +
+                            store_detail() + snapshot_detail()};
+                }
+                first_unapplied = got.first_unapplied;
+                last_snapshot_ = got.snapshot;
+                recovered = true;
             }
-            first_unapplied = got.first_unapplied;
-            last_snapshot_ = got.snapshot;
         } else {
+            // Snapshots need a log that records its snapshot marker (posix_wal).
+            PAXOS_ASSERT(snapshots_ == nullptr);
+        }
+        if (!recovered) {
             const storage::status st = storage::recover_into(store_, rec, apply);
             if (st != storage::status::ok)
                 return {std::string("recovery: ") + storage::to_string(st) + store_detail()};
@@ -686,7 +690,8 @@ private:
                           store_detail());
                 return;
             }
-            if (got.stop == storage::read_stop::compacted || got.stop == storage::read_stop::gap)
+            using stop = decltype(got.stop);
+            if (got.stop == stop::compacted || got.stop == stop::gap)
                 snapshot_wanted(want.peer, got.next);
         } else {
             snapshot_wanted(want.peer, want.from);  // this store keeps no chosen entries
@@ -712,7 +717,12 @@ private:
             return (void)stop_with(std::string("snapshot save: ") + snapshot_error());
         if (snapshots_->commit() != snapshot_status::ok)
             return (void)stop_with(std::string("snapshot commit: ") + snapshot_error());
-        if (storage::compact_log(store_, *snapshots_) != storage::status::ok)
+        // Compact only to the snapshot before this one, so the log keeps at
+        // least snapshot_every_slots chosen slots behind the newest snapshot
+        // for peers that fall behind (serve_catch_up), until a running
+        // replica can install a snapshot.
+        const auto kept = snapshots_->snapshots();  // newest first, durable
+        if (kept.size() >= 2 && store_.snapshot(kept[1].slot) != storage::status::ok)
             return (void)stop_with(std::string("compaction: ") + store_detail());
         last_snapshot_ = at;
         ++stats_.snapshots_taken;
