@@ -46,8 +46,9 @@
 // calls the hook on_snapshot_wanted, where that transfer will start. With a
 // snapshot store, the driver saves the state machine every
 // options.snapshot_every_slots applied slots, then compacts the log (the
-// order of storage/snapshot_recovery.hpp), and start() restores from the
-// newest snapshot and the log after it.
+// order of storage/snapshot_recovery.hpp) to the snapshot before that one,
+// so the log keeps at least that many slots for lagging peers; start()
+// restores from the newest snapshot and the log after it.
 //
 // No allocation after start(): every buffer (frames, waiting proposals,
 // client connections) is allocated in the constructor.
