@@ -135,6 +135,13 @@ private:
     std::array<pid_t, 3> pid_{-1, -1, -1};
 };
 
+std::size_t count(const std::string& text, const std::string& word) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1))
+        ++n;
+    return n;
+}
+
 void add_ones(client& c, int count, std::int64_t& total) {
     for (int k = 0; k < count; ++k) {
         const auto r = add(c, 1);
@@ -164,7 +171,11 @@ TEST_CASE(
     CHECK(total == 100);
     for (std::size_t i = 0; i < 3; ++i) {
         CHECK(cluster.stop(i) == 0);
+        // Every start after the first recovered applied state (its snapshot
+        // and log) before running.
         const std::string log = cluster.log(i);
+        CHECK_MESSAGE(count(log, "running") == (i == leader ? 3u : 2u), log);
+        CHECK_MESSAGE(count(log, "applied through slot 0\n") == 1u, log);
         CHECK_MESSAGE(log.find("stopped;") != std::string::npos, log);
     }
 }
