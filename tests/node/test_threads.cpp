@@ -53,7 +53,7 @@ std::size_t other_than(std::size_t a, std::size_t b = 99) {
 }
 
 TEST_CASE(
-    "node: three drivers commit over TCP and the POSIX log; a node that missed more than "
+    "node: three drivers commit over TCP and the POSIX log, and a node that missed more than "
     "a window catches up from the log") {
     std::array<temp_dir, 3> dirs;
     thread_cluster<wal, counter> cluster(
@@ -148,7 +148,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "node: a malformed client request is answered `malformed` and its connection closed; "
+    "node: a malformed client request is answered `malformed` and its connection closed, and "
     "other clients go on") {
     std::array<temp_dir, 3> dirs;
     thread_cluster<wal, counter> cluster(
@@ -221,7 +221,8 @@ struct failing_store {
     }
 };
 
-TEST_CASE("node: a storage error stops the driver (fail-stop, with the reason); the others go on") {
+TEST_CASE(
+    "node: a storage error stops the driver (fail-stop, with the reason) while the others go on") {
     thread_cluster<failing_store, counter> cluster(
         [](std::size_t) { return std::make_unique<failing_store>(); });
     cluster.start_all();
