@@ -6,6 +6,7 @@
 //   counter node --id 0 --peers peers.conf --clients clients.conf --dir /tmp/c0   (and 1, 2)
 //   counter add 5 clients.conf        # prints the counter after adding 5
 //
+// examples/counter_demo.sh runs all of it, with a kill -9 of the leader.
 // peers.conf and clients.conf hold "ID ADDRESS:PORT" per line (README, "Node driver").
 #include <paxos/node/client.hpp>
 #include <paxos/node/process.hpp>
@@ -85,4 +86,5 @@ int main(int argc, char** argv) {
     std::int64_t value = 0;
     std::memcpy(&value, got.reply.data(), sizeof value);
     std::printf("%lld\n", static_cast<long long>(value));
+    std::fprintf(stderr, "answered by node %u, the leader\n", unsigned{got.from.value});
 }
