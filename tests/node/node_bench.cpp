@@ -4,7 +4,7 @@
 // per client, one command at a time each). Beside them, the raw fdatasync
 // rate of a 64-byte append in DIR, measured in the same run.
 //
-//   paxos_node_bench [--dir DIR] [--seconds S]     (DIR default: a new dir under /tmp)
+//   paxos_node_bench [--dir DIR] [--seconds S]   (default: a new dir under /tmp, removed after)
 //
 // Prints one line per row of the README's table.
 #include <paxos/node/client.hpp>
@@ -139,6 +139,7 @@ result_row run_clients(const std::vector<paxos::net::peer_address>& nodes, std::
 
 int main(int argc, char** argv) {
     std::string dir;
+    bool own_dir = false;
     double seconds = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (std::string(argv[i]) == "--dir") dir = argv[i + 1];
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
         std::string pattern = "/tmp/paxos-node-bench-XXXXXX";
         if (::mkdtemp(pattern.data()) == nullptr) return 1;
         dir = pattern;
+        own_dir = true;
     }
     std::filesystem::create_directories(dir);
     std::array<int, 3> peer_fd{}, client_fd{};
@@ -208,4 +210,5 @@ int main(int argc, char** argv) {
         std::string line;
         while (std::getline(in, line)) std::printf("  node log: %s\n", line.c_str());
     }
+    if (own_dir) std::filesystem::remove_all(dir);
 }

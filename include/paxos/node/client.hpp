@@ -46,7 +46,7 @@ struct call_outcome {
     answer_status status = answer_status::timed_out;
     node_id from = node_id::none();  // the node that answered
     sm::request_id request{};
-    std::array<std::byte, 256> reply{};
+    std::array<std::byte, 256> reply{};  // the state machine's reply, cut at 256 bytes
     std::size_t reply_size = 0;
     std::uint32_t attempts = 0;
 

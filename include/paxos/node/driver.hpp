@@ -297,7 +297,8 @@ public:
     struct capacity {
         std::size_t waiting_max = 1024;           // proposals waiting for their answer
         std::size_t clients_max = 64;             // client connections
-        std::size_t client_out_bytes = 64 << 10;  // reply bytes queued per client
+        std::size_t client_out_bytes = 64 << 10;  // reply bytes queued per client (a reply
+                                                  // that does not fit is dropped, counted)
     };
 
     driver(const options& opts, Store& store, Transport& net, StateMachine& machine,
@@ -307,10 +308,10 @@ public:
           net_(net),
           machine_(machine),
           snapshots_(snapshots),
-          cap_(cap),
           replica_(replica_options(opts)) {
         PAXOS_ASSERT(opts.tick_ms >= 1);
         PAXOS_ASSERT(cap.waiting_max >= 1);
+        PAXOS_ASSERT(cap.clients_max <= 0xFFFF);  // a client's index is 16 bits of its cookie
         PAXOS_ASSERT(cap.client_out_bytes >= length_prefix_bytes + reply_header_bytes + 4096);
         waiting_.resize(cap.waiting_max);
         clients_.resize(cap.clients_max);
@@ -940,7 +941,6 @@ private:
     Transport& net_;
     StateMachine& machine_;
     storage::snapshot_store<>* snapshots_;
-    capacity cap_;
     replica_type replica_;
     message_buffer in_{};
     wire::buffer_for<message_buffer> frame_{};
