@@ -211,8 +211,10 @@ public:
         const auto e = s.driver->start();
         REQUIRE_MESSAGE(e.ok(), e.what);
         s.running.store(true);
+        s.finished.store(false);
         s.thread = std::thread([&s] {
             (void)s.driver->run([&s] { return s.running.load(std::memory_order_relaxed); });
+            s.finished.store(true);  // asked to stop, or stopped by an error
         });
     }
     void start_all() {
@@ -247,7 +249,8 @@ public:
     driver_type& driver(std::size_t i) { return *slots_[i].driver; }
     Machine& machine(std::size_t i) { return *slots_[i].machine; }
     Store& store(std::size_t i) { return *slots_[i].store; }
-    bool running(std::size_t i) const { return slots_[i].thread.joinable(); }
+    // Whether node i's loop has returned (an error stops it by itself).
+    bool finished(std::size_t i) const { return slots_[i].finished.load(); }
     paxos::net::tcp_transport& transport(std::size_t i) { return *slots_[i].net; }
     const paxos::net::address_table& table() const { return table_; }
     std::uint16_t peer_port(std::size_t i) const { return peer_listeners_[i].port; }
@@ -269,6 +272,7 @@ private:
         std::unique_ptr<driver_type> driver;
         std::thread thread;
         std::atomic<bool> running{false};
+        std::atomic<bool> finished{false};
     };
 
     store_factory make_store_;

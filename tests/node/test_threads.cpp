@@ -231,9 +231,9 @@ TEST_CASE(
     std::int64_t total = 0;
     add_ones(c, 5, total);
     const std::size_t leader = c.session().target().value;
-    cluster.store(leader).budget.store(0);  // its next persist fails
-    add_ones(c, 10, total);                 // a new leader takes over
-    REQUIRE(wait_until([&] { return cluster.driver(leader).stopped(); }));
+    cluster.store(leader).budget.store(0);                          // its next persist fails
+    add_ones(c, 10, total);                                         // a new leader takes over
+    REQUIRE(wait_until([&] { return cluster.finished(leader); }));  // by itself
     cluster.stop(leader);
     const auto& d = cluster.driver(leader);
     CHECK(d.error().what.find("persist") != std::string::npos);
