@@ -26,8 +26,9 @@
 //
 // Fail-stop: a storage error (persist, compaction, a catch-up read, a
 // snapshot write) stops the driver at once. It sends, applies and
-// acknowledges nothing more, answers clients `stopped`, and error() says
-// which call failed and why: a failed fsync cannot be retried into success.
+// acknowledges nothing more (submit() answers `stopped`; clients waiting on
+// the port time out and retry elsewhere), and error() says which call
+// failed and why: a failed fsync cannot be retried into success.
 // A refused restore() stops it the same way before it ever runs.
 //
 // Answering proposals. The core has no proposal tickets yet (issue 12), so a
