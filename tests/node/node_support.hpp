@@ -37,6 +37,7 @@
 #include <paxos/node/driver.hpp>
 #include <paxos/sm/sessions.hpp>
 #include <paxos/storage/posix_wal.hpp>
+#include <paxos/storage/snapshot_store.hpp>
 
 namespace node_test {
 
@@ -179,10 +180,16 @@ class thread_cluster {
 public:
     using driver_type = paxos::node::driver<config, Store, paxos::net::tcp_transport, Machine>;
     using store_factory = std::function<std::unique_ptr<Store>(std::size_t node)>;
+    using snapshots_type = paxos::storage::snapshot_store<>;
+    using snapshot_factory = std::function<std::unique_ptr<snapshots_type>(std::size_t node)>;
     static constexpr std::size_t nodes = 3;
 
-    explicit thread_cluster(store_factory make_store, std::uint32_t tick_ms = 5)
-        : make_store_(std::move(make_store)), tick_ms_(tick_ms), slots_(nodes) {
+    explicit thread_cluster(store_factory make_store, std::uint32_t tick_ms = 5,
+                            snapshot_factory make_snapshots = {})
+        : make_store_(std::move(make_store)),
+          make_snapshots_(std::move(make_snapshots)),
+          tick_ms_(tick_ms),
+          slots_(nodes) {
         for (std::size_t i = 0; i < nodes; ++i) {
             REQUIRE(table_.add(id(i), peer_listeners_[i].address()) == paxos::net::add_status::ok);
         }
@@ -207,7 +214,14 @@ public:
         opt.cluster = test_cluster;
         opt.tick_ms = tick_ms_;
         opt.client_listen_fd = client_listeners_[i].dup();
-        s.driver = std::make_unique<driver_type>(opt, *s.store, *s.net, *s.machine);
+        s.snapshots = make_snapshots_ ? make_snapshots_(i) : nullptr;
+        s.driver =
+            std::make_unique<driver_type>(opt, *s.store, *s.net, *s.machine, s.snapshots.get());
+        s.driver->on_snapshot_wanted(&s.wanted, [](void* ctx, node_id peer, slot_id) {
+            auto& w = *static_cast<snapshot_wanted*>(ctx);
+            w.peer.store(peer.value);
+            ++w.calls;
+        });
         const auto e = s.driver->start();
         REQUIRE_MESSAGE(e.ok(), e.what);
         s.running.store(true);
@@ -233,7 +247,7 @@ public:
     // follower learns it from the leader's next accept or heartbeat), then
     // stops every node.
     void stop_all_settled() {
-        std::this_thread::sleep_for(std::chrono::milliseconds(40 * tick_ms_));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 * tick_ms_));
         for (std::size_t i = 0; i < nodes; ++i) stop(i);
     }
     // After stop(i): forget the node's objects (its files stay).
@@ -243,12 +257,19 @@ public:
         s.driver.reset();
         s.net.reset();
         s.machine.reset();
+        s.snapshots.reset();
         s.store.reset();
     }
 
     driver_type& driver(std::size_t i) { return *slots_[i].driver; }
     Machine& machine(std::size_t i) { return *slots_[i].machine; }
     Store& store(std::size_t i) { return *slots_[i].store; }
+    // What node i's snapshot hook heard: peers that need a snapshot.
+    struct snapshot_wanted {
+        std::atomic<int> calls{0};
+        std::atomic<std::uint16_t> peer{0xFFFF};
+    };
+    const snapshot_wanted& wanted(std::size_t i) const { return slots_[i].wanted; }
     // Whether node i's loop has returned (an error stops it by itself).
     bool finished(std::size_t i) const { return slots_[i].finished.load(); }
     paxos::net::tcp_transport& transport(std::size_t i) { return *slots_[i].net; }
@@ -267,15 +288,18 @@ public:
 private:
     struct slot {
         std::unique_ptr<Store> store;
+        std::unique_ptr<snapshots_type> snapshots;
         std::unique_ptr<Machine> machine;
         std::unique_ptr<paxos::net::tcp_transport> net;
         std::unique_ptr<driver_type> driver;
         std::thread thread;
         std::atomic<bool> running{false};
         std::atomic<bool> finished{false};
+        snapshot_wanted wanted;
     };
 
     store_factory make_store_;
+    snapshot_factory make_snapshots_;
     std::uint32_t tick_ms_;
     std::array<listener, nodes> peer_listeners_{};
     std::array<listener, nodes> client_listeners_{};

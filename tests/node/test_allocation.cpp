@@ -63,7 +63,9 @@ TEST_CASE("node: zero allocations per commit in the driver, its transport and it
 TEST_CASE("node: the allocation counter catches an allocation planted in apply()") {
     const std::uint64_t count =
         measure<null_store>([](std::size_t) { return std::make_unique<null_store>(); }, true);
-    CHECK(count >= 3 * measured_commands);  // every replica applies every command
+    // The leader applies every command before it answers (the followers
+    // apply theirs too, some after the region ends).
+    CHECK(count >= measured_commands);
 }
 
 TEST_CASE("node: with the POSIX log, allocations per commit stay rare (its index, per 64 KiB)") {

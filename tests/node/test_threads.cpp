@@ -82,6 +82,47 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "node: snapshots compact the log, a restart loads the newest one, and a peer behind "
+    "the compaction point reaches the snapshot hook") {
+    std::array<temp_dir, 3> dirs;
+    using snapshots = paxos::storage::snapshot_store<>;
+    thread_cluster<wal, counter> cluster(
+        [&](std::size_t i) { return std::make_unique<wal>(dirs[i].path + "/wal"); }, 5,
+        [&](std::size_t i) { return std::make_unique<snapshots>(dirs[i].path + "/snap"); });
+    paxos::node::driver_options<config> opt;
+    opt.snapshot_every_slots = 8;
+    for (std::size_t i = 0; i < 3; ++i) cluster.start(i, opt);
+    client c(cluster.client_options(14));
+    register_or_fail(c, 1004);
+    std::int64_t total = 0;
+    add_ones(c, 10, total);
+    const std::size_t leader = c.session().target().value;
+    const std::size_t lagging = other_than(leader);
+    cluster.stop(lagging);
+    const std::int64_t had = cluster.machine(lagging).value;
+    cluster.discard(lagging);
+    add_ones(c, 100, total);      // past the window, and the log compacted past slot 11
+    cluster.start(lagging, opt);  // recovers from its own snapshot of slot 8 and its log
+    REQUIRE(wait_until([&] { return cluster.wanted(leader).calls.load() > 0; }));
+    CHECK(cluster.wanted(leader).peer.load() == lagging);
+    cluster.stop_all_settled();
+    CHECK(cluster.driver(leader).stats().snapshots_taken >= 10);
+    CHECK(cluster.driver(leader).stats().snapshots_wanted >= 1);
+    CHECK(cluster.machine(leader).value == total);
+    // The lagging node restarted from its snapshot and log: it holds what it
+    // had (and any slot it had voted for in the leader's ballot, which the
+    // leader's heartbeat announces chosen), and no more: the rest needs a
+    // snapshot installed on a running replica (a later issue).
+    CHECK(cluster.machine(lagging).value >= had);
+    CHECK(cluster.machine(lagging).value < total);
+    // A restart of a node that kept up loads its newest snapshot.
+    cluster.discard(leader);
+    cluster.start(leader, opt);
+    cluster.stop(leader);
+    CHECK(cluster.machine(leader).value == total);
+}
+
+TEST_CASE(
     "node: corrupt, truncated, oversized and misattributed frames and silent peers are "
     "dropped while the cluster keeps committing") {
     std::array<temp_dir, 3> dirs;
@@ -130,7 +171,16 @@ TEST_CASE(
         w.put_u32(16u << 20);
         raw_send(fd, std::span(big).first(paxos::wire::header_size));
     });
-    hostile([&](int fd) { raw_send(fd, std::span(frame).first(enc.size - 3)); });  // truncated
+    {  // truncated: the hello and part of a frame in one write, then the end of the stream
+        // (at once: the real node 1 reconnecting would replace this connection first)
+        std::array<std::byte, paxos::net::hello_size + sizeof frame> cut{};
+        std::memcpy(cut.data(), hello.data(), hello.size());
+        std::memcpy(cut.data() + hello.size(), frame.data(), enc.size - 3);
+        const int fd = raw_connect(port);
+        raw_send(fd, std::span(cut).first(hello.size() + enc.size - 3));
+        ::close(fd);
+        add_ones(c, 3, total);
+    }
     std::this_thread::sleep_for(400ms);  // past the hello timeout of 300 ms
     add_ones(c, 5, total);
     ::close(silent);
