@@ -241,15 +241,15 @@ TEST_CASE(
     client b(cluster.client_options(22));
     client z(cluster.client_options(23));
     register_or_fail(a, 2001);
-    REQUIRE(add(a, 1).status == answer_status::executed);
+    REQUIRE(add(a, 1).answered());
     register_or_fail(b, 2002);
-    REQUIRE(add(b, 1).status == answer_status::executed);
+    REQUIRE(add(b, 1).answered());
     register_or_fail(z, 2003);  // the table holds 2: a, committed least recently, goes
     const auto evicted = add(a, 1);
     CHECK(evicted.status == answer_status::session_evicted);
     CHECK_FALSE(a.session().registered());  // the helper dropped the session
     const auto still = add(b, 1);
-    REQUIRE(still.status == answer_status::executed);
+    REQUIRE(still.answered());
     CHECK(value_of(still) == 3);  // a's third command was not executed
     cluster.stop_all_settled();
     for (std::size_t i = 0; i < 3; ++i) CHECK(cluster.machine(i).value == 3);
@@ -390,14 +390,15 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
         return leader < 3;
     }));
     REQUIRE(nodes[leader]->submit(registration({paxos::sm::client_id{77}, 0}), 0) ==
-            answer_status::executed);  // taken; the answer comes through the hook
+            paxos::node::submit_status::taken);  // the answer comes through the hook
     REQUIRE(loop_until([&] { return got.count == 1; }));
     for (std::uint64_t seq = 1; seq <= 50; ++seq) {
         const command c{got.client, seq, 1, 0};
-        REQUIRE(nodes[leader]->submit(c, seq) == answer_status::executed);
+        REQUIRE(nodes[leader]->submit(c, seq) == paxos::node::submit_status::taken);
     }
     const std::size_t follower = other_than(leader);
-    CHECK(nodes[follower]->submit(command{got.client, 51, 1, 0}, 51) == answer_status::not_leader);
+    CHECK(nodes[follower]->submit(command{got.client, 51, 1, 0}, 51) ==
+          paxos::node::submit_status::not_leader);
     REQUIRE(loop_until([&] { return got.count == 51; }));
     REQUIRE(loop_until([&] {
         return machines[0]->value == 50 && machines[1]->value == 50 && machines[2]->value == 50;

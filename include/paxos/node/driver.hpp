@@ -161,6 +161,24 @@ private:
     std::uint64_t offset_ = 0;
 };
 
+// What submit() did with a proposal.
+enum class submit_status : std::uint8_t {
+    taken,       // proposed; the answer comes later
+    not_leader,  // leader() names the leader when known
+    busy,        // no room (waiting proposals, window): retry later
+    stopped,     // the driver stopped on an error
+};
+
+constexpr answer_status answer_of(submit_status s) noexcept {
+    switch (s) {
+        case submit_status::taken: break;
+        case submit_status::not_leader: return answer_status::not_leader;
+        case submit_status::busy: return answer_status::busy;
+        case submit_status::stopped: return answer_status::stopped;
+    }
+    return answer_status::malformed;  // taken is not an answer
+}
+
 // ---- concepts ----------------------------------------------------------------------
 
 namespace detail {
@@ -405,17 +423,18 @@ public:
 
     // ---- proposals without the client port --------------------------------------
 
-    // Proposes `v` for a waiting caller named by `cookie` (below 2^63); its
-    // answer arrives through on_answer(cookie, status, reply), set with
-    // set_answer_hook. Returns not_leader (with leader()), busy, or stopped
-    // when it was not taken; executed means "taken, answer pending".
+    // Proposes `v` for a waiting caller named by `cookie` (below 2^63). Once
+    // taken, its answer arrives through the hook set with set_answer_hook:
+    // hook(context, cookie, status, reply), with the state machine's answer
+    // or timed_out. Not taken: not_leader (leader() names the leader when
+    // known), busy (no room: retry later) or stopped.
     using answer_hook = void (*)(void* context, std::uint64_t cookie, answer_status,
                                  std::span<const std::byte> reply);
     void set_answer_hook(void* context, answer_hook hook) noexcept {
         hook_context_ = context;
         hook_ = hook;
     }
-    answer_status submit(const value_type& v, std::uint64_t cookie) {
+    submit_status submit(const value_type& v, std::uint64_t cookie) {
         PAXOS_ASSERT(cookie < client_cookie_bit);
         return propose_waiting(v, cookie);
     }
@@ -737,27 +756,27 @@ private:
 
     // ---- waiting proposals --------------------------------------------------------
 
-    answer_status propose_waiting(const value_type& v, std::uint64_t cookie) {
-        if (stopped()) return answer_status::stopped;
+    submit_status propose_waiting(const value_type& v, std::uint64_t cookie) {
+        if (stopped()) return submit_status::stopped;
         ++stats_.proposals;
         if (waiting_count_ == waiting_.size()) {
             ++stats_.proposals_refused;
-            return answer_status::busy;
+            return submit_status::busy;
         }
         result r = replica_.propose(v);
         if (r.code == reason::outbox_full || r.code == reason::window_full) {
             ++stats_.inputs_retried;
             drain();  // applies and advances: room again, unless the window waits on peers
-            if (stopped()) return answer_status::stopped;
+            if (stopped()) return submit_status::stopped;
             r = replica_.propose(v);
         }
         if (r.ok()) {
             waiting_[waiting_count_++] = waiter{StateMachine::request_of(v), cookie,
                                                 tick_count_ + options_.answer_timeout_ticks};
-            return answer_status::executed;
+            return submit_status::taken;
         }
         ++stats_.proposals_refused;
-        return r.code == reason::not_leader ? answer_status::not_leader : answer_status::busy;
+        return r.code == reason::not_leader ? submit_status::not_leader : submit_status::busy;
     }
 
     static void on_applied_answer(void* self, sm::request_id id, answer_status s,
@@ -870,9 +889,11 @@ private:
             const std::size_t index = static_cast<std::size_t>(&c - clients_.data());
             const std::uint64_t cookie =
                 client_cookie_bit | (std::uint64_t{c.generation} << 16) | index;
-            const answer_status s = propose_waiting(v, cookie);
-            if (s != answer_status::executed)
-                queue_reply(c, reply_view{s, replica_.leader(), StateMachine::request_of(v), {}});
+            const submit_status s = propose_waiting(v, cookie);
+            if (s != submit_status::taken)
+                queue_reply(
+                    c,
+                    reply_view{answer_of(s), replica_.leader(), StateMachine::request_of(v), {}});
         }
         if (at > 0) {
             std::memmove(c.in.data(), c.in.data() + at, c.in_size - at);
