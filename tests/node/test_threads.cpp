@@ -227,7 +227,7 @@ TEST_CASE(
     }
     add_ones(c, 3, total);
     cluster.stop_all_settled();
-    CHECK(cluster.driver(0).stats().client_requests_malformed == 2);
+    CHECK(cluster.driver(0).client_stats().requests_malformed == 2);
 }
 
 TEST_CASE(

@@ -67,6 +67,24 @@ constexpr answer_status answer_of(sm::decision d) noexcept {
     return answer_status::malformed;
 }
 
+// What submit() did with a proposal.
+enum class submit_status : std::uint8_t {
+    taken,       // proposed; the answer comes later
+    not_leader,  // leader() names the leader when known
+    busy,        // no room (waiting proposals, window): retry later
+    stopped,     // the driver stopped on an error
+};
+
+constexpr answer_status answer_of(submit_status s) noexcept {
+    switch (s) {
+        case submit_status::taken: break;
+        case submit_status::not_leader: return answer_status::not_leader;
+        case submit_status::busy: return answer_status::busy;
+        case submit_status::stopped: return answer_status::stopped;
+    }
+    return answer_status::malformed;  // taken is not an answer
+}
+
 inline constexpr std::size_t length_prefix_bytes = 4;
 inline constexpr std::size_t reply_header_bytes = 1 + 2 + 8 + 8;
 

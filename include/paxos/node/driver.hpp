@@ -53,10 +53,17 @@
 //
 // No allocation after start(): every buffer (frames, waiting proposals,
 // client connections) is allocated in the constructor.
+//
+// Beside this file: state_machine.hpp (what apply() and the snapshot calls
+// see, and the concept), client_port.hpp (the client connections, served in
+// this loop), client_protocol.hpp (their frames), client.hpp (a blocking
+// client), process.hpp (a whole node process: flags, log, snapshots,
+// transport, signals).
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -67,13 +74,8 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
-#include <cerrno>
 
 #include "../assert.hpp"
 #include "../core/replica.hpp"
@@ -82,102 +84,11 @@
 #include "../storage/snapshot_recovery.hpp"
 #include "../storage/snapshot_store.hpp"
 #include "../wire/codec.hpp"
+#include "client_port.hpp"
 #include "client_protocol.hpp"
+#include "state_machine.hpp"
 
 namespace paxos::inline v0::node {
-
-// ---- what the state machine sees ---------------------------------------------------
-
-// How apply() answers the command it applied. answer() for an ordinary
-// command (with the session table's decision and reply), registered() for a
-// registration (the reply is the new id, 8 bytes little-endian). One call
-// per command; a command nobody waits for costs one lookup.
-class replies {
-public:
-    using sink_fn = void (*)(void* context, sm::request_id, answer_status,
-                             std::span<const std::byte>);
-
-    replies() noexcept = default;
-    replies(void* context, sink_fn sink) noexcept : context_(context), sink_(sink) {}
-
-    void answer(sm::request_id id, answer_status s, std::span<const std::byte> reply = {}) {
-        if (sink_ != nullptr) sink_(context_, id, s, reply);
-    }
-    void answer(sm::request_id id, const sm::decide_result& d) {
-        answer(id, answer_of(d.what), d.reply);
-    }
-    void registered(sm::request_id id, sm::client_id issued) {
-        std::array<std::byte, 8> bytes{};
-        wire::writer w(bytes);
-        w.put_u64(issued.value);
-        answer(id, answer_status::executed, bytes);
-    }
-
-private:
-    void* context_ = nullptr;
-    sink_fn sink_ = nullptr;  // none while replaying the log at start()
-};
-
-// save_snapshot() writes its state through this; load_snapshot() reads it.
-class snapshot_writer {
-public:
-    explicit snapshot_writer(storage::snapshot_store<>& store) noexcept : store_(store) {}
-    bool write(std::span<const std::byte> bytes) {
-        return store_.append(bytes) == storage::snapshot_status::ok;
-    }
-    template <class T>
-    requires std::is_trivially_copyable_v<T>
-    bool write_object(const T& object) {
-        return write(std::as_bytes(std::span<const T, 1>(&object, 1)));
-    }
-
-private:
-    storage::snapshot_store<>& store_;
-};
-
-class snapshot_reader {
-public:
-    snapshot_reader(storage::snapshot_store<>& store, const storage::snapshot_info& info) noexcept
-        : store_(store), info_(info) {}
-    std::uint64_t size_bytes() const noexcept { return info_.size_bytes; }
-    std::uint64_t remaining_bytes() const noexcept { return info_.size_bytes - offset_; }
-    // Reads exactly out.size() bytes, or returns false (short or damaged).
-    bool read(std::span<std::byte> out) {
-        if (out.size() > remaining_bytes()) return false;
-        const auto got = store_.read(info_.slot, offset_, out);
-        if (got.code != storage::snapshot_status::ok || got.bytes != out.size()) return false;
-        offset_ += out.size();
-        return true;
-    }
-    template <class T>
-    requires std::is_trivially_copyable_v<T>
-    bool read_object(T& object) {
-        return read(std::as_writable_bytes(std::span<T, 1>(&object, 1)));
-    }
-
-private:
-    storage::snapshot_store<>& store_;
-    storage::snapshot_info info_;
-    std::uint64_t offset_ = 0;
-};
-
-// What submit() did with a proposal.
-enum class submit_status : std::uint8_t {
-    taken,       // proposed; the answer comes later
-    not_leader,  // leader() names the leader when known
-    busy,        // no room (waiting proposals, window): retry later
-    stopped,     // the driver stopped on an error
-};
-
-constexpr answer_status answer_of(submit_status s) noexcept {
-    switch (s) {
-        case submit_status::taken: break;
-        case submit_status::not_leader: return answer_status::not_leader;
-        case submit_status::busy: return answer_status::busy;
-        case submit_status::stopped: return answer_status::stopped;
-    }
-    return answer_status::malformed;  // taken is not an answer
-}
 
 // ---- concepts ----------------------------------------------------------------------
 
@@ -199,20 +110,6 @@ concept transport = requires(T& t, node_id to, std::span<const std::byte> frame,
     t.poll(0, f);
     { t.epoll_fd() } -> std::convertible_to<int>;
     { t.next_timeout_ms() } -> std::convertible_to<int>;
-};
-
-// A state machine applies chosen commands in slot order and saves and loads
-// its whole state. request_of(v) names the session request a command is
-// (sm/sessions.hpp), which is how a chosen command finds its waiting client.
-template <class S, class Config>
-concept state_machine = requires(S& s, const S& cs, slot_id slot,
-                                 std::span<const typename Config::value_type> cmds,
-                                 const typename Config::value_type& v, replies& out,
-                                 snapshot_writer& w, snapshot_reader& r) {
-    s.apply(slot, cmds, out);
-    { S::request_of(v) } -> std::same_as<sm::request_id>;
-    { cs.save_snapshot(w) } -> std::same_as<bool>;
-    { s.load_snapshot(r) } -> std::same_as<bool>;
 };
 
 // ---- options, errors, counters --------------------------------------------------
@@ -272,11 +169,6 @@ struct driver_stats {
     std::uint64_t catch_up_slots_served = 0;
     std::uint64_t snapshots_wanted = 0;  // a peer needs slots only a snapshot has
     std::uint64_t snapshots_taken = 0;
-    std::uint64_t clients_accepted = 0;
-    std::uint64_t clients_refused = 0;  // no free connection slot
-    std::uint64_t client_requests = 0;
-    std::uint64_t client_requests_malformed = 0;
-    std::uint64_t client_replies_dropped = 0;  // the client's reply buffer was full
 };
 
 // ---- the driver ------------------------------------------------------------------
@@ -309,8 +201,6 @@ public:
     using clock = std::chrono::steady_clock;
 
     static constexpr std::size_t frame_bytes_max = codec::encoded_size_max;
-    static constexpr std::size_t request_bytes_max =
-        length_prefix_bytes + value_codec::encoded_size_max;
 
     // Bounds of the client side, fixed at construction.
     struct capacity {
@@ -327,17 +217,11 @@ public:
           net_(net),
           machine_(machine),
           snapshots_(snapshots),
-          replica_(replica_options(opts)) {
+          replica_(replica_options(opts)),
+          clients_(cap.clients_max, cap.client_out_bytes) {
         PAXOS_ASSERT(opts.tick_ms >= 1);
         PAXOS_ASSERT(cap.waiting_max >= 1);
-        PAXOS_ASSERT(cap.clients_max <= 0xFFFF);  // a client's index is 16 bits of its cookie
-        PAXOS_ASSERT(cap.client_out_bytes >= length_prefix_bytes + reply_header_bytes + 4096);
         waiting_.resize(cap.waiting_max);
-        clients_.resize(cap.clients_max);
-        for (client_link& c : clients_) {
-            c.in.resize(request_bytes_max);
-            c.out.resize(cap.client_out_bytes);
-        }
         events_.resize(16 + cap.clients_max);
     }
 
@@ -358,12 +242,8 @@ public:
             return stop_with(system_error("epoll_ctl(transport)"));
         }
         if (options_.client_listen_fd >= 0) {
-            listen_fd_ = options_.client_listen_fd;
-            const int flags = ::fcntl(listen_fd_, F_GETFL);
-            if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0)
-                return stop_with(system_error("fcntl(client listener)"));
-            if (!watch(listen_fd_, tag_listener, EPOLLIN))
-                return stop_with(system_error("epoll_ctl(client listener)"));
+            if (const char* call = clients_.open(options_.client_listen_fd, epoll_fd_, tag_clients))
+                return stop_with(std::string("client port: ") + system_error(call));
         }
         started_ = true;
         next_tick_ = clock::now() + tick_interval();
@@ -402,7 +282,7 @@ public:
         if (!stopped() && clock::now() >= next_tick_) on_tick();
         drain();
         net_.flush();
-        flush_clients();
+        clients_.flush();
         return !stopped();
     }
 
@@ -453,6 +333,7 @@ public:
     bool stopped() const noexcept { return !error_.ok(); }
     const driver_error& error() const noexcept { return error_; }
     const driver_stats& stats() const noexcept { return stats_; }
+    const client_port_stats& client_stats() const noexcept { return clients_.stats(); }
     const replica_type& core() const noexcept { return replica_; }
     bool is_leader() const noexcept { return replica_.is_leader(); }
     node_id leader() const noexcept { return replica_.leader(); }
@@ -463,34 +344,20 @@ public:
     // Closes the client connections, the client listener and the epoll set
     // (not the transport, which the caller owns).
     void close() noexcept {
-        for (client_link& c : clients_) close_client(c);
-        if (listen_fd_ >= 0) ::close(listen_fd_);
+        clients_.close();
         if (epoll_fd_ >= 0) ::close(epoll_fd_);
-        listen_fd_ = -1;
         epoll_fd_ = -1;
     }
 
 private:
     static constexpr std::uint64_t client_cookie_bit = std::uint64_t{1} << 63;
     static constexpr std::uint64_t tag_transport = 1;
-    static constexpr std::uint64_t tag_listener = 2;
-    static constexpr std::uint64_t tag_client = 3;  // | index << 8
+    static constexpr std::uint8_t tag_clients = 2;  // the client port's events
 
     struct waiter {
         sm::request_id request{};
         std::uint64_t cookie = 0;
         std::uint64_t deadline_tick = 0;
-    };
-
-    struct client_link {
-        int fd = -1;
-        std::uint32_t generation = 0;
-        std::vector<std::byte> in;
-        std::size_t in_size = 0;
-        std::vector<std::byte> out;
-        std::size_t out_begin = 0;
-        std::size_t out_end = 0;
-        bool closing = false;  // close once the out buffer is written
     };
 
     static std::uint64_t replica_seed(const options& o) noexcept {
@@ -588,12 +455,10 @@ private:
     }
 
     void dispatch(const epoll_event& ev) {
-        const std::uint64_t tag = ev.data.u64 & 0xFF;
-        if (tag == tag_listener) return accept_clients();
-        if (tag == tag_client) {
-            client_link& c = clients_[ev.data.u64 >> 8];
-            if ((ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) read_client(c);
-            if (c.fd >= 0 && (ev.events & EPOLLOUT) != 0) write_client(c);
+        if (clients_.owns(ev)) {
+            clients_.handle(ev, [this](const value_type& v, std::uint64_t cookie) {
+                on_client_request(v, cookie);
+            });
         }
         // tag_transport: net_.poll(0) below runs every step.
     }
@@ -818,144 +683,15 @@ private:
             if (hook_ != nullptr) hook_(hook_context_, cookie, s, reply);
             return;
         }
-        const std::size_t index = cookie & 0xFFFF;
-        const auto generation = static_cast<std::uint32_t>((cookie >> 16) & 0xFFFFFFFFu);
-        if (index >= clients_.size()) return;
-        client_link& c = clients_[index];
-        if (c.fd < 0 || c.generation != generation) return;  // that client has gone
-        queue_reply(c, reply_view{s, replica_.leader(), id, reply});
+        clients_.reply(cookie & ~client_cookie_bit, reply_view{s, replica_.leader(), id, reply});
     }
 
-    // ---- the client port ----------------------------------------------------------
-
-    void accept_clients() {
-        for (;;) {
-            const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0) return;  // EAGAIN, or an error the next readiness retries
-            client_link* free = nullptr;
-            std::size_t index = 0;
-            for (; index < clients_.size(); ++index) {
-                if (clients_[index].fd < 0) {
-                    free = &clients_[index];
-                    break;
-                }
-            }
-            if (free == nullptr) {
-                ++stats_.clients_refused;
-                ::close(fd);
-                continue;
-            }
-            const int one = 1;
-            (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            free->fd = fd;
-            ++free->generation;
-            free->in_size = 0;
-            free->out_begin = free->out_end = 0;
-            free->closing = false;
-            if (!watch(fd, tag_client | (index << 8), EPOLLIN | EPOLLOUT | EPOLLET)) {
-                close_client(*free);
-                continue;
-            }
-            ++stats_.clients_accepted;
-        }
-    }
-
-    void read_client(client_link& c) {
-        while (c.fd >= 0 && !c.closing) {
-            const ssize_t n = ::recv(c.fd, c.in.data() + c.in_size, c.in.size() - c.in_size, 0);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                close_client(c);
-                return;
-            }
-            if (n < 0) return;
-            c.in_size += static_cast<std::size_t>(n);
-            take_requests(c);
-        }
-    }
-
-    void take_requests(client_link& c) {
-        std::size_t at = 0;
-        while (!c.closing && c.in_size - at >= length_prefix_bytes) {
-            const std::uint32_t length = peek_length(std::span(c.in).subspan(at));
-            if (length > value_codec::encoded_size_max) return refuse_client(c);
-            if (c.in_size - at < length_prefix_bytes + length) break;
-            const auto body =
-                std::span<const std::byte>(c.in).subspan(at + length_prefix_bytes, length);
-            at += length_prefix_bytes + length;
-            ++stats_.client_requests;
-            value_type v{};
-            wire::reader in(body);
-            if (!value_codec::decode(in, v) || in.remaining() != 0) return refuse_client(c);
-            const std::size_t index = static_cast<std::size_t>(&c - clients_.data());
-            const std::uint64_t cookie =
-                client_cookie_bit | (std::uint64_t{c.generation} << 16) | index;
-            const submit_status s = propose_waiting(v, cookie);
-            if (s != submit_status::taken)
-                queue_reply(
-                    c,
-                    reply_view{answer_of(s), replica_.leader(), StateMachine::request_of(v), {}});
-        }
-        if (at > 0) {
-            std::memmove(c.in.data(), c.in.data() + at, c.in_size - at);
-            c.in_size -= at;
-        }
-    }
-
-    void refuse_client(client_link& c) {
-        ++stats_.client_requests_malformed;
-        queue_reply(c, reply_view{answer_status::malformed, replica_.leader(), {}, {}});
-        c.closing = true;
-        c.in_size = 0;
-        write_client(c);
-    }
-
-    void queue_reply(client_link& c, const reply_view& r) {
-        if (c.out_end + length_prefix_bytes + reply_header_bytes + r.reply.size() > c.out.size() &&
-            c.out_begin > 0) {
-            std::memmove(c.out.data(), c.out.data() + c.out_begin, c.out_end - c.out_begin);
-            c.out_end -= c.out_begin;
-            c.out_begin = 0;
-        }
-        const std::size_t n = write_reply(std::span(c.out).subspan(c.out_end), r);
-        if (n == 0) {
-            // A client that does not read its replies: drop this one (it
-            // retries on its timeout) rather than grow without bound.
-            ++stats_.client_replies_dropped;
-            return;
-        }
-        c.out_end += n;
-    }
-
-    void write_client(client_link& c) {
-        while (c.fd >= 0 && c.out_begin < c.out_end) {
-            const ssize_t n =
-                ::send(c.fd, c.out.data() + c.out_begin, c.out_end - c.out_begin, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-                close_client(c);
-                return;
-            }
-            c.out_begin += static_cast<std::size_t>(n);
-        }
-        if (c.fd >= 0 && c.out_begin == c.out_end) {
-            c.out_begin = c.out_end = 0;
-            if (c.closing) close_client(c);
-        }
-    }
-
-    void flush_clients() {
-        for (client_link& c : clients_) {
-            if (c.fd >= 0 && c.out_end > c.out_begin) write_client(c);
-        }
-    }
-
-    void close_client(client_link& c) noexcept {
-        if (c.fd < 0) return;
-        ::close(c.fd);  // also leaves the epoll set
-        c.fd = -1;
-        c.in_size = 0;
-        c.out_begin = c.out_end = 0;
-        c.closing = false;
+    // A request from the client port: proposed, or answered at once.
+    void on_client_request(const value_type& v, std::uint64_t cookie) {
+        const submit_status s = propose_waiting(v, cookie | client_cookie_bit);
+        if (s == submit_status::taken) return;
+        clients_.reply(
+            cookie, reply_view{answer_of(s), replica_.leader(), StateMachine::request_of(v), {}});
     }
 
     options options_;
@@ -968,10 +704,9 @@ private:
     wire::buffer_for<message_buffer> frame_{};
     std::vector<waiter> waiting_;
     std::size_t waiting_count_ = 0;
-    std::vector<client_link> clients_;
+    client_port<value_type> clients_;
     std::vector<epoll_event> events_;
     int epoll_fd_ = -1;
-    int listen_fd_ = -1;
     bool started_ = false;
     driver_error error_{};
     driver_stats stats_{};
