@@ -433,8 +433,10 @@ private:
         if constexpr (requires(const Store& s) { s.last_error().file_name(); }) {
             const auto& e = store_.last_error();
             if (e.code == storage::status::ok) return {};
-            return std::string(" (") + e.what + " " + e.file_name() + ": " +
-                   std::strerror(e.system_error) + ")";
+            std::string out = std::string(" (") + e.what + " " + e.file_name();
+            if (e.system_error != 0) out += std::string(": ") + std::strerror(e.system_error);
+            if (e.code == storage::status::corrupt) out += " at offset " + std::to_string(e.offset);
+            return out + ")";
         } else {
             return {};
         }
@@ -442,7 +444,9 @@ private:
     std::string snapshot_detail() const {
         if (snapshots_ == nullptr || !snapshots_->failed()) return {};
         const auto& e = snapshots_->last_error();
-        return std::string(" (snapshots: ") + e.what + ")";
+        std::string out = std::string(" (snapshots: ") + e.what + " " + e.file_name();
+        if (e.system_error != 0) out += std::string(": ") + std::strerror(e.system_error);
+        return out + ")";
     }
 
     // ---- epoll ------------------------------------------------------------------
@@ -597,13 +601,15 @@ private:
         const slot_id at = replica_.applied_end();
         if (at.value < last_snapshot_.value + options_.snapshot_every_slots) return;
         using storage::snapshot_status;
-        if (snapshots_->begin(at) != snapshot_status::ok)
-            return (void)stop_with(std::string("snapshot begin: ") + snapshot_error());
+        if (const auto st = snapshots_->begin(at); st != snapshot_status::ok)
+            return snapshot_failed("begin", st);
         snapshot_writer writer(*snapshots_);
-        if (!machine_.save_snapshot(writer))
-            return (void)stop_with(std::string("snapshot save: ") + snapshot_error());
-        if (snapshots_->commit() != snapshot_status::ok)
-            return (void)stop_with(std::string("snapshot commit: ") + snapshot_error());
+        if (!machine_.save_snapshot(writer)) {
+            return snapshots_->failed() ? snapshot_failed("write", snapshot_status::io_error)
+                                        : (void)stop_with("snapshot: save_snapshot() failed");
+        }
+        if (const auto st = snapshots_->commit(); st != snapshot_status::ok)
+            return snapshot_failed("commit", st);
         // Compact only to the snapshot before this one, so the log keeps at
         // least snapshot_every_slots chosen slots behind the newest snapshot
         // for peers that fall behind (serve_catch_up), until a running
@@ -614,9 +620,9 @@ private:
         last_snapshot_ = at;
         ++stats_.snapshots_taken;
     }
-    std::string snapshot_error() const {
-        const auto& e = snapshots_->last_error();
-        return std::string(e.what) + " " + std::strerror(e.system_error);
+    void snapshot_failed(const char* step, storage::snapshot_status st) {
+        stop_with(std::string("snapshot ") + step + ": " + storage::to_string(st) +
+                  snapshot_detail());
     }
 
     // ---- waiting proposals --------------------------------------------------------
