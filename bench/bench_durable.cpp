@@ -1,16 +1,19 @@
 // bench/bench_durable.cpp: committing through the real write-ahead log.
 //
-// Three in-process replicas, each with its own posix_wal directory on the
-// same disk, and the README's driver: a batch's send_now leaves at once, its
-// durable part is persisted on a thread of its own (each replica syncs
-// concurrently with the others, as separate machines would), and only then
-// do send_after_sync and advance() follow. A replica whose sync is under way
-// takes no input; the others go on. So the leader's sync overlaps its
-// followers'. Measured side by side in one run:
+// Three in-process replicas, each with its own posix_wal directory, and the
+// README's driver: a batch's send_now leaves at once, its durable part is
+// persisted by the replica's own sync worker (a thread that lives as long as
+// the cluster, as a machine's disk would), and only then do send_after_sync
+// and advance() follow. A replica whose sync is under way takes no input;
+// the others go on, and the driver finishes whichever sync ends first. A
+// commit needs the leader's vote and one follower's (a majority of three),
+// so the leader's next command goes out as soon as it has applied the last
+// one, whether or not the third replica is still syncing. So the leader's
+// sync overlaps its followers'. Measured side by side in one run:
 //
-//   raw_fdatasync                a 64-byte append + fdatasync, in a loop: the
-//                                disk's sync rate, the unit everything else is
-//                                measured in
+//   raw_fdatasync/overwrite:0    a 64-byte append + fdatasync, in a loop
+//   raw_fdatasync/overwrite:1    the same, overwriting a zero-filled, synced
+//                                file (what a preallocated log does)
 //   durable_commit/group_commit  one fdatasync per ready batch; the driver
 //                                steps every message that has arrived before
 //                                it drains a replica, so one sync covers
@@ -18,16 +21,37 @@
 //   durable_commit/sync_each     the same driver, one fdatasync per record
 //
 // `commands` is how many commands the leader is given per round (the
-// replica packs up to 8 into one slot). Counters: commits/s (commands
-// applied at the leader, wall clock), fsyncs/commit (data and directory
-// syncs of all three logs), raw_syncs/s (the disk's rate, measured once per
-// run in the same directory) and commits/raw_sync = commits/s / raw_syncs/s.
+// replica packs up to 8 into one slot); `preallocate` is
+// wal_options::preallocate. Counters:
+//   commits/s            commands applied at the leader, wall clock
+//   fsyncs/commit        data and directory syncs of all three logs
+//   raw_syncs/s          the disk's rate for the log's kind of write (append,
+//                        or overwrite with preallocate), measured for 0.1 s
+//                        just before and just after the run, averaged
+//   commits/raw_sync     commits/s / raw_syncs/s: the figure to quote
+//   commits/raw_append   the same against the append rate
+//   raw_rounds3/s        rounds of three threads each writing and syncing a
+//                        file of its own, all three done before the next
+//                        round (same kind, same times): what three replicas'
+//                        syncs cost together on this disk
+//   commits/raw_round3   commits/s / raw_rounds3/s (1: the disk's ceiling)
+//   critical_syncs/slot  per chosen slot: 1 if the sync of the leader's vote
+//                        and that of the follower whose accepted completed
+//                        the quorum overlapped in time, 2 if one followed
+//                        the other
+//   accept_early         share of slots whose accept left before the
+//                        leader's own sync ended (1 is the contract)
+//   accepted_late        share of followers' accepted that left after their
+//                        sync ended (must be 1)
 //
 // Run from the release preset:
-//   cmake --preset release && cmake --build --preset release
+//   cmake --preset release && cmake --build --preset release --target bench_durable
 //   ./build/release/bench/bench_durable --benchmark_repetitions=3
 //       --benchmark_report_aggregates_only=true      (one line)
-// Logs go to a directory made under $TMPDIR (or /tmp) and removed at exit.
+// Logs go to a directory made under $TMPDIR (or /tmp) and removed at exit;
+// PAXOS_BENCH_DIRS=a:b:c puts replica i's log under the i-th directory (for
+// example three file systems on devices of their own; README, "Durable
+// storage"), the raw syncs under the first.
 #include <benchmark/benchmark.h>
 
 #include <fcntl.h>
@@ -35,6 +59,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -160,6 +185,64 @@ double raw_syncs_per_second(write_kind kind, double seconds) {
     ::close(fd);
     ::unlink(path.c_str());
     return n > 0 ? n / elapsed.count() : 0.0;
+}
+
+// The rate of rounds in which three threads, each with a file of its own in
+// the first log directory, write and fdatasync once and all three finish:
+// what three replicas' concurrent syncs cost when they share this disk, the
+// ceiling of a serial commit here (one such round per commit at best).
+double raw_rounds_per_second(write_kind kind, double seconds) {
+    constexpr int threads = 3;
+    std::array<int, threads> fds{};
+    std::array<std::string, threads> paths{};
+    bool ok = true;
+    for (int t = 0; t < threads; ++t) {
+        paths[t] = roots().front()->fresh("raw_round");
+        fds[t] = open_raw(paths[t], kind);
+        ok = ok && fds[t] >= 0;
+    }
+    std::atomic<int> round{0};
+    std::atomic<int> done{0};
+    std::atomic<bool> failed{false};
+    int rounds = 0;
+    if (ok) {
+        std::array<std::thread, threads> workers;
+        for (int t = 0; t < threads; ++t) {
+            workers[t] = std::thread([&, t] {
+                std::uint64_t offset = 0;
+                for (int r = 1;; ++r) {
+                    int seen = round.load();
+                    while (seen >= 0 && seen < r) {
+                        round.wait(seen);
+                        seen = round.load();
+                    }
+                    if (seen < 0) return;
+                    if (!write_and_sync(fds[t], offset, kind)) failed = true;
+                    done.fetch_add(1);
+                    done.notify_all();
+                }
+            });
+        }
+        const auto start = std::chrono::steady_clock::now();
+        auto elapsed = std::chrono::duration<double>(0);
+        while (rounds < 2000 && elapsed.count() < seconds && !failed) {
+            ++rounds;
+            round.store(rounds);
+            round.notify_all();
+            for (int d = done.load(); d < rounds * threads; d = done.load()) done.wait(d);
+            elapsed = std::chrono::steady_clock::now() - start;
+        }
+        round.store(-1);
+        round.notify_all();
+        for (std::thread& w : workers) w.join();
+        if (failed || elapsed.count() <= 0) rounds = 0;
+        seconds = elapsed.count();
+    }
+    for (int t = 0; t < threads; ++t) {
+        if (fds[t] >= 0) ::close(fds[t]);
+        ::unlink(paths[t].c_str());
+    }
+    return rounds > 0 ? rounds / seconds : 0.0;
 }
 
 // state.range(0): 0 append, 1 overwrite.
@@ -465,6 +548,7 @@ void durable_commit(benchmark::State& state, bool sync_each) {
     // ratio compares with the disk as it was during the run.
     double raw = raw_syncs_per_second(kind, 0.1);
     double raw_append = raw_syncs_per_second(write_kind::append, 0.1);
+    double raw_rounds = raw_rounds_per_second(kind, 0.1);
     std::optional<durable_cluster<config>> cluster;
     cluster.emplace(dirs, opts);
     if (!cluster->ok()) {
@@ -492,6 +576,7 @@ void durable_commit(benchmark::State& state, bool sync_each) {
     cluster.reset();
     raw = (raw + raw_syncs_per_second(kind, 0.1)) / 2;
     raw_append = (raw_append + raw_syncs_per_second(write_kind::append, 0.1)) / 2;
+    raw_rounds = (raw_rounds + raw_rounds_per_second(kind, 0.1)) / 2;
     p.slots -= path_start.slots;
     p.critical_syncs -= path_start.critical_syncs;
     p.accept_before_own -= path_start.accept_before_own;
@@ -505,6 +590,8 @@ void durable_commit(benchmark::State& state, bool sync_each) {
     state.counters["raw_syncs/s"] = raw;
     state.counters["commits/raw_sync"] = ratio(commits_per_second, raw);
     state.counters["commits/raw_append"] = ratio(commits_per_second, raw_append);
+    state.counters["raw_rounds3/s"] = raw_rounds;
+    state.counters["commits/raw_round3"] = ratio(commits_per_second, raw_rounds);
     // Per slot chosen at the leader: 1 when the quorum follower's sync of
     // its vote overlapped the leader's own, 2 when one followed the other.
     state.counters["critical_syncs/slot"] =
