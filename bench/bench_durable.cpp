@@ -187,8 +187,8 @@ double raw_syncs_per_second(write_kind kind, double seconds) {
     return n > 0 ? n / elapsed.count() : 0.0;
 }
 
-// The rate of rounds in which three threads, each with a file of its own in
-// the first log directory, write and fdatasync once and all three finish:
+// The rate of rounds in which three threads, each with a file of its own
+// where that replica's log goes, write and fdatasync once and all finish:
 // what three replicas' concurrent syncs cost when they share this disk, the
 // ceiling of a serial commit here (one such round per commit at best).
 double raw_rounds_per_second(write_kind kind, double seconds) {
@@ -197,7 +197,7 @@ double raw_rounds_per_second(write_kind kind, double seconds) {
     std::array<std::string, threads> paths{};
     bool ok = true;
     for (int t = 0; t < threads; ++t) {
-        paths[t] = roots().front()->fresh("raw_round");
+        paths[t] = roots()[static_cast<std::size_t>(t) % roots().size()]->fresh("raw_round");
         fds[t] = open_raw(paths[t], kind);
         ok = ok && fds[t] >= 0;
     }
