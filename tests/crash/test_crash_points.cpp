@@ -16,6 +16,11 @@
 //   * crash modes never yield corrupt; damage that a later record proves was
 //     synced yields corrupt, naming the damaged file and an offset inside
 //     the damaged write, and the visitor is not called at all.
+// With preallocated segments (wal_options::preallocate) the same modes run
+// again; damage to zeros no record holds yet must change nothing. With
+// damage, a record whose segment the log had deleted is not demanded: a
+// damaged last snapshot record reads as a torn write and recovery falls back
+// to an older snapshot, but compaction had already acted on the newer one.
 // After each lost-mode recovery, the recovered log takes one more batch, and
 // a second crash and recovery must return the old records plus the new one
 // (the truncation was made durable before appending).
