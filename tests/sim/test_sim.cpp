@@ -83,6 +83,30 @@ TEST_CASE("checker: persist-before-send catches a driver that sends before persi
     CHECK(paxos::sim::simulation<multi3>(o).run().ok);
 }
 
+TEST_CASE("checker: proposal-tags catches a tag that never comes back") {
+    // Leaders that crash or are deposed drop the commands of their open
+    // batch: a driver that ignores those reports loses track of them.
+    bool caught = false;
+    for (std::uint64_t seed = 1; seed <= 60 && !caught; ++seed) {
+        auto o = quick_run(seed);
+        o.faults.partition_permille = 120;
+        o.faults.one_way_permille = 200;
+        o.faults.isolate_leader_permille = 200;
+        o.faults.heal_permille = 150;
+        o.faults.hold_permille = 100;
+        o.faults.hold_us_max = 400'000;
+        o.plant_ignore_dropped_tags = true;
+        const auto r = paxos::sim::simulation<multi3>(o).run();
+        if (r.ok) continue;
+        REQUIRE(r.failure->kind == check::proposal_tags);
+        caught = true;
+        // The same run without the plant passes.
+        o.plant_ignore_dropped_tags = false;
+        CHECK(paxos::sim::simulation<multi3>(o).run().ok);
+    }
+    CHECK(caught);
+}
+
 TEST_CASE("checker: liveness catches a run that does not settle in time") {
     auto o = quick_run(4);
     o.safety_phase_us = 1;        // heal at once, with all the work still to do

@@ -26,6 +26,8 @@ struct probe {
         std::vector<message_type> messages;  // both groups: send_now, then send_after_sync
         std::size_t sent_now = 0;            // how many of them were in send_now
         std::vector<std::uint64_t> chosen;
+        std::vector<std::vector<paxos::proposal_tag>> chosen_tags;  // per chosen entry
+        std::vector<paxos::dropped_proposal> dropped;
 
         std::size_t count(kind k) const {
             std::size_t n = 0;
@@ -101,7 +103,11 @@ struct probe {
         for (const auto& m : rd.send_now) out.messages.emplace_back(m);
         out.sent_now = out.messages.size();
         for (const auto& m : rd.send_after_sync) out.messages.emplace_back(m);
-        for (const auto& c : rd.chosen) out.chosen.push_back(c.slot.value);
+        for (const auto& c : rd.chosen) {
+            out.chosen.push_back(c.slot.value);
+            out.chosen_tags.emplace_back(c.tags.begin(), c.tags.end());
+        }
+        out.dropped.assign(rd.dropped.begin(), rd.dropped.end());
         r.advance(rd);
         return out;
     }

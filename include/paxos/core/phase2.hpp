@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "fixed_vector.hpp"
+#include "ready.hpp"
 #include "slot_window.hpp"
 #include "types.hpp"
 
@@ -24,6 +26,10 @@ struct phase2_pipeline {
     Batch open_batch{};
     Batch pending{};                   // taken while not leader
     bool proposer_unfinished = false;  // stepped down with our own slots unchosen
+    // The callers' tags, one per command of open_batch and of pending.
+    using tags_type = fixed_vector<proposal_tag, Batch::capacity()>;
+    tags_type open_tags{};
+    tags_type pending_tags{};
 
     // Reserves the next slot for a batch: the window bound is checked once
     // per slot, not per command.
@@ -38,18 +44,31 @@ struct phase2_pipeline {
     }
 
     // A leader that steps down keeps the commands that never reached a slot
-    // (when followers may propose, they go out again when it next leads).
-    template <bool KeepOpen>
-    void stop() noexcept {
-        if constexpr (KeepOpen) {
-            if (open) {
-                for (const auto& v : open_batch) {
-                    if (!pending.full()) pending.push_back(v);
+    // (when followers may propose, they go out again when it next leads);
+    // `lose(tag)` hears of each one it cannot keep.
+    template <bool KeepOpen, class Lose>
+    void stop(Lose&& lose) {
+        if (open) {
+            for (std::size_t i = 0; i < open_batch.size(); ++i) {
+                if (KeepOpen && !pending.full()) {
+                    pending.push_back(open_batch[i]);
+                    pending_tags.push_back(open_tags[i]);
+                } else {
+                    lose(open_tags[i]);
                 }
             }
         }
         open = false;
         open_batch.clear();
+        open_tags.clear();
+    }
+
+    // The pending commands are dropped (a single decree was decided).
+    template <class Lose>
+    void drop_pending(Lose&& lose) {
+        for (const proposal_tag t : pending_tags) lose(t);
+        pending.clear();
+        pending_tags.clear();
     }
 };
 

@@ -32,6 +32,9 @@
 //   chosen           Apply to the state machine, in slot order, at any time
 //                    before advance(). An entry with no values is a no-op
 //                    that filled a gap.
+//   dropped          Tags of commands propose() took that will not come back
+//                    in a chosen entry here (lost or unknown; see
+//                    proposal_fate). Answer their clients at any time.
 //   catch_up         Peers that asked for slots this replica has released:
 //                    serve them from your log (replica::chosen_message_for)
 //                    or a snapshot. They need nothing durable.
@@ -53,6 +56,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "message.hpp"
@@ -79,13 +83,41 @@ struct catch_up_request {
     slot_id to{};  // the window's base when asked: slots from here on were sent
 };
 
+// The tag a caller gives a command it proposes (replica::propose), handed
+// back when the command's fate is known: in the chosen entry that carries it,
+// or in ready_batch::dropped. The replica never looks inside it.
+using proposal_tag = std::uint64_t;
+
 // A slot whose value is chosen, ready to apply.
 template <class Value>
 struct chosen_entry {
     slot_id slot{};
     std::span<const Value> values{};  // empty: a no-op
+    // When these are the commands this replica proposed in the slot: their
+    // tags, tags[i] for values[i]. Empty otherwise (another proposer's
+    // commands, a no-op, or a learner).
+    std::span<const proposal_tag> tags{};
 
     bool is_noop() const noexcept { return values.empty(); }
+};
+
+// What became of a command this replica took that is not among its chosen
+// entries.
+enum class proposal_fate : std::uint8_t {
+    // Never chosen: it never left this replica (the leader stepped down
+    // with it still in its open batch), or its slot was chosen with other
+    // commands. Retrying it cannot execute it twice.
+    lost,
+    // Cannot be known here: another leader overwrote this replica's vote
+    // for it with other commands, yet a later leader may still adopt it
+    // from an acceptor that kept the older vote. Treat it as a timeout: a
+    // retry must be idempotent (sm/sessions.hpp).
+    unknown,
+};
+
+struct dropped_proposal {
+    proposal_tag tag{};
+    proposal_fate fate{};
 };
 
 template <class Ballot, class Value, class Message>
@@ -103,6 +135,10 @@ struct ready_batch {
     std::span<const chosen_entry<Value>> chosen{};
     // Peers that asked for slots this replica no longer holds.
     std::span<const catch_up_request> catch_up{};
+    // Commands taken by propose() whose fate became known in this batch,
+    // other than being chosen (those come back in `chosen`). Every tag
+    // comes back exactly once, here or there, unless the process stops.
+    std::span<const dropped_proposal> dropped{};
     // Who a message to node_id::broadcast() goes to: every other member.
     node_set peers{};
 };

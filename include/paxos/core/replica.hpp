@@ -45,6 +45,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -96,6 +97,11 @@ public:
     static constexpr std::size_t messages_per_input_max = limits::messages_per_input_max;
     static constexpr std::size_t values_per_input_max = limits::values_per_input_max;
     static constexpr std::size_t votes_per_input_max = limits::votes_per_input_max;
+    // Tags dropped (ready_batch::dropped), each at most once: one input can
+    // drop every tag held (a window of batches, the open batch and the
+    // pending one), and there is room for two inputs' worth, as in the outbox.
+    static constexpr std::size_t dropped_per_input_max = (window_slots + 2) * batch_values_max;
+    static constexpr std::size_t dropped_capacity = 2 * dropped_per_input_max;
 
     using batch_type = fixed_vector<value_type, batch_values_max>;
     using message_type = basic_message<ballot_type, value_type>;
@@ -161,9 +167,13 @@ public:
     // slot (sent at the latest by ready(), or at once when the batch is full).
     // With a leader-free policy a follower queues it and may start Phase 1 to
     // become the proposer; with stable_leader a follower answers not_leader.
-    // `ok` means the command was taken, not that it is chosen: watch the
-    // chosen entries of later ready batches.
-    result propose(const value_type& value) {
+    // `ok` means the command was taken, not that it is chosen. `tag` (any
+    // number the caller picks, say a client's request id) comes back exactly
+    // once: in the chosen entry that carries the command, or in a ready
+    // batch's `dropped` when it was not chosen or cannot be known to be
+    // (ready.hpp). A refused command was not taken, and its tag never comes
+    // back.
+    result propose(const value_type& value, proposal_tag tag = 0) {
         // The common case at a busy leader: the command joins the open batch
         // and queues nothing (the batch is not full yet), so it needs no
         // room in the outbox.
@@ -171,6 +181,7 @@ public:
             p2_.open_batch.size() + 1 < batch_values_max && !decided()) {
             const input_guard guard{*this};
             p2_.open_batch.push_back(value);
+            p2_.open_tags.push_back(tag);
             return {reason::ok, p_.leader};
         }
         const input_guard guard{*this};
@@ -183,6 +194,7 @@ public:
                 note_output();
             }
             p2_.open_batch.push_back(value);
+            p2_.open_tags.push_back(tag);
             if (p2_.open_batch.full()) seal_open_batch();
             return {reason::ok, p_.leader};
         }
@@ -191,6 +203,7 @@ public:
         } else {
             if (p2_.pending.full()) return {reason::proposal_queue_full, p_.leader};
             p2_.pending.push_back(value);
+            p2_.pending_tags.push_back(tag);
             if (leader_policy_.on_propose(context()) == leader_action::start_phase1) {
                 return become_candidate();
             }
@@ -246,14 +259,22 @@ public:
     // Collects the batch. Views stay valid until advance(ready()). Sealing the
     // open batch here is what makes batching free: every command proposed
     // since the last ready() shares one slot, one accept and one fsync.
-    const ready_type& ready() {
+    // ready() and advance() are inlined into the driver's loop on purpose:
+    // once per batch, and GCC otherwise outlines them and the small helpers
+    // they call (about 150 instructions per command, scripts/
+    // instructions_per_command.sh).
+    [[gnu::always_inline]] const ready_type& ready() {
         PAXOS_ASSERT(!o_.outstanding);
         p_.fresh = false;
         if (p2_.open && p_.current == role::leader) seal_open_batch();
         // records and chosen are empty here: advance() cleared them.
         a_.hand_out(w_, o_.records);
         for (slot_id s = l_.applied_end; s < l_.chosen_end; s = s.next()) {
-            o_.chosen.push_back(chosen_type{s, learner_type::chosen_values(w_.at(s)).view()});
+            const slot_type& rec = w_.at(s);
+            o_.chosen.push_back(chosen_type{s, learner_type::chosen_values(rec).view(),
+                                            rec.own == own_proposal::chosen
+                                                ? rec.tags.view()
+                                                : std::span<const proposal_tag>{}});
         }
         // Field by field: no temporary batch to build and copy.
         ready_.promised = a_.promised;
@@ -274,7 +295,9 @@ public:
         PAXOS_ASSERT(o_.outstanding);
         for (record_type& rec : o_.records) rec.values = w_.at(rec.slot).values.view();
         for (chosen_type& c : o_.chosen) {
-            c.values = learner_type::chosen_values(w_.at(c.slot)).view();
+            const slot_type& rec = w_.at(c.slot);
+            c.values = learner_type::chosen_values(rec).view();
+            if (!c.tags.empty()) c.tags = rec.tags.view();
         }
         return point_views();
     }
@@ -282,7 +305,7 @@ public:
 
     // Acknowledges a batch: its durable part is persisted, its messages sent,
     // its chosen entries applied.
-    void advance(const ready_type& done) {
+    [[gnu::always_inline]] void advance(const ready_type& done) {
         PAXOS_ASSERT(o_.outstanding);
         PAXOS_ASSERT(&done == &ready_);
         o_.outstanding = false;
@@ -296,6 +319,7 @@ public:
         }
         o_.records.clear();
         o_.chosen.clear();
+        o_.dropped.clear();
         l_.catch_up.clear();
         PAXOS_ASSERT(l_.handed_end <= l_.chosen_end);
         l_.applied_end = l_.handed_end;
@@ -392,7 +416,38 @@ private:
         fixed_vector<record_type, window_slots> records{};
         fixed_vector<chosen_type, window_slots> chosen{};
         bool outstanding = false;
+        fixed_vector<dropped_proposal, dropped_capacity> dropped{};
     };
+
+    // Reports the tags of commands in `tags` as not chosen here.
+    template <class Tags>
+    void drop_tags(const Tags& tags, proposal_fate fate) {
+        for (const proposal_tag t : tags) o_.dropped.push_back(dropped_proposal{t, fate});
+        if (!tags.empty()) note_output();
+    }
+    // A slot's own proposal is settled other than by being chosen.
+    void drop_own(slot_type& rec, proposal_fate fate) {
+        drop_tags(rec.tags, fate);
+        rec.tags.clear();
+        rec.own = own_proposal::none;
+    }
+    // Our vote in rec is about to become `values`: a pending proposal of
+    // ours there survives only if they are the same commands.
+    void before_vote(slot_type& rec, std::span<const value_type> values) {
+        if (rec.own == own_proposal::pending &&
+            !learner_type::same_values(rec.values.view(), values)) {
+            drop_own(rec, proposal_fate::unknown);
+        }
+    }
+    // rec is chosen with `values`: our pending proposal there is chosen or lost.
+    void settle_own(slot_type& rec, std::span<const value_type> values) {
+        if (rec.own != own_proposal::pending) return;
+        if (learner_type::same_values(rec.values.view(), values)) {
+            rec.own = own_proposal::chosen;
+        } else {
+            drop_own(rec, proposal_fate::lost);
+        }
+    }
 
     // What a handler did, and what the leader policy asked for if the
     // message preempted us (step() acts on it once the handler is done).
@@ -469,7 +524,7 @@ private:
     // queued, a vote or promise to persist, a catch-up request, a chosen
     // slot to hand out, or a leader's open batch to seal.
     bool output_in_state() const noexcept {
-        return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() |
+        return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() | o_.dropped.size() |
                 std::size_t{a_.promised_dirty}) != 0 ||
                l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader);
     }
@@ -477,7 +532,11 @@ private:
     void note_output() noexcept { output_ = true; }
 
     // Room for the most one input can queue (limits.hpp), reserved for it.
-    bool has_outbox_room() noexcept { return o_.box.open_input(); }
+    bool has_outbox_room() noexcept {
+        // One test in the common case: nothing queued and nothing dropped.
+        if ((o_.box.size() | o_.dropped.size()) == 0) return true;
+        return o_.dropped.size() <= dropped_capacity - dropped_per_input_max && o_.box.open_input();
+    }
 
     const ready_type& point_views() noexcept {
         ready_.accepted = o_.records.view();
@@ -485,6 +544,7 @@ private:
         ready_.send_after_sync = o_.box.after_sync();
         ready_.chosen = o_.chosen.view();
         ready_.catch_up = l_.catch_up.view();
+        ready_.dropped = o_.dropped.view();
         return ready_;
     }
 
@@ -586,7 +646,12 @@ private:
     handled on_reject(const message_type& m);
     void seal_open_batch();
     void flush_pending();
-    void propose_slot(slot_id s, std::span<const value_type> values);
+    void propose_slot(slot_id s, std::span<const value_type> values,
+                      std::span<const proposal_tag> tags = {});
+    // For phase2_pipeline::stop: each command it cannot keep is lost.
+    auto lose_tag() {
+        return [this](proposal_tag t) { drop_tags(std::array{t}, proposal_fate::lost); };
+    }
     void count_own_vote(const record_type& r);
     void on_quorum_accepted(slot_id s, slot_type& rec);
     void retransmit();

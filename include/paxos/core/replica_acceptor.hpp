@@ -91,6 +91,7 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
         send_chosen(m.from, m.slot, rec, ballot_type{});
         return {reason::ignored, then};
     }
+    before_vote(rec, m.values);
     a_.cast_vote(m.slot, rec, m.ballot, m.values);
     note_output();
     w_.use(m.slot);

@@ -75,7 +75,7 @@ result replica<Config>::become_candidate() {
     a_.raise_promise(p_.ballot);
     if (a_.promised_dirty) note_output();
     p_.leader = node_id::none();
-    p2_.template stop<false>();
+    p2_.template stop<false>(lose_tag());
     p_.retransmit_elapsed = 0;
     p1_.template begin<rules::votes_count_in_one_ballot>(w_, l_.chosen_end, options_.self);
     broadcast(message_kind::prepare, p_.ballot, p1_.from);
@@ -119,7 +119,7 @@ template <class Config>
 leader_action replica<Config>::step_down() {
     PAXOS_ASSERT(p_.current != role::follower);
     p_.current = role::follower;
-    p2_.template stop<leader_type::followers_propose>();
+    p2_.template stop<leader_type::followers_propose>(lose_tag());
     // Slots we proposed and did not see chosen are our unfinished work:
     // a leader-free policy may retry for them at once.
     if (l_.chosen_end < w_.end) p2_.proposer_unfinished = true;
@@ -193,8 +193,9 @@ void replica<Config>::seal_open_batch() {
     // Proposed straight from the open batch: propose_slot copies it once,
     // into our vote (nothing it calls touches the open batch).
     p2_.open = false;
-    propose_slot(p2_.open_slot, p2_.open_batch.view());
+    propose_slot(p2_.open_slot, p2_.open_batch.view(), p2_.open_tags.view());
     p2_.open_batch.clear();
+    p2_.open_tags.clear();
 }
 
 // Moves commands queued while not leader into a slot of their own.
@@ -205,7 +206,9 @@ void replica<Config>::flush_pending() {
     if (p2_.open_next(w_, l_.applied_end) != reason::ok) return;
     note_output();
     p2_.open_batch = p2_.pending;
+    p2_.open_tags = p2_.pending_tags;
     p2_.pending.clear();
+    p2_.pending_tags.clear();
     seal_open_batch();
 }
 
@@ -215,7 +218,8 @@ void replica<Config>::flush_pending() {
 // it earlier could leave, and a crash then forget the vote, leaving the
 // value chosen by a quorum that no longer holds it.
 template <class Config>
-void replica<Config>::propose_slot(slot_id s, std::span<const value_type> values) {
+void replica<Config>::propose_slot(slot_id s, std::span<const value_type> values,
+                                   std::span<const proposal_tag> tags) {
     slot_type& rec = w_.at(s);
     // A leader that learns of a choice in a slot it reserved or has yet
     // to use steps down first (on_chosen: a newer leader made it), so
@@ -224,7 +228,14 @@ void replica<Config>::propose_slot(slot_id s, std::span<const value_type> values
     rec.proposed = true;
     rec.sent_this_round = true;
     if constexpr (rules::votes_count_in_one_ballot) rec.votes.clear();
+    before_vote(rec, values);                 // a re-proposal over a proposal of ours
     a_.cast_vote(s, rec, p_.ballot, values);  // p_.ballot == promise here
+    if (!tags.empty()) {
+        // New commands go to a fresh slot; their tags wait for its outcome.
+        PAXOS_ASSERT(rec.own == own_proposal::none && tags.size() == values.size());
+        rec.tags.assign(tags);
+        rec.own = own_proposal::pending;
+    }
     note_output();
     w_.use(s);
     if constexpr (!rules::own_vote_counts_when_durable) {

@@ -14,10 +14,15 @@
 #include <cstdint>
 
 #include "../assert.hpp"
+#include "fixed_vector.hpp"
+#include "ready.hpp"
 #include "types.hpp"
 #include "vocabulary.hpp"
 
 namespace paxos::inline v0 {
+
+// Whether a slot holds commands this replica proposed, and their fate.
+enum class own_proposal : std::uint8_t { none, pending, chosen };
 
 template <class Ballot, class Batch>
 struct slot_record {
@@ -38,6 +43,11 @@ struct slot_record {
     bool proposed = false;
     bool sent_this_round = false;  // proposed since the last retransmit round
     node_set votes{};
+    // The tags of commands this replica proposed here (ready.hpp), while
+    // their fate is open (own_proposal::pending: `values` is then exactly
+    // what we proposed) or once chosen, for the chosen entry to hand back.
+    own_proposal own = own_proposal::none;
+    fixed_vector<proposal_tag, Batch::capacity()> tags{};
     // phase1.hpp: the highest-ballot vote reported in Phase 1.
     Ballot adopt_ballot{};
     // Phase 1's adopted value while the slot is open, or the learner's chosen
@@ -49,7 +59,7 @@ struct slot_record {
     // compile (the binding names every member).
     void reset() noexcept {
         auto& [vote_ballot, vote_values, dirty, is_chosen, aside, chosen_in, is_proposed, sent,
-               voters, adopted_ballot, spare_values] = *this;
+               voters, own_state, own_tags, adopted_ballot, spare_values] = *this;
         vote_ballot = Ballot{};
         vote_values.clear();
         dirty = false;
@@ -59,6 +69,8 @@ struct slot_record {
         is_proposed = false;
         sent = false;
         voters = node_set{};
+        own_state = own_proposal::none;
+        own_tags.clear();
         adopted_ballot = Ballot{};
         spare_values.clear();
     }
@@ -97,6 +109,7 @@ struct slot_window {
             PAXOS_ASSERT(released.chosen);
             PAXOS_ASSERT(!released.durable_dirty);
             PAXOS_ASSERT(!released.chosen_aside);
+            PAXOS_ASSERT(released.own != own_proposal::pending);  // settled when chosen
             released.reset();
             base = base.next();
         } while (!holds(s));

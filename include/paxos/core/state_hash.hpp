@@ -71,7 +71,10 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
                  const Phase2& p2, const Learner& l, const Outputs& o, std::size_t node_count) {
     // Outputs: a batch outstanding (a sync under way) is state; its send_now
     // group has left already, and its chosen entries follow from handed_end.
-    const auto& [box, records, chosen_out, outstanding] = o;
+    const auto& [box, records, chosen_out, outstanding, dropped] = o;
+    // Tags are handed back to the driver and never sent: no protocol
+    // behaviour depends on them (here, in the slots and in the pipeline).
+    (void)dropped;
     const auto& [applied_end, chosen_end, handed_end, announced_chosen_end, quiet_ticks,
                  chosen_aside_count, catch_up] = l;
     (void)chosen_out;
@@ -120,7 +123,10 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     v(chosen_end);
     v(end);
 
-    const auto& [next_slot, open, open_slot, open_batch, pending, proposer_unfinished] = p2;
+    const auto& [next_slot, open, open_slot, open_batch, pending, proposer_unfinished, open_tags,
+                 pending_tags] = p2;
+    (void)open_tags;
+    (void)pending_tags;
     v(next_slot);
     v(open);
     v(open_slot);
@@ -143,7 +149,9 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     // none beyond end was ever used since.
     for (slot_id s = base; s < end; s = s.next()) {
         const auto& [accepted_ballot, values, durable_dirty, is_chosen, chosen_aside, chosen_ballot,
-                     proposed, sent_this_round, votes, adopt_ballot, spare] = w.at(s);
+                     proposed, sent_this_round, votes, own, tags, adopt_ballot, spare] = w.at(s);
+        (void)own;
+        (void)tags;
         v(s);
         v(accepted_ballot);
         v(values);

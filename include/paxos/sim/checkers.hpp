@@ -65,6 +65,9 @@ enum class check : std::uint8_t {
     learned_unchosen,
     restore_refused,
     assertion,
+    // A proposal's tag came back twice, to the wrong node, with another
+    // command, or (once the run settled) never (replica::propose).
+    proposal_tags,
 };
 
 constexpr const char* to_string(check c) noexcept {
@@ -79,6 +82,7 @@ constexpr const char* to_string(check c) noexcept {
         case check::vote_regressed: return "vote-regressed";
         case check::learned_unchosen: return "learned-unchosen";
         case check::restore_refused: return "restore-refused";
+        case check::proposal_tags: return "proposal-tags";
         case check::assertion: return "assertion";
     }
     return "unknown";

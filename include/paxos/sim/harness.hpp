@@ -100,7 +100,8 @@ struct harness_node {
     time_us sync_done = 0;
     std::deque<message_buffer> inbox;
     std::uint32_t ticks_owed = 0;
-    node_set peers{};  // the fan-out of the node's last batch
+    bool campaign_owed = false;  // campaign() asked while busy: run once synced
+    node_set peers{};            // the fan-out of the node's last batch
 
     bool busy() const noexcept { return syncing != nullptr; }
 };
@@ -152,6 +153,15 @@ public:
         return true;
     }
 
+    // True when node i is busy and owes a campaign() instead of starting it
+    // now (no input may reach a replica whose batch is outstanding).
+    bool owe_campaign_if_busy(std::size_t i) {
+        node_type& n = nodes_[i];
+        if (!n.busy()) return false;
+        n.campaign_owed = true;
+        return true;
+    }
+
     // ---- the ready contract ------------------------------------------------------
 
     // Hands out node i's batches until it has none, or one needs a sync.
@@ -200,8 +210,11 @@ public:
         }
         finish(i, rd);
         drain(i);
-        while (n.up && !n.busy() && (n.ticks_owed > 0 || !n.inbox.empty())) {
-            if (!n.inbox.empty()) {
+        while (n.up && !n.busy() && (n.ticks_owed > 0 || !n.inbox.empty() || n.campaign_owed)) {
+            if (n.campaign_owed) {
+                n.campaign_owed = false;
+                (void)n.replica->campaign();
+            } else if (!n.inbox.empty()) {
                 const message_buffer m = std::move(n.inbox.front());
                 n.inbox.pop_front();
                 driver_->replayed(i, m);
@@ -225,6 +238,8 @@ public:
             for (const auto& e : rd.chosen) driver_->apply(i, e);
         }
         for (const auto& c : rd.catch_up) driver_->serve_catch_up(i, c);
+        if constexpr (requires { driver_->dropped(i, rd.dropped); })
+            driver_->dropped(i, rd.dropped);
         n.replica->advance(rd);
     }
 
@@ -252,6 +267,7 @@ public:
         n.syncing = nullptr;
         n.inbox.clear();
         n.ticks_owed = 0;
+        n.campaign_owed = false;
         n.store.crash(mode, seed);
     }
 

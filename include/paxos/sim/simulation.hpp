@@ -72,6 +72,9 @@ struct run_options {
     // Planted driver fault, for the checker's own test: node 0 sends each
     // batch's messages before persisting it.
     bool plant_send_before_persist = false;
+    // Planted fault for the proposal-tags check: the driver ignores the
+    // tags a ready batch reports dropped, as if they never came back.
+    bool plant_ignore_dropped_tags = false;
 };
 
 struct run_result {
@@ -103,6 +106,7 @@ public:
     using ready_type = typename replica_type::ready_type;
     using store_type = storage::memory_store<Config>;
     using ballot_type = typename Config::ballot;
+    using leader_type = typename Config::leader;
     using harness_type = harness<Config, simulation>;
     friend harness_type;
 
@@ -157,6 +161,7 @@ public:
                 checks_.check_durability(now_, i, nodes_[i].log);
             }
         }
+        if (!checks_.first_violation() && settled()) check_every_tag_returned();
         out.failure = checks_.first_violation();
         out.ok = !out.failure.has_value();
         out.trace_hash = hash_;
@@ -177,6 +182,7 @@ private:
     // What the simulator keeps per node beside the harness's replica, store
     // and inbox.
     struct node {
+        std::uint32_t life = 0;  // restarts so far: a tag dies with the life that took it
         time_us tick_period = 1'000;
         time_us next_tick = 0;
         std::vector<std::vector<command>> log;  // the state machine: applied slots
@@ -363,6 +369,30 @@ private:
         record({now_, event_kind::apply, static_cast<std::uint16_t>(i), 0,
                 static_cast<std::uint8_t>(values.size()), slot, 0, values.empty() ? 0 : values[0]});
         for (command c : values) acknowledge(c, slot);
+        if (!e.tags.empty()) {
+            if (e.tags.size() != values.size()) {
+                checks_.fail(check::proposal_tags, now_,
+                             "a chosen entry's tags do not match its commands");
+                return;
+            }
+            for (std::size_t k = 0; k < values.size(); ++k) {
+                if (!take_tag(i, e.tags[k], "chosen")) return;
+                if (tags_[e.tags[k]].value != values[k]) {
+                    checks_.fail(
+                        check::proposal_tags, now_,
+                        "tag " + std::to_string(e.tags[k]) + " came back with another command");
+                    return;
+                }
+            }
+        }
+    }
+
+    // ready_batch::dropped: each tag comes back once, to the node that took it.
+    void dropped(std::size_t i, std::span<const dropped_proposal> tags) {
+        if (options_.plant_ignore_dropped_tags) return;
+        for (const dropped_proposal& d : tags) {
+            if (!take_tag(i, d.tag, "dropped")) return;
+        }
     }
 
     // Slots the replica released from its window, served from the log.
@@ -380,11 +410,59 @@ private:
         nodes_[i].synced.absorb(checks_, now_, i, cluster_[i].store.synced());
     }
 
+    // A tag comes back to node i: it must be one i took in this life, once.
+    bool take_tag(std::size_t i, proposal_tag t, const char* how) {
+        if (t >= tags_.size() || tags_[t].node != i || tags_[t].life != nodes_[i].life ||
+            tags_[t].returned) {
+            std::string what = "tag ";
+            what += std::to_string(t);
+            what += " came back ";
+            what += how;
+            what += t < tags_.size() && tags_[t].returned ? " a second time"
+                                                          : " to a node that did not take it";
+            checks_.fail(check::proposal_tags, now_, std::move(what));
+            return false;
+        }
+        tags_[t].returned = true;
+        return true;
+    }
+
+    // Settled: every slot is chosen and applied everywhere, so each tag a
+    // live node took in this life has come back, unless the node holds a
+    // vote past the chosen log: a deposed leader's proposal in a slot no
+    // later leader has reached, which a future leader may still adopt.
+    // (Commands queued at a follower by a leader-free policy may also wait.)
+    void check_every_tag_returned() {
+        if constexpr (!leader_type::followers_propose) {
+            for (std::size_t t = 0; t < tags_.size(); ++t) {
+                const tag_record& r = tags_[t];
+                if (r.returned || r.life != nodes_[r.node].life || !cluster_[r.node].up) continue;
+                if (holds_vote_past_log(r.node)) continue;
+                std::string what = "tag ";
+                what += std::to_string(t);
+                what += " (taken by node ";
+                what += std::to_string(r.node);
+                what += ") never came back";
+                checks_.fail(check::proposal_tags, now_, std::move(what));
+                return;
+            }
+        }
+    }
+
+    bool holds_vote_past_log(std::size_t i) {
+        const replica_type& rep = cluster_.replica_at(i);
+        for (std::size_t k = 0; k < Config::window_slots; ++k) {
+            if (rep.vote(slot_id{rep.chosen_end().value + k})) return true;
+        }
+        return false;
+    }
+
     // ---- crash and restart ----------------------------------------------------------
 
     void crash(std::size_t i, typename store_type::crash_mode mode) {
         if (!cluster_[i].up) return;
         ++crashes_;
+        ++nodes_[i].life;  // the tags it held die with it
         cluster_.crash(i, mode, rng_.next());
         record({now_, event_kind::crash, static_cast<std::uint16_t>(i), 0,
                 static_cast<std::uint8_t>(mode), 0, 0, 0});
@@ -453,7 +531,11 @@ private:
             cl.next_action = n.sync_done + 1;
             return;
         }
-        const result res = n.replica->propose(cl.current);
+        // Every attempt is a proposal of its own, with a tag of its own.
+        const proposal_tag tag = tags_.size();
+        tags_.push_back(tag_record{cl.target, nodes_[cl.target].life, cl.current, false});
+        const result res = n.replica->propose(cl.current, tag);
+        if (res.code != reason::ok) tags_.back().returned = true;  // not taken: never comes back
         record({now_, event_kind::propose, static_cast<std::uint16_t>(cl.target), 0,
                 static_cast<std::uint8_t>(res.code), 0, 0, cl.current});
         drain(cl.target);
@@ -556,7 +638,8 @@ private:
             // asked: a reader asks every replica once (Phase 1 reports any
             // decision).
             for (std::size_t i = 0; i < nodes_.size(); ++i) {
-                if (nodes_[i].log.empty()) {
+                // A node whose sync is under way campaigns once it is done.
+                if (nodes_[i].log.empty() && !cluster_.owe_campaign_if_busy(i)) {
                     (void)cluster_[i].replica->campaign();
                     drain(i);
                 }
@@ -707,6 +790,15 @@ private:
     std::vector<node> nodes_;
     harness_type cluster_;
     std::vector<client> clients_;
+    // Every proposal made, by tag (its index): who took it, in which life,
+    // with which command, and whether its tag has come back.
+    struct tag_record {
+        std::size_t node = 0;
+        std::uint32_t life = 0;
+        command value = 0;
+        bool returned = false;
+    };
+    std::vector<tag_record> tags_;
     checkers checks_;
     time_us now_ = 0;
     time_us next_nemesis_ = 0;
