@@ -68,7 +68,8 @@ struct acceptor_state {
 
     // ready(): the votes cast since the last batch, newest value per slot.
     template <std::size_t N>
-    void hand_out(window_type& w, fixed_vector<record_type, N>& out) {
+    // Inlined into ready() (see there).
+    [[gnu::always_inline]] void hand_out(window_type& w, fixed_vector<record_type, N>& out) {
         for (const slot_id s : dirty_slots) {
             auto& rec = w.at(s);
             PAXOS_ASSERT(rec.durable_dirty);

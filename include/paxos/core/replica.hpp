@@ -532,7 +532,8 @@ private:
     void note_output() noexcept { output_ = true; }
 
     // Room for the most one input can queue (limits.hpp), reserved for it.
-    bool has_outbox_room() noexcept {
+    // Inlined for the same reason as ready(): once per input.
+    [[gnu::always_inline]] bool has_outbox_room() noexcept {
         // One test in the common case: nothing queued and nothing dropped.
         if ((o_.box.size() | o_.dropped.size()) == 0) return true;
         return o_.dropped.size() <= dropped_capacity - dropped_per_input_max && o_.box.open_input();
