@@ -345,6 +345,7 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
     struct answers {
         std::uint64_t count = 0;
         std::uint64_t client = 0;
+        std::uint64_t not_executed = 0;  // not_chosen or timed_out
     } got;
     const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
     REQUIRE(epfd >= 0);
@@ -362,6 +363,7 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
         nodes[i]->set_answer_hook(&got, [](void* ctx, std::uint64_t cookie, answer_status s,
                                            std::span<const std::byte> reply) {
             auto& a = *static_cast<answers*>(ctx);
+            if (s == answer_status::not_chosen || s == answer_status::timed_out) ++a.not_executed;
             if (s != answer_status::executed) return;
             ++a.count;
             if (cookie == 0) std::memcpy(&a.client, reply.data(), 8);
@@ -403,6 +405,36 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
     REQUIRE(loop_until([&] {
         return machines[0]->value == 50 && machines[1]->value == 50 && machines[2]->value == 50;
     }));
+
+    // The leader pauses (its loop step is skipped) and the others elect a new
+    // one. A command the old leader takes meanwhile loses its slot to the new
+    // leader's, and is answered as soon as the old leader learns so, through
+    // the proposal tag the replica hands back (not after the answer timeout).
+    const std::size_t old = leader;
+    std::size_t fresh = 3;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (fresh == 3 && std::chrono::steady_clock::now() < until) {
+        int wait = 50;
+        for (std::size_t i = 0; i < 3; ++i)
+            if (i != old) wait = std::min(wait, nodes[i]->next_timeout_ms());
+        std::array<epoll_event, 3> events{};
+        (void)::epoll_wait(epfd, events.data(), 3, wait);
+        for (std::size_t i = 0; i < 3; ++i) {
+            if (i == old) continue;
+            REQUIRE(nodes[i]->poll(0));
+            if (nodes[i]->is_leader()) fresh = i;
+        }
+    }
+    REQUIRE(fresh < 3);
+    REQUIRE(nodes[old]->is_leader());  // it has heard nothing yet
+    REQUIRE(nodes[old]->submit(command{got.client, 52, 1, 0}, 52) ==
+            paxos::node::submit_status::taken);
+    REQUIRE(nodes[fresh]->submit(command{got.client, 53, 1, 0}, 53) ==
+            paxos::node::submit_status::taken);
+    REQUIRE(loop_until([&] { return nodes[old]->stats().answers_dropped >= 1; }));
+    CHECK(got.not_executed >= 1);
+    CHECK(nodes[old]->stats().answers_timed_out == 0);
+    REQUIRE(loop_until([&] { return got.count == 52; }));  // the new leader's command ran
     ::close(epfd);
 }
 

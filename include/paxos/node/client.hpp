@@ -149,6 +149,7 @@ private:
                 case answer_status::malformed: return out;
                 case answer_status::not_leader: delay = session_.on_not_leader(out.from); break;
                 case answer_status::busy:
+                case answer_status::not_chosen:
                 case answer_status::timed_out:
                 case answer_status::stopped: delay = session_.on_timeout(); break;
             }

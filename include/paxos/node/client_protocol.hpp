@@ -37,6 +37,7 @@ enum class answer_status : std::uint8_t {
     timed_out = 7,        // not seen chosen within the node's answer timeout: retry
     malformed = 8,        // the request was not understood; the connection is closed
     stopped = 9,          // the node stopped (a storage error): try another node
+    not_chosen = 10,      // never chosen and never will be (the leader changed first): retry
 };
 
 constexpr const char* to_string(answer_status s) noexcept {
@@ -51,6 +52,7 @@ constexpr const char* to_string(answer_status s) noexcept {
         case answer_status::timed_out: return "not chosen in time: retry";
         case answer_status::malformed: return "malformed request";
         case answer_status::stopped: return "node stopped";
+        case answer_status::not_chosen: return "not chosen (the leader changed): retry";
     }
     return "unknown answer status";
 }
@@ -126,7 +128,7 @@ inline bool read_reply(std::span<const std::byte> body, reply_view& out) noexcep
     std::uint64_t seq = 0;
     if (!in.get_u8(status) || !in.get_u16(leader) || !in.get_u64(client) || !in.get_u64(seq))
         return false;
-    if (status > static_cast<std::uint8_t>(answer_status::stopped)) return false;
+    if (status > static_cast<std::uint8_t>(answer_status::not_chosen)) return false;
     out.status = static_cast<answer_status>(status);
     out.leader = node_id{leader};
     out.request = sm::request_id{sm::client_id{client}, seq};

@@ -31,13 +31,16 @@
 // failed and why: a failed fsync cannot be retried into success.
 // A refused restore() stops it the same way before it ever runs.
 //
-// Answering proposals. The core has no proposal tickets yet (issue 12), so a
-// waiting proposal is keyed by its session request (client id, sequence
-// number; sm/sessions.hpp): the state machine's apply() answers each command
-// it applies through `replies`, and the driver hands that answer to the
-// client that waits for this request here, if any. Every replica applies,
-// only the one the client asked answers. When the core hands out tickets,
-// the key becomes the ticket; the state machine's side does not change.
+// Answering proposals. A command that is chosen is answered by its session
+// request (client id, sequence number; sm/sessions.hpp): the state
+// machine's apply() answers each command it applies through `replies`, and
+// the driver hands that answer to the client that waits for this request
+// here, if any (every replica applies, only the one the client asked
+// answers). A command that will not be chosen here is answered at once by
+// its proposal tag (replica::propose; the batch's `dropped`): `not_chosen`
+// when it never was and never will be, `timed_out` when its fate cannot be
+// known here (a newer leader overwrote our vote for it). Either way the
+// client retries, and the session table keeps a retry from running twice.
 //
 // Catch-up and snapshots. A peer that asks for slots below the window (the
 // batch's catch_up) is served from the store's read_chosen() when the store
@@ -166,6 +169,7 @@ struct driver_stats {
     std::uint64_t proposals_refused = 0;
     std::uint64_t answers = 0;  // answers handed to waiting clients
     std::uint64_t answers_timed_out = 0;
+    std::uint64_t answers_dropped = 0;  // answered at once: the replica dropped the proposal
     std::uint64_t catch_up_slots_served = 0;
     std::uint64_t snapshots_wanted = 0;  // a peer needs slots only a snapshot has
     std::uint64_t snapshots_taken = 0;
@@ -358,6 +362,7 @@ private:
         sm::request_id request{};
         std::uint64_t cookie = 0;
         std::uint64_t deadline_tick = 0;
+        proposal_tag tag = 0;  // what the replica hands back if not chosen here
     };
 
     static std::uint64_t replica_seed(const options& o) noexcept {
@@ -529,6 +534,7 @@ private:
                 ++stats_.slots_applied;
                 stats_.commands_applied += e.values.size();
             }
+            for (const auto& d : rd.dropped) answer_dropped(d);
             for (const auto& want : rd.catch_up) serve_catch_up(want);
             if (stopped()) return;
             replica_.advance(rd);
@@ -634,16 +640,17 @@ private:
             ++stats_.proposals_refused;
             return submit_status::busy;
         }
-        result r = replica_.propose(v);
+        const proposal_tag tag = ++last_tag_;
+        result r = replica_.propose(v, tag);
         if (r.code == reason::outbox_full || r.code == reason::window_full) {
             ++stats_.inputs_retried;
             drain();  // applies and advances: room again, unless the window waits on peers
             if (stopped()) return submit_status::stopped;
-            r = replica_.propose(v);
+            r = replica_.propose(v, tag);
         }
         if (r.ok()) {
             waiting_[waiting_count_++] = waiter{StateMachine::request_of(v), cookie,
-                                                tick_count_ + options_.answer_timeout_ticks};
+                                                tick_count_ + options_.answer_timeout_ticks, tag};
             return submit_status::taken;
         }
         ++stats_.proposals_refused;
@@ -667,6 +674,21 @@ private:
             waiting_[i] = waiting_[--waiting_count_];
             ++stats_.answers;
             deliver(cookie, id, s, reply);
+        }
+    }
+
+    // The replica says a proposal of ours will not be chosen here.
+    void answer_dropped(const dropped_proposal& d) {
+        for (std::size_t i = 0; i < waiting_count_; ++i) {
+            if (waiting_[i].tag != d.tag) continue;
+            const waiter w = waiting_[i];
+            waiting_[i] = waiting_[--waiting_count_];
+            ++stats_.answers_dropped;
+            deliver(w.cookie, w.request,
+                    d.fate == proposal_fate::lost ? answer_status::not_chosen
+                                                  : answer_status::timed_out,
+                    {});
+            return;
         }
     }
 
@@ -710,6 +732,7 @@ private:
     wire::buffer_for<message_buffer> frame_{};
     std::vector<waiter> waiting_;
     std::size_t waiting_count_ = 0;
+    proposal_tag last_tag_ = 0;  // each proposal's own tag
     client_port<value_type> clients_;
     std::vector<epoll_event> events_;
     int epoll_fd_ = -1;
