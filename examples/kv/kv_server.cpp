@@ -137,6 +137,12 @@ public:
         topt.receive_buffer_bytes = 2 * topt.frame_bytes_max;
         topt.send_queue_bytes = 64 * topt.frame_bytes_max;
         topt.jitter_seed = flags_.cluster.value ^ (flags_.self.value + 1);
+        // A replica that restarts must hear the leader before its own
+        // election timeout (10 ticks at least), or it campaigns and deposes
+        // a healthy leader: the leader's redial to it must come within a few
+        // ticks, not after the transport's default cap of 2 s.
+        topt.backoff_min_ms = 2 * flags_.tick_ms;
+        topt.backoff_max_ms = 5 * flags_.tick_ms;
         paxos::net::tcp_transport net(flags_.self, peers.table, topt);
         const auto started = flags_.peer_fd >= 0 ? net.start(flags_.peer_fd) : net.start();
         if (!started.ok())
