@@ -103,7 +103,8 @@ struct connection {
     std::uint64_t seq = 0;
     paxos_kv::kv_command pending{};  // the command in the log (or waiting for the session)
     int retries = 0;
-    bool answered = false;  // an answer arrived in the driver's hook: act on it after poll
+    bool early_replied = false;  // planted bug PAXOS_KV_PLANT_EARLY_REPLY only
+    bool answered = false;       // an answer arrived in the driver's hook: act on it after poll
     answer_status answer{};
     std::array<std::byte, paxos_kv::reply_bytes_max> reply{};
     std::size_t reply_bytes = 0;
@@ -335,11 +336,14 @@ private:
         connection& c = conns_[i];
         c.pending = cmd;
         c.retries = 0;
+        c.early_replied = false;
         if (!node_->is_leader()) return redirect(i);
         if (cmd.what == paxos_kv::op::get) return read_path(i);
 #ifdef PAXOS_KV_PLANT_EARLY_REPLY
-        c.out +=
-            cmd.what == paxos_kv::op::del || cmd.what == paxos_kv::op::incr ? ":1\r\n" : "+OK\r\n";
+        if (cmd.what == paxos_kv::op::set) {  // a plain SET: its reply does not depend on state
+            c.out += "+OK\r\n";
+            c.early_replied = true;  // and nothing more is said about this command
+        }
 #endif
         if (c.session == 0) {
             paxos_kv::kv_command reg;
@@ -396,15 +400,17 @@ private:
                               unsigned{paxos_kv::key_slot(c.pending.key_view())},
                               clients_[leader.value].to_string().c_str());
         }
-        c.out.append(text, static_cast<std::size_t>(n));
+        if (!c.early_replied) c.out.append(text, static_cast<std::size_t>(n));
         c.state = phase::idle;
     }
 
     void unknown_or_refused(std::size_t i, const char* text) {
         connection& c = conns_[i];
-        c.out += "-";
-        c.out += text;
-        c.out += "\r\n";
+        if (!c.early_replied) {
+            c.out += "-";
+            c.out += text;
+            c.out += "\r\n";
+        }
         c.state = phase::idle;
     }
 
@@ -445,12 +451,11 @@ private:
             c.pending.seq = ++c.seq;
             submit(i, c.pending, phase::waiting);
         } else if (s == answer_status::executed || s == answer_status::duplicate) {
-#ifdef PAXOS_KV_PLANT_EARLY_REPLY
-            if (c.pending.what != paxos_kv::op::get) {
+            if (c.early_replied) {
                 c.state = phase::idle;
-            } else
-#endif
+            } else {
                 answer_now(i, reply);
+            }
         } else if (s == answer_status::timed_out && c.retries < retries_max && node_->is_leader()) {
             // The same command again, under the same session number: the
             // session table answers it from the saved reply if it ran.
