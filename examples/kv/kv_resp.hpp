@@ -18,6 +18,11 @@
 
 namespace paxos_kv {
 
+// memcpy of a view that may be empty (and then may have no data pointer).
+inline void copy_into(char* to, std::string_view from) noexcept {
+    if (!from.empty()) std::memcpy(to, from.data(), from.size());
+}
+
 // What to do with a request: `out` already holds the answer (answered), or
 // `c` is to be proposed (propose).
 enum class request_action : std::uint8_t { answered, propose };
@@ -37,7 +42,7 @@ inline request_action translate(std::span<const std::string_view> args, kv_comma
     auto take_key = [&](std::string_view k) {
         if (k.size() > key_bytes_max) return false;
         c.key_bytes = static_cast<std::uint32_t>(k.size());
-        std::memcpy(c.key.data(), k.data(), k.size());
+        copy_into(c.key.data(), k);
         return true;
     };
     switch (info->id) {
@@ -70,9 +75,9 @@ inline request_action translate(std::span<const std::string_view> args, kv_comma
                 return too_long("value", value_bytes_max);
             c.what = s.compare ? op::compare_and_set : op::set;
             c.value_bytes = static_cast<std::uint32_t>(s.value.size());
-            std::memcpy(c.value.data(), s.value.data(), s.value.size());
+            copy_into(c.value.data(), s.value);
             c.expected_bytes = static_cast<std::uint32_t>(s.expected.size());
-            std::memcpy(c.expected.data(), s.expected.data(), s.expected.size());
+            copy_into(c.expected.data(), s.expected);
             return request_action::propose;
         }
     }

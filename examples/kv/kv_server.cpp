@@ -433,7 +433,7 @@ private:
         c.answered = true;
         c.answer = s;
         c.reply_bytes = std::min(reply.size(), c.reply.size());
-        std::memcpy(c.reply.data(), reply.data(), c.reply_bytes);
+        if (c.reply_bytes > 0) std::memcpy(c.reply.data(), reply.data(), c.reply_bytes);
     }
 
     void on_answered(std::size_t i) {

@@ -33,7 +33,7 @@ public:
         int in[2], out[2];
         REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
         REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-        const std::string t = "127.0.0.1:" + std::to_string(target);
+        const std::string t = join("127.0.0.1:", std::to_string(target));
         std::vector<const char*> argv{
             PAXOS_FAULT_PROXY_PATH, "--listen", "127.0.0.1:0", "--target", t.c_str(), nullptr};
         posix_spawn_file_actions_t fa;
@@ -61,7 +61,7 @@ public:
     std::uint16_t port() const { return port_; }
     // A command, and its one-line answer (bounded wait).
     std::string command(const std::string& c) {
-        const std::string line = c + "\n";
+        const std::string line = join(c, "\n");
         if (::write(to_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return {};
         return read_line();
     }
@@ -218,7 +218,7 @@ private:
         auto conn = std::make_unique<resp_client>(cluster_.client_port(node), 1000ms);
         std::int64_t counter = 0;
         for (int round = 0; round < 100000 && !stop_.load(); ++round) {
-            const std::string key = "k" + std::to_string(rng() % 3);
+            const std::string key = join("k", std::to_string(rng() % 3));
             // Clients 0 and 1 only read (and stay with their node, below): a
             // node that wrongly believes it still leads is read from often.
             const int dice = id < 2 ? 0 : static_cast<int>(rng() % 4);
@@ -310,7 +310,8 @@ std::chrono::seconds seconds_or(std::chrono::seconds fallback) {
 
 void print(const char* what, const run_result& r) {
     std::string faults;
-    for (const auto& [f, n] : r.faults) faults += "  " + f + ": " + std::to_string(n) + "\n";
+    for (const auto& [f, n] : r.faults)
+        faults += join("  ", f, ": ") + join(std::to_string(n), "\n");
     MESSAGE(std::string(what) << ": " << r.history.size() << " ops (" << r.ok << " ok, " << r.failed
                               << " failed, " << r.unknown << " unknown), verdict "
                               << std::string(jepsen::to_string(r.report.result)) << "\nfaults:\n"

@@ -70,7 +70,7 @@ TEST_CASE("paxos_kv: three processes answer redis-cli; followers redirect with -
     const std::string follower = std::to_string(c.client_port(f));
     const std::string moved = redis({"GET", "n"}, follower);
     CHECK(moved.find("MOVED ") == 0);
-    CHECK(moved.find("127.0.0.1:" + port) != std::string::npos);
+    CHECK(moved.find(join("127.0.0.1:", port)) != std::string::npos);
     // redis-cli -c follows the redirect to the leader.
     CHECK(redis({"-c", "INCR", "n"}, follower) == "3\n");
     CHECK(c.log_of(*l).find("role: leader") != std::string::npos);
@@ -135,7 +135,7 @@ TEST_CASE("paxos_kv: kill -9 of the leader, and of all three, loses no acknowled
             c.kill(killed);  // the leader, with writes in flight on other connections
         }
         if (i == 80) c.start(killed);
-        const std::string k = "k" + std::to_string(i % 30);
+        const std::string k = join("k", std::to_string(i % 30));
         std::string v = "v";
         v += std::to_string(i);
         reply got;
@@ -153,10 +153,10 @@ TEST_CASE("paxos_kv: kill -9 of the leader, and of all three, loses no acknowled
     const auto l = c.leader();
     REQUIRE(l.has_value());
     resp_client client(c.client_port(*l));
-    for (const auto& [k, v] : acked) {
-        const reply r = client.call({"GET", k});
-        INFO("key " << k);
-        CHECK(r.is(v));
+    for (const auto& entry : acked) {
+        const reply r = client.call({"GET", entry.first});
+        INFO("key " << entry.first);
+        CHECK(r.is(entry.second));
     }
     const reply n = client.call({"GET", "count"});
     REQUIRE(n.kind == reply::value);
