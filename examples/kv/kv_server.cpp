@@ -456,9 +456,11 @@ private:
             } else {
                 answer_now(i, reply);
             }
-        } else if (s == answer_status::timed_out && c.retries < retries_max && node_->is_leader()) {
+        } else if ((s == answer_status::timed_out || s == answer_status::not_chosen) &&
+                   c.retries < retries_max && node_->is_leader()) {
             // The same command again, under the same session number: the
-            // session table answers it from the saved reply if it ran.
+            // session table answers it from the saved reply if it ran
+            // (not_chosen: it did not, and will not, run from the old slot).
             ++c.retries;
             const paxos_kv::kv_command again =
                 c.state == phase::registering ? registration_again(c) : c.pending;
@@ -467,6 +469,7 @@ private:
             c.session = 0;
             unknown_or_refused(i, "TRYAGAIN paxos_kv: session evicted, outcome unknown");
         } else {
+            // (not_chosen after earlier attempts timed out: one of those may have run.)
             unknown_or_refused(i, "TRYAGAIN paxos_kv: outcome unknown (no answer from the log)");
         }
         if (c.fd >= 0) {
