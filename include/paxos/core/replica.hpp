@@ -45,7 +45,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -419,15 +418,14 @@ private:
         fixed_vector<dropped_proposal, dropped_capacity> dropped{};
     };
 
-    // Reports the tags of commands in `tags` as not chosen here.
-    template <class Tags>
-    void drop_tags(const Tags& tags, proposal_fate fate) {
-        for (const proposal_tag t : tags) o_.dropped.push_back(dropped_proposal{t, fate});
-        if (!tags.empty()) note_output();
+    // Reports a command's tag as not chosen here.
+    void drop_tag(proposal_tag t, proposal_fate fate) {
+        o_.dropped.push_back(dropped_proposal{t, fate});
+        note_output();
     }
     // A slot's own proposal is settled other than by being chosen.
     void drop_own(slot_type& rec, proposal_fate fate) {
-        drop_tags(rec.tags, fate);
+        for (const proposal_tag t : rec.tags) drop_tag(t, fate);
         rec.tags.clear();
         rec.own = own_proposal::none;
     }
@@ -438,6 +436,11 @@ private:
             !learner_type::same_values(rec.values.view(), values)) {
             drop_own(rec, proposal_fate::unknown);
         }
+    }
+    // rec is chosen with the value of our own vote (which a pending proposal
+    // of ours there is): the proposal is chosen.
+    static void settle_own_as_voted(slot_type& rec) noexcept {
+        if (rec.own == own_proposal::pending) rec.own = own_proposal::chosen;
     }
     // rec is chosen with `values`: our pending proposal there is chosen or lost.
     void settle_own(slot_type& rec, std::span<const value_type> values) {
@@ -651,7 +654,7 @@ private:
                       std::span<const proposal_tag> tags = {});
     // For phase2_pipeline::stop: each command it cannot keep is lost.
     auto lose_tag() {
-        return [this](proposal_tag t) { drop_tags(std::array{t}, proposal_fate::lost); };
+        return [this](proposal_tag t) { drop_tag(t, proposal_fate::lost); };
     }
     void count_own_vote(const record_type& r);
     void on_quorum_accepted(slot_id s, slot_type& rec);

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <optional>
 #include <span>
 
@@ -46,7 +45,7 @@ void replica<Config>::mark_chosen(slot_id s, slot_type& rec, std::span<const val
 template <class Config>
 void replica<Config>::mark_chosen_as_voted(slot_id s, slot_type& rec, ballot_type in) {
     const slot_id before = l_.chosen_end;
-    if (rec.own == own_proposal::pending) rec.own = own_proposal::chosen;
+    settle_own_as_voted(rec);
     l_.mark_chosen_as_voted(w_, s, rec, in);
     after_chosen(before);
 }
@@ -55,8 +54,7 @@ template <class Config>
 void replica<Config>::after_chosen(slot_id chosen_end_before) {
     if (l_.chosen_end != chosen_end_before) note_output();
     if (l_.chosen_end >= w_.end) p2_.proposer_unfinished = false;
-    if (decided())
-        p2_.drop_pending([&](proposal_tag t) { drop_tags(std::array{t}, proposal_fate::lost); });
+    if (decided()) p2_.drop_pending(lose_tag());
 }
 
 // A chosen value, announced by the leader that got it chosen (carrying its
@@ -131,7 +129,7 @@ void replica<Config>::learn_from_leader(const message_type& m) {
         slot_type& rec = w_.at(s);
         if (rec.chosen || rec.accepted_ballot != m.ballot) continue;
         learner_type::set_chosen_as_voted(rec, m.ballot);  // in use: s < w_.end
-        if (rec.own == own_proposal::pending) rec.own = own_proposal::chosen;
+        settle_own_as_voted(rec);
     }
     l_.advance_chosen_end(w_);
     after_chosen(before);

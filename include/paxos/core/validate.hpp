@@ -32,28 +32,12 @@ struct input_checks {
         return b.is_zero() || b.owner().value < node_count;
     }
 
-    // Sets `owner` to the owner of m.ballot (none for a zero ballot) once it
-    // is checked, so handlers need not compute it again (a division for
-    // counter ballots).
-    reason message(const message_type& m, node_id& owner) const noexcept {
-        switch (m.kind) {
-            case message_kind::prepare: return message_as<message_kind::prepare>(m, owner);
-            case message_kind::promise: return message_as<message_kind::promise>(m, owner);
-            case message_kind::accept: return message_as<message_kind::accept>(m, owner);
-            case message_kind::accepted: return message_as<message_kind::accepted>(m, owner);
-            case message_kind::reject: return message_as<message_kind::reject>(m, owner);
-            case message_kind::chosen: return message_as<message_kind::chosen>(m, owner);
-            case message_kind::heartbeat: return message_as<message_kind::heartbeat>(m, owner);
-            case message_kind::learn_request:
-                return message_as<message_kind::learn_request>(m, owner);
-        }
-        return reason::malformed;
-    }
-
-    // The same checks for a message already known to be of kind K: the
-    // kind's row is a constant, so each check that does not apply to K
-    // compiles to nothing (the replica's step() dispatches on the kind
-    // first; an accept costs a dozen comparisons).
+    // The checks for a message of kind K (replica::step() dispatches on the
+    // kind, and refuses an unknown one as malformed). The kind's row is a
+    // constant, so each check that does not apply to K compiles to nothing:
+    // an accept costs a dozen comparisons. Sets `owner` to the owner of
+    // m.ballot (none for a zero ballot) once it is checked, so handlers need
+    // not compute it again (a division for counter ballots).
     template <message_kind K>
     reason message_as(const message_type& m, node_id& owner) const noexcept {
         constexpr message_kind_info k = info(K);
