@@ -169,6 +169,20 @@ consteval std::size_t promise_values_max_of() {
     }
 }
 
+// The most snapshot bytes one snapshot_chunk carries
+// (core/snapshot_transfer.hpp): a config's optional `snapshot_chunk_bytes`,
+// or 8 KiB. The replica holds one received chunk of this size until its
+// driver has written it, and a message_buffer has room for one. Zero turns
+// snapshot transfer off (a single-decree config has no log to compact).
+template <class C>
+consteval std::size_t snapshot_chunk_bytes_of() {
+    if constexpr (requires { C::snapshot_chunk_bytes; }) {
+        return C::snapshot_chunk_bytes;
+    } else {
+        return C::single_decree ? 0 : std::size_t{8} << 10;
+    }
+}
+
 // ---- the config template ------------------------------------------------------------
 
 template <class Value, class Ballot, class Quorum, class Leader, std::size_t MaxNodes,

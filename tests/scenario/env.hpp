@@ -219,6 +219,14 @@ public:
                 s += " slot=" + std::to_string(m.slot.value) + " " + values_text(m.values);
                 break;
             case k::heartbeat: s += " chosen_end=" + std::to_string(m.chosen_end.value); break;
+            case k::snapshot_chunk:
+            case k::snapshot_ack:
+                s += " slot=" + std::to_string(m.slot.value);
+                s += " offset=" + std::to_string(m.snapshot.offset);
+                s += " size=" + std::to_string(m.snapshot.size);
+                if (m.kind == k::snapshot_chunk) s += " bytes=" + std::to_string(m.bytes.size());
+                if (m.snapshot.resend) s += " resend";
+                break;
         }
         return s;
     }

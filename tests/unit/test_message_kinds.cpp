@@ -38,6 +38,7 @@ const char* ballot_text(paxos::ballot_rule r) {
         case paxos::ballot_rule::receiver: return "receiver's";
         case paxos::ballot_rule::nonzero: return "nonzero";
         case paxos::ballot_rule::any: return "any";
+        case paxos::ballot_rule::zero: return "zero";
     }
     return "?";
 }
@@ -57,6 +58,8 @@ std::string body_text(const paxos::message_kind_info& k) {
     if (k.has_votes) add("votes");
     if (k.has_values) add("values");
     if (k.accepted_ballot) add("accepted ballot");
+    if (k.has_position) add("snapshot position");
+    if (k.has_bytes) add("bytes");
     return s.empty() ? "-" : s;
 }
 
@@ -115,6 +118,17 @@ TEST_CASE("message kinds: a body where the table has none is refused") {
         }
         if (!k.has_votes) {
             m.votes = vote;
+            CHECK(r.step(m).code == paxos::reason::malformed);
+            m.votes = {};
+        }
+        if (!k.has_bytes) {
+            const std::byte b[] = {std::byte{1}};
+            m.bytes = b;
+            CHECK(r.step(m).code == paxos::reason::malformed);
+            m.bytes = {};
+        }
+        if (!k.has_position) {
+            m.snapshot.size = 1;
             CHECK(r.step(m).code == paxos::reason::malformed);
         }
         CHECK_FALSE(r.has_ready());

@@ -253,8 +253,11 @@ TEST_CASE_TEMPLATE("wire: encoded_size_max is enough and is reached", Message, W
         INFO("kind " << std::string(paxos::to_string(kind)));
         std::size_t largest_of_kind = 0;
         for (int repeat = 0; repeat < 16; ++repeat) {
-            Message m = wire_test::sample<Message>(kind, Message::values_max, rng,
-                                                   wire_test::fields::wide, Message::votes_max);
+            // (A chunk's count is of bytes.)
+            const std::size_t count =
+                codec::has_bytes(kind) ? Message::bytes_max : Message::values_max;
+            Message m = wire_test::sample<Message>(kind, count, rng, wire_test::fields::wide,
+                                                   Message::votes_max);
             for (auto& v : m.values) {
                 if constexpr (std::is_same_v<typename Message::value_type, wire_test::command>) {
                     v.size = wire_test::command::capacity;  // the longest a value gets
@@ -400,7 +403,12 @@ TEST_CASE("wire: fields a kind does not use are not sent and decode to defaults"
         dirty.votes.clear();
         dirty.votes.push_back({paxos::slot_id{77}, wire_test::counter5::from_raw(3), 1, false});
         dirty.votes.push_back({paxos::slot_id{78}, wire_test::counter5::from_raw(4), 2, true});
+        dirty.snapshot = paxos::snapshot_position{5, 9, 7, 3, true};
+        dirty.bytes.clear();
+        dirty.bytes.push_back(std::byte{0x42});
         M expected = clean;
+        if (codec::has_position(kind)) expected.snapshot = dirty.snapshot;
+        if (codec::has_bytes(kind)) expected.bytes = dirty.bytes;
         if (codec::has_slot(kind)) expected.slot = dirty.slot;
         if (codec::has_accepted_ballot(kind)) expected.accepted_ballot = dirty.accepted_ballot;
         if (codec::has_values(kind)) expected.values = dirty.values;
@@ -418,7 +426,47 @@ TEST_CASE("wire: fields a kind does not use are not sent and decode to defaults"
             CHECK(back.part == 0);
             CHECK(back.parts == 1);
         }
+        if (!codec::has_position(kind)) CHECK(back.snapshot == paxos::snapshot_position{});
+        if (!codec::has_bytes(kind)) CHECK(back.bytes.empty());
     }
+}
+
+TEST_CASE("wire: a snapshot chunk's layout, and its byte count checked") {
+    wire_test::int_counter_8 c{};
+    c.kind = message_kind::snapshot_chunk;
+    c.slot = paxos::slot_id{9};
+    c.snapshot = paxos::snapshot_position{0x10, 0x20, 0xA1B2C3D4u, 0x01020304u, false};
+    for (std::uint8_t b : {0xAA, 0xBB, 0xCC}) c.bytes.push_back(std::byte{b});
+    const std::vector<std::byte> e = encoded(c);
+    // from, to, chosen_end, ballot, slot; then offset, size, crc, chunk crc,
+    // resend; then the byte count and the bytes.
+    REQUIRE(e.size() == 20 + 2 + 2 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 1 + 4 + 3);
+    CHECK(static_cast<std::uint8_t>(e[3]) == 9);
+    CHECK(static_cast<std::uint8_t>(e[48]) == 0x10);
+    CHECK(static_cast<std::uint8_t>(e[56]) == 0x20);
+    CHECK(static_cast<std::uint8_t>(e[64]) == 0xD4);
+    CHECK(static_cast<std::uint8_t>(e[68]) == 0x04);
+    CHECK(static_cast<std::uint8_t>(e[72]) == 0);
+    CHECK(static_cast<std::uint8_t>(e[73]) == 3);
+    CHECK(static_cast<std::uint8_t>(e[77]) == 0xAA);
+    wire_test::int_counter_8 back{};
+    REQUIRE(paxos::wire::decode(e, back, wire_test::cluster) == decode_reason::ok);
+    CHECK(back == c);
+
+    // A byte count above the buffer's, or beyond the body, or a resend flag
+    // that is not 0 or 1: refused, `back` untouched.
+    auto edited = [&](std::size_t at, std::uint8_t v) {
+        std::vector<std::byte> b = e;
+        b[at] = std::byte{v};
+        wire_test::reseal(b);
+        return b;
+    };
+    CHECK(paxos::wire::decode(edited(73, 17), back, wire_test::cluster) ==
+          decode_reason::too_many_values);
+    CHECK(paxos::wire::decode(edited(73, 4), back, wire_test::cluster) ==
+          decode_reason::length_mismatch);
+    CHECK(paxos::wire::decode(edited(72, 2), back, wire_test::cluster) == decode_reason::malformed);
+    CHECK(back == c);
 }
 
 TEST_CASE_TEMPLATE("wire: every single-bit flip of every kind is refused", Message,
@@ -545,8 +593,8 @@ TEST_CASE("wire: each header check has its reason") {
               decode_reason::unknown_version);
     }
     CHECK(paxos::wire::decode(with(3, 0), out, wire_test::cluster) == decode_reason::unknown_type);
-    CHECK(paxos::wire::decode(with(3, 9), out, wire_test::cluster) == decode_reason::unknown_type);
-    CHECK(paxos::wire::decode(with(3, 10), out, wire_test::cluster) == decode_reason::unknown_type);
+    CHECK(paxos::wire::decode(with(3, 11), out, wire_test::cluster) == decode_reason::unknown_type);
+    CHECK(paxos::wire::decode(with(3, 12), out, wire_test::cluster) == decode_reason::unknown_type);
     CHECK(paxos::wire::decode(with(3, 255), out, wire_test::cluster) ==
           decode_reason::unknown_type);
     // A different valid kind whose body may be this long is caught by the
@@ -801,7 +849,7 @@ TEST_CASE("wire: a message the codec cannot represent is refused at encode") {
     paxos::wire::buffer_for<C> buffer{};
     const auto res = paxos::wire::encode(c, buffer, wire_test::cluster);
     CHECK(res.status == encode_status::value_encoder_failed);
-    for (const std::uint8_t kind : {0, 9, 10, 255}) {
+    for (const std::uint8_t kind : {0, 11, 12, 255}) {
         c.kind = static_cast<message_kind>(kind);
         CHECK(paxos::wire::encode(c, buffer, wire_test::cluster).status ==
               encode_status::unknown_type);

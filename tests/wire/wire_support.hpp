@@ -73,9 +73,12 @@ inline constexpr std::uint16_t node_count = 5;
 // The cluster every test message belongs to (the header's cluster id).
 inline constexpr paxos::wire::cluster_id cluster{0x7061'786F'7374'6573ull};
 
+// Snapshot chunks of 64 bytes keep every encoding within the fuzzer's 1 KiB.
 template <class Value, class Ballot, std::size_t Batch>
-using config = paxos::config<Value, Ballot, paxos::majority<node_count>, paxos::stable_leader,
-                             node_count, 8, Batch>;
+struct config : paxos::config<Value, Ballot, paxos::majority<node_count>, paxos::stable_leader,
+                              node_count, 8, Batch> {
+    static constexpr std::size_t snapshot_chunk_bytes = 64;
+};
 
 // The same with a smaller promise: one that holds more than PromiseValuesMax
 // values continues in further parts.
@@ -86,9 +89,10 @@ struct parted_config : config<Value, Ballot, Batch> {
 
 using counter5 = paxos::counter_ballot<node_count>;
 
-// Message buffers: <ballot, value, values max, votes max>.
-template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
-using buffer = paxos::basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>;
+// Message buffers: <ballot, value, values max, votes max, snapshot bytes max>.
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax,
+          std::size_t BytesMax = 16>
+using buffer = paxos::basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>;
 using int_counter_1 = buffer<counter5, int, 1, 1>;
 using int_counter_8 = buffer<counter5, int, 8, 4>;
 using int_pair_8 = buffer<paxos::pair_ballot, int, 8, 8>;
@@ -104,15 +108,19 @@ using int_config = config<int, counter5, 8>;
 using command_config = parted_config<command, paxos::pair_ballot, 4, 8>;
 using int_replica_buffer = paxos::replica<int_config>::message_buffer;
 using command_replica_buffer = paxos::replica<command_config>::message_buffer;
-static_assert(std::is_same_v<int_replica_buffer, buffer<counter5, int, 64, 8>>);
-static_assert(std::is_same_v<command_replica_buffer, buffer<paxos::pair_ballot, command, 8, 8>>);
+inline constexpr std::size_t chunk_bytes = paxos::replica<int_config>::snapshot_chunk_bytes;
+static_assert(std::is_same_v<int_replica_buffer, buffer<counter5, int, 64, 8, chunk_bytes>>);
+static_assert(
+    std::is_same_v<command_replica_buffer, buffer<paxos::pair_ballot, command, 8, 8, chunk_bytes>>);
 static_assert(paxos::replica<int_config>::promise_parts_max == 1);
 static_assert(paxos::replica<command_config>::promise_parts_max == 7);
 
 inline constexpr paxos::message_kind all_kinds[] = {
-    paxos::message_kind::prepare,   paxos::message_kind::promise,       paxos::message_kind::accept,
-    paxos::message_kind::accepted,  paxos::message_kind::reject,        paxos::message_kind::chosen,
-    paxos::message_kind::heartbeat, paxos::message_kind::learn_request,
+    paxos::message_kind::prepare,        paxos::message_kind::promise,
+    paxos::message_kind::accept,         paxos::message_kind::accepted,
+    paxos::message_kind::reject,         paxos::message_kind::chosen,
+    paxos::message_kind::heartbeat,      paxos::message_kind::learn_request,
+    paxos::message_kind::snapshot_chunk, paxos::message_kind::snapshot_ack,
 };
 static_assert(std::size(all_kinds) == paxos::message_kind_count);
 
@@ -188,6 +196,7 @@ Message sample(paxos::message_kind kind, std::size_t values, paxos::prng& rng,
     fill(rng, f, m.ballot);
     if (codec::has_slot(kind)) m.slot = paxos::slot_id{draw_u64(rng, f, 16)};
     if (codec::has_accepted_ballot(kind)) fill(rng, f, m.accepted_ballot);
+    const std::size_t asked = values;
     values = std::min(values, Message::values_max);
     if (codec::has_votes(kind)) {
         if (votes == votes_per_value) votes = values;
@@ -227,6 +236,33 @@ Message sample(paxos::message_kind kind, std::size_t values, paxos::prng& rng,
             typename Message::value_type v{};
             fill(rng, f, v);
             m.values.push_back(v);
+        }
+    }
+    if (codec::has_position(kind)) {
+        // `values` counts a chunk's bytes. Small fields: a chunk or ack a
+        // replica may take (a zero ballot, its place inside the snapshot,
+        // its CRC right).
+        const std::size_t bytes = codec::has_bytes(kind) ? std::min(asked, Message::bytes_max) : 0;
+        for (std::size_t i = 0; i < bytes; ++i) {
+            m.bytes.push_back(static_cast<std::byte>(rng.next()));
+        }
+        if (f == fields::wide) {
+            m.snapshot.offset = rng.next();
+            m.snapshot.size = rng.next();
+            m.snapshot.crc = static_cast<std::uint32_t>(rng.next());
+            m.snapshot.chunk_crc = static_cast<std::uint32_t>(rng.next());
+            m.snapshot.resend = rng.below(2) == 1;
+        } else {
+            m.ballot = typename Message::ballot_type{};
+            m.slot = paxos::slot_id{1 + rng.below(16)};
+            m.snapshot.offset = rng.below(64);
+            m.snapshot.size = m.snapshot.offset + bytes + rng.below(64) + 1;
+            m.snapshot.crc = static_cast<std::uint32_t>(rng.next());
+            if (codec::has_bytes(kind)) {
+                m.snapshot.chunk_crc = paxos::detail::crc32c(m.bytes.view());
+            } else {
+                m.snapshot.resend = rng.below(2) == 1;
+            }
         }
     }
     return m;

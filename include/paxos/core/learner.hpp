@@ -32,6 +32,11 @@ struct learner_state {
     slot_id announced_chosen_end{};      // furthest chosen_end heartbeats announced
     std::uint32_t quiet_ticks = 0;       // follower: ticks since a leader was last heard
     std::size_t chosen_aside_count = 0;  // records with chosen_aside set
+    // Catching up: we asked `teacher` for chosen slots up to asked_until
+    // (a window's worth: what we can hold), and ask again from chosen_end
+    // once we have applied them all and the teacher said it knows more.
+    slot_id asked_until{};
+    node_id teacher = node_id::none();
     fixed_vector<catch_up_request, MaxNodes> catch_up{};
 
     // The chosen value of a chosen slot (see slot_record::chosen_aside).

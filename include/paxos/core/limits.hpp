@@ -32,6 +32,13 @@ struct replica_limits {
     static_assert(promise_parts_max <= 64,
                   "config: promise_values_max too small: a promise would need more than 64 parts "
                   "(window_slots * batch_values_max / promise_values_max)");
+    // Snapshot bytes in one chunk (config.hpp).
+    static constexpr std::size_t snapshot_chunk_bytes = snapshot_chunk_bytes_of<Config>();
+    static_assert(snapshot_chunk_bytes <= (std::size_t{16} << 20),
+                  "config: snapshot_chunk_bytes is at most 16 MiB (one chunk is held in the "
+                  "replica and one in every message buffer)");
+    static_assert(!Config::single_decree || snapshot_chunk_bytes == 0,
+                  "config: a single-decree config has no log to compact: snapshot_chunk_bytes = 0");
     // The largest body any message of this config has.
     static constexpr std::size_t body_values_max = promise_values_max;
 

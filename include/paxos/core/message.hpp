@@ -23,6 +23,9 @@
 //                  zero when repeated                      the value was chosen in (zero: unknown)
 //   heartbeat      leader's ballot       -                 -
 //   learn_request  requester's promise   first slot wanted -
+//   snapshot_chunk zero                  snapshot slot s   bytes: part of the state through
+//                                                          s - 1; snapshot: where they lie
+//   snapshot_ack   zero                  snapshot slot s   snapshot: how much arrived
 //
 // Every message also carries `chosen_end`: the sender's first slot not known
 // to be chosen, which lets a lagging learner notice that it should catch up.
@@ -30,6 +33,12 @@
 // continues in further promises to the same candidate: `part` of `parts`
 // (at most 64), each with the votes of consecutive slots. The candidate counts
 // the acceptor once every part has arrived, in whatever order.
+//
+// A snapshot travels in chunks (core/snapshot_transfer.hpp): each chunk says
+// which snapshot it belongs to (slot, size and CRC-32C of the whole), where
+// its bytes lie in it, and the CRC-32C of those bytes; each ack says how
+// many bytes from the start the receiver holds. Neither vouches for a vote
+// or a promise, so both carry a zero ballot.
 //
 // A message whose `to` is node_id::broadcast() goes to every other replica
 // (ready.peers). (Paxos Made Simple §2.2-2.4 for prepare/promise/accept/
@@ -59,9 +68,11 @@ enum class message_kind : std::uint8_t {
     chosen,
     heartbeat,
     learn_request,
+    snapshot_chunk,
+    snapshot_ack,
 };
 
-inline constexpr std::uint8_t message_kind_count = 8;
+inline constexpr std::uint8_t message_kind_count = 10;
 
 // What a message of each kind vouches for on its sender's disk when it
 // leaves (persist-before-send):
@@ -74,8 +85,9 @@ inline constexpr std::uint8_t message_kind_count = 8;
 //             Phase 1)
 //   vote      the sender has a durable vote in the message's slot at a
 //             ballot at least the message's: accepted
-//   none      heartbeat, chosen, learn_request: they report what is chosen
-//             or ask, and a crash cannot make them false
+//   none      heartbeat, chosen, learn_request, snapshot_chunk, snapshot_ack:
+//             they report what is chosen or ask, and a crash cannot make
+//             them false
 enum class durable_backing : std::uint8_t { none, promise, vote };
 
 // Who may own a message's ballot.
@@ -84,6 +96,7 @@ enum class ballot_rule : std::uint8_t {
     receiver,  // an answer to one of the receiver's ballots: promise, accepted
     nonzero,   // any node's ballot but not zero: reject (a promise)
     any,       // zero allowed: chosen (zero when repeated), learn_request
+    zero,      // always zero: snapshot_chunk, snapshot_ack (about chosen state only)
 };
 
 // What a message of one kind carries, beyond the fields every kind has.
@@ -97,27 +110,33 @@ struct message_kind_info {
     bool has_values;       // body: a batch of values
     bool has_votes;        // body: reported votes (promise)
     bool accepted_ballot;  // the ballot a value was chosen in (chosen)
+    bool has_position;     // snapshot: which snapshot, and where in it
+    bool has_bytes;        // body: snapshot bytes (snapshot_chunk)
 };
 
 inline constexpr std::array<message_kind_info, message_kind_count> message_kinds{{
     //   kind                       name             backing                   ballot
-    //   slot  one   values votes  accepted_ballot
+    //   slot  one   values votes  accepted_ballot  position  bytes
     {message_kind::prepare, "prepare", durable_backing::promise, ballot_rule::sender, true, false,
-     false, false, false},
+     false, false, false, false, false},
     {message_kind::promise, "promise", durable_backing::promise, ballot_rule::receiver, true, false,
-     true, true, false},
+     true, true, false, false, false},
     {message_kind::accept, "accept", durable_backing::promise, ballot_rule::sender, true, true,
-     true, false, false},
+     true, false, false, false, false},
     {message_kind::accepted, "accepted", durable_backing::vote, ballot_rule::receiver, true, true,
-     false, false, false},
+     false, false, false, false, false},
     {message_kind::reject, "reject", durable_backing::promise, ballot_rule::nonzero, true, false,
-     false, false, false},
+     false, false, false, false, false},
     {message_kind::chosen, "chosen", durable_backing::none, ballot_rule::any, true, true, true,
-     false, true},
+     false, true, false, false},
     {message_kind::heartbeat, "heartbeat", durable_backing::none, ballot_rule::sender, false, false,
-     false, false, false},
+     false, false, false, false, false},
     {message_kind::learn_request, "learn_request", durable_backing::none, ballot_rule::any, true,
-     false, false, false, false},
+     false, false, false, false, false, false},
+    {message_kind::snapshot_chunk, "snapshot_chunk", durable_backing::none, ballot_rule::zero, true,
+     false, false, false, false, true, true},
+    {message_kind::snapshot_ack, "snapshot_ack", durable_backing::none, ballot_rule::zero, true,
+     false, false, false, false, true, false},
 }};
 
 constexpr bool is_message_kind(std::uint8_t k) noexcept {
@@ -178,6 +197,19 @@ struct vote_report {
     friend constexpr bool operator==(const vote_report&, const vote_report&) = default;
 };
 
+// Which snapshot a snapshot_chunk or snapshot_ack is about, and where in it
+// (zero in every other kind). A snapshot is named by its slot, size and
+// CRC-32C together: two nodes may encode the same state differently.
+struct snapshot_position {
+    std::uint64_t offset = 0;     // chunk: its first byte; ack: bytes held from the start
+    std::uint64_t size = 0;       // the whole snapshot's length in bytes
+    std::uint32_t crc = 0;        // CRC-32C of the whole snapshot
+    std::uint32_t chunk_crc = 0;  // chunk: CRC-32C of its bytes
+    bool resend = false;          // ack: a chunk was refused; send again from offset
+
+    friend constexpr bool operator==(const snapshot_position&, const snapshot_position&) = default;
+};
+
 // The fields every kind has.
 template <class Ballot>
 struct message_header {
@@ -187,9 +219,10 @@ struct message_header {
     Ballot ballot{};
     slot_id slot{};
     slot_id chosen_end{};
-    Ballot accepted_ballot{};  // chosen: the ballot the value was chosen in (zero: unknown)
-    std::uint8_t part = 0;     // promise: which part of the promise this is
-    std::uint8_t parts = 1;    // promise: how many parts it has
+    Ballot accepted_ballot{};      // chosen: the ballot the value was chosen in (zero: unknown)
+    std::uint8_t part = 0;         // promise: which part of the promise this is
+    std::uint8_t parts = 1;        // promise: how many parts it has
+    snapshot_position snapshot{};  // snapshot_chunk, snapshot_ack
 
     friend constexpr bool operator==(const message_header&, const message_header&) = default;
 };
@@ -205,21 +238,25 @@ struct basic_message : message_header<Ballot> {
 
     std::span<const Value> values{};
     std::span<const report_type> votes{};
+    std::span<const std::byte> bytes{};  // snapshot_chunk
 
     const header_type& header() const noexcept { return *this; }
 
     friend constexpr bool operator==(const basic_message& a, const basic_message& b) {
         return a.header() == b.header() &&
                std::equal(a.values.begin(), a.values.end(), b.values.begin(), b.values.end()) &&
-               std::equal(a.votes.begin(), a.votes.end(), b.votes.begin(), b.votes.end());
+               std::equal(a.votes.begin(), a.votes.end(), b.votes.begin(), b.votes.end()) &&
+               std::equal(a.bytes.begin(), a.bytes.end(), b.bytes.begin(), b.bytes.end());
     }
 };
 
 // A message with room for its body: for a driver that queues messages or
-// decodes them from the wire. ValuesMax and VotesMax bound the body, so a
-// copy of the largest message a config can send always fits
-// (replica<C>::message_buffer).
-template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+// decodes them from the wire. ValuesMax, VotesMax and BytesMax bound the
+// body, so a copy of the largest message a config can send always fits
+// (replica<C>::message_buffer). The room is reserved, not initialized: a
+// copy costs what the message holds (fixed_vector.hpp).
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax,
+          std::size_t BytesMax = 0>
 struct basic_message_buffer : message_header<Ballot> {
     using ballot_type = Ballot;
     using value_type = Value;
@@ -228,22 +265,26 @@ struct basic_message_buffer : message_header<Ballot> {
     using view_type = basic_message<Ballot, Value>;
     static constexpr std::size_t values_max = ValuesMax;
     static constexpr std::size_t votes_max = VotesMax;
+    static constexpr std::size_t bytes_max = BytesMax;
 
     fixed_vector<Value, ValuesMax> values{};
     fixed_vector<report_type, VotesMax> votes{};
+    fixed_vector<std::byte, (BytesMax == 0 ? 1 : BytesMax)> bytes{};  // a fixed_vector holds >= 1
 
     basic_message_buffer() = default;
     // A copy of `m`, which must fit (fits() says whether it does).
     explicit basic_message_buffer(const view_type& m) { assign(m); }
 
     static constexpr bool fits(const view_type& m) noexcept {
-        return m.values.size() <= ValuesMax && m.votes.size() <= VotesMax;
+        return m.values.size() <= ValuesMax && m.votes.size() <= VotesMax &&
+               m.bytes.size() <= BytesMax;
     }
     void assign(const view_type& m) {
         PAXOS_ASSERT(fits(m));
         static_cast<header_type&>(*this) = m.header();
         values.assign(m.values);
         votes.assign(m.votes);
+        bytes.assign(m.bytes);
     }
 
     const header_type& header() const noexcept { return *this; }
@@ -252,6 +293,7 @@ struct basic_message_buffer : message_header<Ballot> {
         static_cast<header_type&>(m) = header();
         m.values = values.view();
         m.votes = votes.view();
+        m.bytes = bytes.view();
         return m;
     }
     operator view_type() const noexcept { return view(); }  // NOLINT: a buffer is its message

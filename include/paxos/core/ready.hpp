@@ -35,9 +35,22 @@
 //   dropped          Tags of commands propose() took that will not come back
 //                    in a chosen entry here (lost or unknown; see
 //                    proposal_fate). Answer their clients at any time.
-//   catch_up         Peers that asked for slots this replica has released:
-//                    serve them from your log (replica::chosen_message_for)
-//                    or a snapshot. They need nothing durable.
+//   catch_up         Peers that asked for slots this replica has released
+//                    from its window, but not compacted: serve them from
+//                    your log (replica::chosen_message_for). They need
+//                    nothing durable. A store that cannot, starts a
+//                    snapshot transfer instead (replica::send_snapshot).
+//   snapshot_chunks  Read these byte ranges of your offered snapshots and
+//                    send each as a chunk (replica::snapshot_chunk_for), at
+//                    any time before advance(). Peers asked for slots below
+//                    the compaction point (core/snapshot_transfer.hpp).
+//   snapshot_received  At most one chunk of a snapshot a peer is sending us,
+//                    checked and in order: append it to that snapshot's
+//                    receive (begin it first when offset is 0, or resumed);
+//                    with the last one, make the snapshot durable, and after
+//                    advance() load it and call install_snapshot(). Its
+//                    bytes are the replica's until advance(), which acks
+//                    them to the sender.
 //
 // Chosen entries need not be persisted, and sync_needed does not cover them:
 // a chosen value survives in the durable votes of a phase-2 quorum, since a
@@ -81,6 +94,38 @@ struct catch_up_request {
     node_id peer{};
     slot_id from{};
     slot_id to{};  // the window's base when asked: slots from here on were sent
+};
+
+// A snapshot a driver holds complete and durable, which the replica may
+// offer to peers (replica::offer_snapshot) or has installed. Named by slot,
+// size and CRC-32C together (core/message.hpp's snapshot_position).
+struct snapshot_offer {
+    slot_id slot{};  // the state through slot - 1
+    std::uint64_t size_bytes = 0;
+    std::uint32_t crc = 0;  // CRC-32C of the whole snapshot
+
+    friend constexpr bool operator==(const snapshot_offer&, const snapshot_offer&) = default;
+};
+
+// "Read `length` bytes of `snapshot` from `offset`, and send them to `to`":
+// replica::snapshot_chunk_for builds the message around them.
+struct snapshot_chunk_request {
+    node_id to{};
+    snapshot_offer snapshot{};
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;
+};
+
+// A chunk of a snapshot that `from` is sending us, checked (its CRC, its
+// place) and in order: bytes [offset, offset + bytes.size()) of `snapshot`.
+struct received_chunk {
+    node_id from{};
+    snapshot_offer snapshot{};
+    std::uint64_t offset = 0;
+    std::span<const std::byte> bytes{};
+
+    bool first() const noexcept { return offset == 0; }
+    bool last() const noexcept { return offset + bytes.size() == snapshot.size_bytes; }
 };
 
 // The tag a caller gives a command it proposes (replica::propose), handed
@@ -135,6 +180,9 @@ struct ready_batch {
     std::span<const chosen_entry<Value>> chosen{};
     // Peers that asked for slots this replica no longer holds.
     std::span<const catch_up_request> catch_up{};
+    // Snapshot bytes to read and send, and at most one chunk received.
+    std::span<const snapshot_chunk_request> snapshot_chunks{};
+    std::span<const received_chunk> snapshot_received{};
     // Commands taken by propose() whose fate became known in this batch,
     // other than being chosen (those come back in `chosen`). Every tag
     // comes back exactly once, here or there, unless the process stops.

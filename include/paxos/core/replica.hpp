@@ -66,6 +66,7 @@
 #include "ready.hpp"
 #include "rules.hpp"
 #include "slot_window.hpp"
+#include "snapshot_transfer.hpp"
 #include "state_hash.hpp"
 #include "types.hpp"
 #include "validate.hpp"
@@ -96,6 +97,7 @@ public:
     static constexpr std::size_t messages_per_input_max = limits::messages_per_input_max;
     static constexpr std::size_t values_per_input_max = limits::values_per_input_max;
     static constexpr std::size_t votes_per_input_max = limits::votes_per_input_max;
+    static constexpr std::size_t snapshot_chunk_bytes = limits::snapshot_chunk_bytes;
     // Tags dropped (ready_batch::dropped), each at most once: one input can
     // drop every tag held (a window of batches, the open batch and the
     // pending one), and there is room for two inputs' worth, as in the outbox.
@@ -104,8 +106,8 @@ public:
 
     using batch_type = fixed_vector<value_type, batch_values_max>;
     using message_type = basic_message<ballot_type, value_type>;
-    using message_buffer =
-        basic_message_buffer<ballot_type, value_type, body_values_max, window_slots>;
+    using message_buffer = basic_message_buffer<ballot_type, value_type, body_values_max,
+                                                window_slots, snapshot_chunk_bytes>;
     using report_type = vote_report<ballot_type>;
     using record_type = accepted_record<ballot_type, value_type>;
     using chosen_type = chosen_entry<value_type>;
@@ -118,6 +120,9 @@ public:
         // A candidate re-sends prepare, and a leader re-sends accepts for
         // unchosen slots and a heartbeat, every this many ticks (lost messages).
         std::uint32_t retransmit_ticks = 4;
+        // Snapshot chunks a transfer may have sent and not seen acknowledged
+        // (core/snapshot_transfer.hpp): the transfer's share of the link.
+        std::uint32_t snapshot_chunks_in_flight = 4;
     };
 
     // What a restarted replica recovers from its durable storage.
@@ -137,6 +142,7 @@ public:
         PAXOS_ASSERT(node_count_ <= Config::max_nodes);
         PAXOS_ASSERT(options_.self.value < node_count_);
         PAXOS_ASSERT(options_.retransmit_ticks >= 1);
+        PAXOS_ASSERT(options_.snapshot_chunks_in_flight >= 1);
         for (std::size_t i = 0; i < node_count_; ++i) {
             if (i != options_.self.value) peers_.insert(node_id{static_cast<std::uint16_t>(i)});
         }
@@ -224,6 +230,8 @@ public:
             case message_kind::chosen: return step_as<message_kind::chosen>(m);
             case message_kind::heartbeat: return step_as<message_kind::heartbeat>(m);
             case message_kind::learn_request: return step_as<message_kind::learn_request>(m);
+            case message_kind::snapshot_chunk: return step_as<message_kind::snapshot_chunk>(m);
+            case message_kind::snapshot_ack: return step_as<message_kind::snapshot_ack>(m);
         }
         const input_guard guard{*this};
         return {reason::malformed, p_.leader};
@@ -244,6 +252,60 @@ public:
         if (decided()) return {reason::already_chosen, p_.leader};
         return become_candidate();
     }
+
+    // ---- compaction and snapshots (core/snapshot_transfer.hpp) --------------------
+
+    // The driver holds `s`, a complete and durable snapshot of its state
+    // machine through s.slot - 1 (at most applied_end), and will send its
+    // bytes to peers that need them. Replaces an older offer; a transfer
+    // under way keeps the snapshot it started with. Refused: not_applied
+    // beyond applied_end, stale_snapshot below the current offer, malformed
+    // for slot 0 or no bytes (a snapshot holds at least one).
+    result offer_snapshot(const snapshot_offer& s);
+
+    // The driver's log no longer holds slots below `s` (it compacted them
+    // into the offered snapshot): a peer that needs one is sent the
+    // snapshot instead. Votes at slots >= s, and the promise, are the
+    // replica's and are never dropped. Refused: not_applied beyond
+    // applied_end, no_snapshot above the offered snapshot's slot (a peer
+    // behind could then never catch up: braft#494). Never moves back.
+    result compact(slot_id s);
+
+    // Starts (or keeps going) a transfer of the offered snapshot to `to`:
+    // for a driver that cannot serve a catch_up request from its log.
+    result send_snapshot(node_id to);
+    // Drops the transfer to `to` (its snapshot became unreadable here).
+    void abort_snapshot(node_id to) noexcept;
+
+    // After a restart, before the first chunk: the driver's store kept
+    // `bytes` bytes of a receive of `s` (storage::snapshot_store::partial),
+    // and a transfer of that snapshot resumes after them.
+    void resume_snapshot_receive(const snapshot_offer& s, std::uint64_t bytes) noexcept {
+        x_.resume = s;
+        x_.resume_bytes = bytes;
+    }
+
+    // The driver's state machine now holds `s` (received, durable, loaded):
+    // the replica's applied point moves to s.slot without a restart.
+    // Installing is learning, never voting: the promise and every vote at
+    // slots >= s.slot stay, and slots below are released (our own commands
+    // there come back in `dropped` as unknown). A proposer steps down first
+    // (a peer got further than it). Becomes the offered snapshot and the
+    // compaction point. Refused with stale_snapshot when this replica
+    // already knows every slot below s.slot chosen (nothing changes).
+    result install_snapshot(const snapshot_offer& s);
+
+    // The message that carries chunk `c` (ready.snapshot_chunks): its bytes,
+    // as read from the snapshot store, with their CRC-32C.
+    message_type snapshot_chunk_for(const snapshot_chunk_request& c,
+                                    std::span<const std::byte> bytes) const;
+
+    slot_id log_start() const noexcept { return x_.log_start; }
+    const snapshot_offer& offered_snapshot() const noexcept { return x_.offered; }
+    bool sending_snapshot(node_id to) const noexcept {
+        return to.value < Config::max_nodes && x_.out[to.value].active;
+    }
+    bool receiving_snapshot() const noexcept { return x_.in.active; }
 
     // ---- outputs ------------------------------------------------------------------
 
@@ -279,6 +341,7 @@ public:
         ready_.promised = a_.promised;
         ready_.promised_changed = a_.promised_dirty;
         ready_.sync_needed = a_.promised_dirty || !o_.records.empty();
+        if constexpr (snapshot_chunk_bytes != 0) x_.collect(options_.snapshot_chunks_in_flight);
         o_.box.seal();
         l_.handed_end = l_.chosen_end;
         o_.outstanding = true;
@@ -320,8 +383,10 @@ public:
         o_.chosen.clear();
         o_.dropped.clear();
         l_.catch_up.clear();
+        if constexpr (snapshot_chunk_bytes != 0) snapshot_advance();
         PAXOS_ASSERT(l_.handed_end <= l_.chosen_end);
         l_.applied_end = l_.handed_end;
+        keep_learning();
         flush_pending();
         check_invariants();
     }
@@ -349,6 +414,7 @@ public:
     template <class Visitor>
     void visit_state(Visitor& v) const {
         visit_units(v, p_, w_, a_, p1_, p2_, l_, o_, node_count_);
+        visit_snapshot_unit(v, x_);
         if constexpr (requires { leader_policy_.fingerprint(); }) v(leader_policy_.fingerprint());
     }
 
@@ -393,7 +459,8 @@ private:
     using phase2_type = phase2_pipeline<ballot_type, batch_type, window_slots>;
     using learner_type = learner_state<ballot_type, batch_type, window_slots, Config::max_nodes>;
     using checks_type = input_checks<ballot_type, value_type, batch_values_max, promise_values_max,
-                                     window_slots, promise_parts_max>;
+                                     window_slots, promise_parts_max, snapshot_chunk_bytes>;
+    using snapshot_type = snapshot_transfers<Config::max_nodes, snapshot_chunk_bytes>;
     using outbox_type = outbox<ballot_type, value_type, outbox_messages_max,
                                2 * values_per_input_max, 2 * votes_per_input_max,
                                messages_per_input_max, values_per_input_max, votes_per_input_max>;
@@ -528,8 +595,9 @@ private:
     // slot to hand out, or a leader's open batch to seal.
     bool output_in_state() const noexcept {
         return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() | o_.dropped.size() |
-                std::size_t{a_.promised_dirty}) != 0 ||
-               l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader);
+                x_.received.size() | std::size_t{a_.promised_dirty}) != 0 ||
+               l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader) ||
+               x_.wants_chunk(options_.snapshot_chunks_in_flight);
     }
     // Called wherever one of those may have become true.
     void note_output() noexcept { output_ = true; }
@@ -549,6 +617,8 @@ private:
         ready_.chosen = o_.chosen.view();
         ready_.catch_up = l_.catch_up.view();
         ready_.dropped = o_.dropped.view();
+        ready_.snapshot_chunks = x_.requests.view();
+        ready_.snapshot_received = x_.received.view();
         return ready_;
     }
 
@@ -580,6 +650,8 @@ private:
         if constexpr (K == message_kind::chosen) h = on_chosen(m, owner);
         if constexpr (K == message_kind::heartbeat) h = on_heartbeat(m);
         if constexpr (K == message_kind::learn_request) h = on_learn_request(m);
+        if constexpr (K == message_kind::snapshot_chunk) h = on_snapshot_chunk(m);
+        if constexpr (K == message_kind::snapshot_ack) h = on_snapshot_ack(m);
         // A retry the policy asked for when the message preempted us starts
         // only now, after its handler is done: a Phase 1 started mid-handler
         // would report our votes before the vote this very message casts, and
@@ -630,7 +702,10 @@ private:
         send(m.from, message_kind::reject, a_.promised, m.slot);
     }
     void send_chosen(node_id to, slot_id s, const slot_type& rec, ballot_type b);
-    void send_chosen_from(node_id to, slot_id from);
+    void send_chosen_from(node_id to, slot_id from, slot_id until);
+    void serve_below_window(node_id to, slot_id from);
+    void ask_to_learn(node_id from);
+    void keep_learning();
 
     // ---- handlers, by role (replica_acceptor.hpp, replica_proposer.hpp,
     // replica_learner.hpp) ---------------------------------------------------------
@@ -667,6 +742,12 @@ private:
     void learn_from_leader(const message_type& m);
     handled on_heartbeat(const message_type& m);
     handled on_learn_request(const message_type& m);
+    handled on_snapshot_chunk(const message_type& m);
+    handled on_snapshot_ack(const message_type& m);
+    void send_snapshot_ack(node_id to, slot_id s, const snapshot_offer& of, std::uint64_t held,
+                           bool resend);
+    void snapshot_advance();
+    void release_below(slot_id s);
 
     // ---- state ---------------------------------------------------------------------
     // Fixed-size members only: the replica never allocates after construction.
@@ -688,6 +769,7 @@ private:
     phase2_type p2_{};
     learner_type l_{};
     output_state o_{};
+    snapshot_type x_{};
     ready_type ready_{};  // views into o_ and l_, refreshed by point_views()
     // Whether ready() has anything to hand out (has_ready). Derived from the
     // units' state (output_in_state), so not part of visit_state().
@@ -700,3 +782,4 @@ private:
 #include "replica_acceptor.hpp"
 #include "replica_learner.hpp"
 #include "replica_proposer.hpp"
+#include "replica_snapshot.hpp"

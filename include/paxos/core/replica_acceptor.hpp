@@ -51,9 +51,9 @@ auto replica<Config>::on_prepare(const message_type& m) -> handled {
         // we cannot report them, so we must not promise. The candidate is
         // behind: teach it what the window still holds, and the driver
         // serves the rest from its log (catch_up, as for learners).
-        send_chosen_from(m.from, w_.base);
-        l_.ask_catch_up(m.from, m.slot, w_.base);
-        note_output();
+        const slot_id until{std::min<std::uint64_t>(m.slot.value + window_slots, slot_id::limit)};
+        serve_below_window(m.from, m.slot);
+        if (!(m.slot < x_.log_start)) send_chosen_from(m.from, w_.base, until);
         return {reason::slot_compacted};
     }
     a_.raise_promise(m.ballot);
@@ -80,8 +80,7 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
     learn_from_leader(m);
     if (m.slot < w_.base) {
         // Applied and released here: the leader is behind; teach it.
-        l_.ask_catch_up(m.from, m.slot, w_.base);
-        note_output();
+        serve_below_window(m.from, m.slot);
         return {reason::slot_compacted, then};
     }
     if (!w_.make_room(m.slot, l_.applied_end)) return {reason::slot_out_of_window, then};

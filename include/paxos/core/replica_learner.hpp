@@ -24,11 +24,12 @@ void replica<Config>::send_chosen(node_id to, slot_id s, const slot_type& rec, b
     put_values(c, learner_type::chosen_values(rec).view());
 }
 
-// Chosen messages to `to` for every chosen slot we hold from `from` on.
+// Chosen messages to `to` for every chosen slot we hold in [from, until).
 template <class Config>
-void replica<Config>::send_chosen_from(node_id to, slot_id from) {
+void replica<Config>::send_chosen_from(node_id to, slot_id from, slot_id until) {
     PAXOS_ASSERT(from >= w_.base);
-    for (slot_id s = from; s < l_.chosen_end; s = s.next()) {
+    const slot_id end = std::min(until, l_.chosen_end);
+    for (slot_id s = from; s < end; s = s.next()) {
         send_chosen(to, s, w_.at(s), ballot_type{});
     }
 }
@@ -154,25 +155,54 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
     // still be on their way (asking at once re-sent each slot about three
     // times per commit on wide-area links, measured by paxos_quorums).
     if (m.chosen_end > l_.chosen_end && l_.announced_chosen_end > l_.chosen_end) {
-        send(m.from, message_kind::learn_request, a_.promised, l_.chosen_end);
+        ask_to_learn(m.from);
     }
     // A slot is chosen for good, whoever announced it: keep the furthest.
     l_.announced_chosen_end = std::max(l_.announced_chosen_end, m.chosen_end);
     return {reason::ok, then};
 }
 
-// A learner asks for chosen slots from m.slot on. We send what our window
-// still holds; slots below it were applied and released, so the batch's
-// catch_up asks the driver to serve those from its own log or a snapshot
-// (see chosen_message_for), and the result says slot_compacted.
+// Asks `from` for the chosen slots from our chosen_end on: as many as our
+// window can take, which is what the answer holds (on_learn_request).
+template <class Config>
+void replica<Config>::ask_to_learn(node_id from) {
+    send(from, message_kind::learn_request, a_.promised, l_.chosen_end);
+    l_.asked_until =
+        slot_id{std::min<std::uint64_t>(l_.chosen_end.value + window_slots, slot_id::limit)};
+    l_.teacher = from;
+}
+
+// advance(): a learner catching up that has applied all it asked for, and
+// was told there is more, asks its teacher for the next window at once
+// instead of waiting for a heartbeat (a replica far behind catches up at a
+// window per round trip).
+template <class Config>
+void replica<Config>::keep_learning() {
+    if (l_.teacher == node_id::none()) return;  // not catching up: the common case
+    if (!(l_.chosen_end < l_.announced_chosen_end)) {
+        l_.teacher = node_id::none();  // caught up
+        return;
+    }
+    if (l_.chosen_end < l_.asked_until) return;  // the answer is still arriving
+    ask_to_learn(l_.teacher);
+}
+
+// A learner asks for chosen slots from m.slot on: a window's worth, what it
+// can hold. We send what our window still holds; slots below it were
+// applied and released, so the batch asks the driver to serve those from
+// its log (catch_up) or, below the compaction point, sends a snapshot
+// (snapshot_chunks), and the result says slot_compacted.
 template <class Config>
 auto replica<Config>::on_learn_request(const message_type& m) -> handled {
-    send_chosen_from(m.from, std::max(m.slot, w_.base));
+    const slot_id until{std::min<std::uint64_t>(m.slot.value + window_slots, slot_id::limit)};
     if (m.slot < w_.base) {
-        l_.ask_catch_up(m.from, m.slot, w_.base);
-        note_output();
+        serve_below_window(m.from, m.slot);
+        // Below the compaction point the snapshot comes first: after
+        // installing it the learner asks again from its slot.
+        if (!(m.slot < x_.log_start)) send_chosen_from(m.from, w_.base, until);
         return {reason::slot_compacted};
     }
+    send_chosen_from(m.from, m.slot, until);
     return {};
 }
 

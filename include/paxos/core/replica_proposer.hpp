@@ -58,6 +58,9 @@ result replica<Config>::tick() {
             broadcast(message_kind::learn_request, a_.promised, l_.chosen_end);
         }
     }
+    if constexpr (snapshot_chunk_bytes != 0) {
+        if (x_.tick(options_.retransmit_ticks)) note_output();
+    }
     return r;
 }
 

@@ -36,6 +36,9 @@ struct paxos_rules {
     static constexpr bool own_vote_counts_when_durable = true;
     // A candidate's prepare waits until its raised promise is durable.
     static constexpr bool prepare_waits_for_promise = true;
+    // Installing a snapshot through slot s - 1 is learning: the votes at
+    // slots >= s (and the promise) stay, since a quorum may count on them.
+    static constexpr bool install_keeps_votes = true;
     // Every phase-1 quorum meets every phase-2 quorum, proved at compile time
     // (config.hpp). Only a test of the checkers may skip the proof.
     static constexpr bool quorums_proved_to_intersect = true;
@@ -59,7 +62,7 @@ constexpr bool keeps_every_rule() noexcept {
            Rules::leader_adopts_votes && Rules::promise_is_durable &&
            Rules::votes_count_in_one_ballot && Rules::restart_keeps_durable_state &&
            Rules::own_vote_counts_when_durable && Rules::prepare_waits_for_promise &&
-           Rules::quorums_proved_to_intersect;
+           Rules::install_keeps_votes && Rules::quorums_proved_to_intersect;
 }
 
 }  // namespace paxos::inline v0

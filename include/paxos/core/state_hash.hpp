@@ -76,7 +76,9 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     // behaviour depends on them (here, in the slots and in the pipeline).
     (void)dropped;
     const auto& [applied_end, chosen_end, handed_end, announced_chosen_end, quiet_ticks,
-                 chosen_aside_count, catch_up] = l;
+                 chosen_aside_count, asked_until, teacher, catch_up] = l;
+    v(asked_until);
+    v(teacher);
     (void)chosen_out;
     // Derived: the count of records with chosen_aside set, visited below.
     (void)chosen_aside_count;
@@ -165,6 +167,41 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
         v(adopt_ballot);
         v(spare);
     }
+}
+
+// The compaction point and the snapshot transfers (snapshot_transfer.hpp).
+template <class V, class Snapshots>
+void visit_snapshot_unit(V& v, const Snapshots& x) {
+    const auto& [log_start, offered, out, in, resume, resume_bytes, chunk, received, requests] = x;
+    // Handed out with the batch that lists them; cleared by advance().
+    (void)chunk;
+    (void)requests;
+    v(log_start);
+    v(offered.slot);
+    v(offered.size_bytes);
+    v(std::uint64_t{offered.crc});
+    for (const auto& o : out) {
+        v(o.active);
+        if (!o.active) continue;
+        v(o.snapshot.slot);
+        v(o.snapshot.size_bytes);
+        v(std::uint64_t{o.snapshot.crc});
+        v(o.next);
+        v(o.acked);
+        v(std::uint64_t{o.idle_ticks});
+    }
+    v(in.active);
+    if (in.active) {
+        v(in.from);
+        v(in.snapshot.slot);
+        v(in.snapshot.size_bytes);
+        v(std::uint64_t{in.snapshot.crc});
+        v(in.taken);
+        v(std::uint64_t{in.idle_ticks});
+    }
+    v(resume.slot);
+    v(resume_bytes);
+    v(std::uint64_t{received.size()});
 }
 
 }  // namespace paxos::inline v0

@@ -53,6 +53,10 @@ enum class reason : std::uint8_t {
     contradicts_chosen,   // a chosen value differs from ours: a safety violation or two
                           // clusters mixed (alert: nothing was changed)
     bad_recovery,         // restore(): the recovered state is inconsistent; nothing changed
+    stale_snapshot,       // the snapshot is not newer than what this replica has applied
+    bad_checksum,         // a snapshot chunk's bytes fail their CRC-32C; nothing was taken
+    no_snapshot,          // compact() below no offered snapshot, or none offered to send
+    not_applied,          // the slot is beyond what this replica has applied
 };
 
 constexpr const char* to_string(reason r) noexcept {
@@ -74,6 +78,10 @@ constexpr const char* to_string(reason r) noexcept {
         case reason::slot_exhausted: return "slot space exhausted";
         case reason::contradicts_chosen: return "contradicts a chosen value";
         case reason::bad_recovery: return "inconsistent recovery";
+        case reason::stale_snapshot: return "stale snapshot";
+        case reason::bad_checksum: return "bad checksum";
+        case reason::no_snapshot: return "no snapshot offered";
+        case reason::not_applied: return "not applied";
     }
     return "unknown reason";
 }

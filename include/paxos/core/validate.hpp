@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <span>
 
+#include "../detail/crc32c.hpp"
 #include "message.hpp"
 #include "ready.hpp"
 #include "types.hpp"
@@ -20,7 +21,7 @@
 namespace paxos::inline v0 {
 
 template <class Ballot, class Value, std::size_t BatchMax, std::size_t PromiseValuesMax,
-          std::size_t W, std::size_t PartsMax>
+          std::size_t W, std::size_t PartsMax, std::size_t ChunkBytesMax = 0>
 struct input_checks {
     using message_type = basic_message<Ballot, Value>;
     using record_type = accepted_record<Ballot, Value>;
@@ -67,8 +68,16 @@ struct input_checks {
         } else if (!owned_by_cluster(m.accepted_ballot)) {
             return reason::malformed;
         }
+        if constexpr (!k.has_position) {
+            if (m.snapshot != snapshot_position{}) return reason::malformed;
+        }
+        if constexpr (!k.has_bytes) {
+            if (!m.bytes.empty()) return reason::malformed;
+        }
         const bool zero = m.ballot.is_zero();
-        if constexpr (k.ballot == ballot_rule::sender || k.ballot == ballot_rule::receiver) {
+        if constexpr (k.ballot == ballot_rule::zero) {
+            if (!zero) return reason::malformed;
+        } else if constexpr (k.ballot == ballot_rule::sender || k.ballot == ballot_rule::receiver) {
             // A proposer speaks only with its own ballot; an answer names one of ours.
             if (zero) return reason::malformed;
             owner = m.ballot.owner();
@@ -86,6 +95,22 @@ struct input_checks {
             if (!zero && m.accepted_ballot != m.ballot) return reason::malformed;
         }
         if constexpr (k.has_votes) return votes(m);
+        if constexpr (k.has_position) return snapshot(m, k.has_bytes);
+        return reason::ok;
+    }
+
+    // A snapshot chunk or ack: about a snapshot of at least one slot, inside
+    // it, and a chunk whose bytes are what its CRC says (checked last: the
+    // one check that reads the bytes).
+    reason snapshot(const message_type& m, bool chunk) const noexcept {
+        const snapshot_position& p = m.snapshot;
+        if (m.slot.value == 0 || p.offset > p.size) return reason::malformed;
+        if (!chunk) return p.chunk_crc == 0 ? reason::ok : reason::malformed;
+        if (p.resend || m.bytes.size() > ChunkBytesMax) return reason::malformed;
+        if (m.bytes.size() > p.size - p.offset) return reason::malformed;
+        // Only an empty snapshot has an empty chunk: its only one.
+        if (m.bytes.empty() && p.size != 0) return reason::malformed;
+        if (detail::crc32c(m.bytes) != p.chunk_crc) return reason::bad_checksum;
         return reason::ok;
     }
 

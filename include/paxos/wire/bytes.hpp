@@ -97,6 +97,14 @@ public:
         return true;
     }
 
+    // The next n bytes, in place (no copy), or nothing and false.
+    [[nodiscard]] constexpr bool get_view(std::size_t n, std::span<const std::byte>& out) noexcept {
+        if (!available(n)) return false;
+        out = in_.subspan(position_, n);
+        position_ += n;
+        return true;
+    }
+
     // Bytes consumed so far.
     constexpr std::size_t position() const noexcept { return position_; }
     // Bytes not yet consumed.

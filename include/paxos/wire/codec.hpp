@@ -7,7 +7,7 @@
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
 //   2       1     format version (format_version, 3)
-//   3       1     message kind (paxos::message_kind, 1..8)
+//   3       1     message kind (paxos::message_kind, 1..10)
 //   4       4     body length in bytes
 //   8       8     cluster id (cluster_id): the cluster the sender belongs to
 //   16      4     CRC-32C of header bytes 0..15 followed by the body
@@ -28,6 +28,9 @@
 //   part u8, parts u8, vote count u16, then each   promise
 //     vote: slot u64, ballot, value count u16, chosen u8 (0 or 1)
 //   value count u32, then each value               accept, chosen, promise
+//   offset u64, size u64, crc u32, chunk crc u32,  snapshot_chunk, snapshot_ack
+//     resend u8 (0 or 1)
+//   byte count u32, then the bytes                 snapshot_chunk
 //
 // Ballots and values are written by paxos::wire::ballot_codec<B> and
 // paxos::wire::value_codec<V> (wire/value_codec.hpp), which users specialize.
@@ -54,6 +57,8 @@
 // Format history: version 1 had a 12-byte header without the cluster id, and
 // chosen messages did not say which ballot chose them. Version 2 sent a
 // promise as a header message and one promise_entry message per vote.
+// The snapshot kinds (9 and 10) were added within version 3: no other kind's
+// encoding changed.
 #pragma once
 
 #include <array>
@@ -154,9 +159,10 @@ struct [[nodiscard]] encode_result {
 template <class Buffer>
 struct message_codec;
 
-template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
-struct message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>> {
-    using buffer_type = basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>;
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax,
+          std::size_t BytesMax>
+struct message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>> {
+    using buffer_type = basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>;
     using message_type = basic_message<Ballot, Value>;
     using report_type = vote_report<Ballot>;
     using ballot_codec_type = ballot_codec<Ballot>;
@@ -172,6 +178,7 @@ struct message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>> {
                   "noexcept` and `static bool decode(paxos::wire::reader&, V&) noexcept`");
     static_assert(VotesMax <= 0xFFFF, "paxos::wire: a promise's votes must fit the u16 count");
     static_assert(ValuesMax <= 0xFFFFFFFFu, "paxos::wire: a body's values must fit the u32 count");
+    static_assert(BytesMax <= 0xFFFFFFFFu, "paxos::wire: a chunk's bytes must fit the u32 count");
 
 private:
     static constexpr std::size_t ballot_size_max = ballot_codec_type::encoded_size_max;
@@ -187,6 +194,8 @@ public:
     }
     static constexpr bool has_values(message_kind k) noexcept { return info(k).has_values; }
     static constexpr bool has_votes(message_kind k) noexcept { return info(k).has_votes; }
+    static constexpr bool has_position(message_kind k) noexcept { return info(k).has_position; }
+    static constexpr bool has_bytes(message_kind k) noexcept { return info(k).has_bytes; }
 
     // The longest body a message of kind `k` can have.
     static constexpr std::size_t body_size_max(message_kind k) noexcept {
@@ -195,6 +204,8 @@ public:
         if (has_accepted_ballot(k)) size += ballot_size_max;
         if (has_votes(k)) size += 1 + 1 + 2 + VotesMax * vote_size_max;
         if (has_values(k)) size += 4 + ValuesMax * value_size_max;
+        if (has_position(k)) size += 8 + 8 + 4 + 4 + 1;
+        if (has_bytes(k)) size += 4 + BytesMax;
         return size;
     }
 
@@ -220,7 +231,7 @@ public:
                                                         cluster_id cluster) noexcept {
         const auto kind = static_cast<std::uint8_t>(m.kind);
         if (!known_kind(kind)) return {encode_status::unknown_type, 0};
-        if (m.values.size() > ValuesMax || m.votes.size() > VotesMax) {
+        if (m.values.size() > ValuesMax || m.votes.size() > VotesMax || m.bytes.size() > BytesMax) {
             return {encode_status::too_large, 0};
         }
         writer w(out);
@@ -363,6 +374,17 @@ private:
                 if (!encode_value(v, w)) return false;
             }
         }
+        if (has_position(m.kind)) {
+            w.put_u64(m.snapshot.offset);
+            w.put_u64(m.snapshot.size);
+            w.put_u32(m.snapshot.crc);
+            w.put_u32(m.snapshot.chunk_crc);
+            w.put_u8(m.snapshot.resend ? 1 : 0);
+        }
+        if (has_bytes(m.kind)) {
+            w.put_u32(static_cast<std::uint32_t>(m.bytes.size()));
+            w.put_bytes(m.bytes);
+        }
         return true;
     }
 
@@ -397,6 +419,24 @@ private:
             if (const decode_reason res = decode_values(r, m.values); res != decode_reason::ok) {
                 return res;
             }
+        }
+        if (has_position(m.kind)) {
+            std::uint8_t resend = 0;
+            if (!r.get_u64(m.snapshot.offset) || !r.get_u64(m.snapshot.size) ||
+                !r.get_u32(m.snapshot.crc) || !r.get_u32(m.snapshot.chunk_crc) ||
+                !r.get_u8(resend)) {
+                return decode_reason::length_mismatch;
+            }
+            if (resend > 1) return decode_reason::malformed;  // one encoding per message
+            m.snapshot.resend = resend == 1;
+        }
+        if (has_bytes(m.kind)) {
+            std::uint32_t count = 0;
+            if (!r.get_u32(count)) return decode_reason::length_mismatch;
+            if (count > BytesMax) return decode_reason::too_many_values;
+            std::span<const std::byte> bytes;
+            if (!r.get_view(count, bytes)) return decode_reason::length_mismatch;
+            m.bytes.assign(bytes);
         }
         // Left-over bytes would make two encodings of one message.
         if (r.remaining() != 0) return decode_reason::malformed;
@@ -477,20 +517,25 @@ using buffer_for = std::array<std::byte, encoded_size_max<Buffer>>;
 
 // Encodes a message held in a buffer. (A view straight from a ready batch:
 // message_codec<replica<C>::message_buffer>::encode.)
-template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax,
+          std::size_t BytesMax>
 [[nodiscard]] constexpr encode_result encode(
-    const basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>& m, std::span<std::byte> out,
-    cluster_id cluster) noexcept {
-    return message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>>::encode(
-        m.view(), out, cluster);
+    const basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>& m,
+    std::span<std::byte> out, cluster_id cluster) noexcept {
+    return message_codec<
+        basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>>::encode(m.view(), out,
+                                                                                    cluster);
 }
 
-template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax>
+template <class Ballot, class Value, std::size_t ValuesMax, std::size_t VotesMax,
+          std::size_t BytesMax>
 [[nodiscard]] constexpr decode_reason decode(
-    std::span<const std::byte> in, basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>& out,
+    std::span<const std::byte> in,
+    basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>& out,
     cluster_id cluster) noexcept {
-    return message_codec<basic_message_buffer<Ballot, Value, ValuesMax, VotesMax>>::decode(in, out,
-                                                                                           cluster);
+    return message_codec<
+        basic_message_buffer<Ballot, Value, ValuesMax, VotesMax, BytesMax>>::decode(in, out,
+                                                                                    cluster);
 }
 
 }  // namespace paxos::inline v0::wire
