@@ -222,10 +222,13 @@ public:
             case k::snapshot_chunk:
             case k::snapshot_ack:
                 s += " slot=" + std::to_string(m.slot.value);
-                s += " offset=" + std::to_string(m.snapshot.offset);
-                s += " size=" + std::to_string(m.snapshot.size);
-                if (m.kind == k::snapshot_chunk) s += " bytes=" + std::to_string(m.bytes.size());
-                if (m.snapshot.resend) s += " resend";
+                if (m.snapshot == nullptr) break;
+                s += " offset=" + std::to_string(m.snapshot->offset);
+                s += " size=" + std::to_string(m.snapshot->size);
+                if (m.kind == k::snapshot_chunk) {
+                    s += " bytes=" + std::to_string(m.snapshot->bytes.size());
+                }
+                if (m.snapshot->resend) s += " resend";
                 break;
         }
         return s;

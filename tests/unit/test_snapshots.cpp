@@ -423,3 +423,33 @@ TEST_CASE("snapshots: a learner far behind is sent a window's worth, and asks fo
     CHECK(again->to == paxos::node_id{0});
     CHECK(again->slot == slot_id{8});
 }
+
+TEST_CASE("snapshots: the same snapshot from a second sender is declined while the first works") {
+    pair_fixture f;
+    const auto chunks = f.ask().chunks;
+    REQUIRE(f.receiver.step(chunks[0]).ok());
+    std::vector<std::byte> got;
+    (void)take_received(f.receiver, got);
+    // Node 1 holds the same snapshot and was asked too (a broadcast request).
+    message_t twin = chunks[0];
+    twin.from = paxos::node_id{1};
+    CHECK(f.receiver.step(twin).code == reason::ignored);
+    const auto acks = take_received(f.receiver, got);
+    const message_t* no = find_ack(acks, 1);
+    REQUIRE(no != nullptr);
+    CHECK(no->snapshot.offset == 100);  // "complete": stop sending
+    CHECK(got.size() == 16);
+    // After the first sender has been silent for 8 retransmit rounds, the
+    // second one may take over where the receive stands.
+    for (int t = 0; t < 40; ++t) {
+        (void)f.receiver.tick();
+        (void)P::take(f.receiver);
+    }
+    twin.snapshot.offset = 16;
+    twin.bytes.clear();
+    for (std::size_t i = 16; i < 32; ++i) twin.bytes.push_back(f.bytes[i]);
+    twin.snapshot.chunk_crc = paxos::detail::crc32c(twin.bytes.view());
+    REQUIRE(f.receiver.step(twin).ok());
+    (void)take_received(f.receiver, got);
+    CHECK(got.size() == 32);
+}

@@ -210,6 +210,20 @@ struct snapshot_position {
     friend constexpr bool operator==(const snapshot_position&, const snapshot_position&) = default;
 };
 
+// The body of the snapshot kinds: the position, and a chunk's bytes. A
+// message views it through one pointer (null in every other kind), so the
+// kinds that carry no snapshot, every message of the hot path, stay as small
+// as they were.
+struct snapshot_part : snapshot_position {
+    std::span<const std::byte> bytes{};  // snapshot_chunk
+
+    const snapshot_position& position() const noexcept { return *this; }
+    friend bool operator==(const snapshot_part& a, const snapshot_part& b) {
+        return a.position() == b.position() &&
+               std::equal(a.bytes.begin(), a.bytes.end(), b.bytes.begin(), b.bytes.end());
+    }
+};
+
 // The fields every kind has.
 template <class Ballot>
 struct message_header {
@@ -219,10 +233,9 @@ struct message_header {
     Ballot ballot{};
     slot_id slot{};
     slot_id chosen_end{};
-    Ballot accepted_ballot{};      // chosen: the ballot the value was chosen in (zero: unknown)
-    std::uint8_t part = 0;         // promise: which part of the promise this is
-    std::uint8_t parts = 1;        // promise: how many parts it has
-    snapshot_position snapshot{};  // snapshot_chunk, snapshot_ack
+    Ballot accepted_ballot{};  // chosen: the ballot the value was chosen in (zero: unknown)
+    std::uint8_t part = 0;     // promise: which part of the promise this is
+    std::uint8_t parts = 1;    // promise: how many parts it has
 
     friend constexpr bool operator==(const message_header&, const message_header&) = default;
 };
@@ -238,7 +251,7 @@ struct basic_message : message_header<Ballot> {
 
     std::span<const Value> values{};
     std::span<const report_type> votes{};
-    std::span<const std::byte> bytes{};  // snapshot_chunk
+    const snapshot_part* snapshot = nullptr;  // snapshot_chunk, snapshot_ack
 
     const header_type& header() const noexcept { return *this; }
 
@@ -246,7 +259,8 @@ struct basic_message : message_header<Ballot> {
         return a.header() == b.header() &&
                std::equal(a.values.begin(), a.values.end(), b.values.begin(), b.values.end()) &&
                std::equal(a.votes.begin(), a.votes.end(), b.votes.begin(), b.votes.end()) &&
-               std::equal(a.bytes.begin(), a.bytes.end(), b.bytes.begin(), b.bytes.end());
+               (a.snapshot == nullptr ? b.snapshot == nullptr
+                                      : b.snapshot != nullptr && *a.snapshot == *b.snapshot);
     }
 };
 
@@ -269,6 +283,8 @@ struct basic_message_buffer : message_header<Ballot> {
 
     fixed_vector<Value, ValuesMax> values{};
     fixed_vector<report_type, VotesMax> votes{};
+    // The snapshot kinds' body (zero, and no bytes, in every other kind).
+    snapshot_position snapshot{};
     fixed_vector<std::byte, (BytesMax == 0 ? 1 : BytesMax)> bytes{};  // a fixed_vector holds >= 1
 
     basic_message_buffer() = default;
@@ -277,14 +293,20 @@ struct basic_message_buffer : message_header<Ballot> {
 
     static constexpr bool fits(const view_type& m) noexcept {
         return m.values.size() <= ValuesMax && m.votes.size() <= VotesMax &&
-               m.bytes.size() <= BytesMax;
+               (m.snapshot == nullptr || m.snapshot->bytes.size() <= BytesMax);
     }
     void assign(const view_type& m) {
         PAXOS_ASSERT(fits(m));
         static_cast<header_type&>(*this) = m.header();
         values.assign(m.values);
         votes.assign(m.votes);
-        bytes.assign(m.bytes);
+        if (m.snapshot != nullptr) {
+            snapshot = m.snapshot->position();
+            bytes.assign(m.snapshot->bytes);
+        } else {
+            snapshot = snapshot_position{};
+            bytes.clear();
+        }
     }
 
     const header_type& header() const noexcept { return *this; }
@@ -293,7 +315,11 @@ struct basic_message_buffer : message_header<Ballot> {
         static_cast<header_type&>(m) = header();
         m.values = values.view();
         m.votes = votes.view();
-        m.bytes = bytes.view();
+        if (is_message_kind(static_cast<std::uint8_t>(this->kind)) &&
+            info(this->kind).has_position) {
+            view_part_ = snapshot_part{snapshot, bytes.view()};
+            m.snapshot = &view_part_;
+        }
         return m;
     }
     operator view_type() const noexcept { return view(); }  // NOLINT: a buffer is its message
@@ -301,6 +327,11 @@ struct basic_message_buffer : message_header<Ballot> {
     friend bool operator==(const basic_message_buffer& a, const basic_message_buffer& b) {
         return a.view() == b.view();
     }
+
+private:
+    // What view() points a snapshot kind's message at: refreshed by every
+    // view(), so a copied buffer never views another's bytes.
+    mutable snapshot_part view_part_{};
 };
 
 }  // namespace paxos::inline v0

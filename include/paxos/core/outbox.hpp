@@ -63,12 +63,13 @@ public:
     bool open_input() noexcept {
         if (count_ == 0) return true;
         if (messages_free() < InputMessages || values_free() < InputValues ||
-            votes_free() < InputVotes) {
+            votes_free() < InputVotes || parts_.capacity() - parts_.size() < parts_per_input) {
             return false;
         }
         messages_end_ = count_ + InputMessages;
         values_end_ = values_.size() + InputValues;
         votes_end_ = votes_.size() + InputVotes;
+        parts_end_ = parts_.size() + parts_per_input;
         return true;
     }
 
@@ -81,6 +82,7 @@ public:
         static_cast<message_header<Ballot>&>(m) = h;
         m.values = {};
         m.votes = {};
+        m.snapshot = nullptr;
         return m;
     }
 
@@ -91,6 +93,15 @@ public:
         values_.append(values);
         return {values_.begin() + at, values.size()};
     }
+    // Copies a snapshot ack's body into its pool (at most parts_per_input per
+    // input: a snapshot kind answers one chunk or acks one).
+    static constexpr std::size_t parts_per_input = 2;
+    const snapshot_part* put_snapshot(const snapshot_part& p) noexcept {
+        PAXOS_ASSERT(parts_.size() < parts_end_);
+        parts_.push_back(p);
+        return &parts_[parts_.size() - 1];
+    }
+
     // Appends one reported vote, whose values come next in the values pool.
     void put_vote(const report_type& v) noexcept {
         PAXOS_ASSERT(votes_.size() < votes_end_);
@@ -129,15 +140,19 @@ public:
         now_ = after_ = count_ = 0;
         values_.clear();
         votes_.clear();
+        parts_.clear();
         messages_end_ = InputMessages;
         values_end_ = InputValues;
         votes_end_ = InputVotes;
+        parts_end_ = parts_per_input;
     }
 
 private:
     void copy_from(const outbox& other) {
         values_ = other.values_;
         votes_ = other.votes_;
+        parts_ = other.parts_;
+        parts_end_ = other.parts_end_;
         now_ = other.now_;
         after_ = other.after_;
         count_ = other.count_;
@@ -157,6 +172,7 @@ private:
                 m.votes = {votes_.begin() + (src.votes.data() - other.votes_.begin()),
                            src.votes.size()};
             }
+            if (src.snapshot != nullptr) m.snapshot = &parts_[src.snapshot - other.parts_.begin()];
         };
         for (std::size_t i = 0; i < now_; ++i) rebase(headers_[i], other.headers_[i]);
         for (std::size_t i = MessagesMax - after_; i < MessagesMax; ++i) {
@@ -170,10 +186,12 @@ private:
     std::size_t count_ = 0;  // now_ + after_
     fixed_vector<Value, ValuesMax> values_{};
     fixed_vector<report_type, VotesMax> votes_{};
+    fixed_vector<snapshot_part, 8 * parts_per_input> parts_{};  // snapshot acks' bodies
     // Where the input under way must stop (open_input).
     std::size_t messages_end_ = InputMessages;
     std::size_t values_end_ = InputValues;
     std::size_t votes_end_ = InputVotes;
+    std::size_t parts_end_ = parts_per_input;
 };
 
 }  // namespace paxos::inline v0

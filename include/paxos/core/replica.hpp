@@ -295,10 +295,12 @@ public:
     // already knows every slot below s.slot chosen (nothing changes).
     result install_snapshot(const snapshot_offer& s);
 
-    // The message that carries chunk `c` (ready.snapshot_chunks): its bytes,
-    // as read from the snapshot store, with their CRC-32C.
+    // The message that carries chunk `c`, an entry of ready.snapshot_chunks:
+    // its bytes, as read from the snapshot store, with their CRC-32C. Between
+    // ready() and advance(); the message (whose body the replica holds)
+    // stays valid until advance(), and `bytes` must too.
     message_type snapshot_chunk_for(const snapshot_chunk_request& c,
-                                    std::span<const std::byte> bytes) const;
+                                    std::span<const std::byte> bytes);
 
     slot_id log_start() const noexcept { return x_.log_start; }
     const snapshot_offer& offered_snapshot() const noexcept { return x_.offered; }
@@ -341,7 +343,9 @@ public:
         ready_.promised = a_.promised;
         ready_.promised_changed = a_.promised_dirty;
         ready_.sync_needed = a_.promised_dirty || !o_.records.empty();
-        if constexpr (snapshot_chunk_bytes != 0) x_.collect(options_.snapshot_chunks_in_flight);
+        if constexpr (snapshot_chunk_bytes != 0) {
+            if (x_.sending != 0) x_.collect(options_.snapshot_chunks_in_flight);
+        }
         o_.box.seal();
         l_.handed_end = l_.chosen_end;
         o_.outstanding = true;
@@ -383,10 +387,13 @@ public:
         o_.chosen.clear();
         o_.dropped.clear();
         l_.catch_up.clear();
-        if constexpr (snapshot_chunk_bytes != 0) snapshot_advance();
+        if constexpr (snapshot_chunk_bytes != 0) {
+            // One test on every batch but a transfer's.
+            if ((x_.sending | x_.received.size()) != 0) snapshot_advance();
+        }
         PAXOS_ASSERT(l_.handed_end <= l_.chosen_end);
         l_.applied_end = l_.handed_end;
-        keep_learning();
+        if (l_.teacher != node_id::none()) keep_learning();  // catching up only
         flush_pending();
         check_invariants();
     }

@@ -178,7 +178,6 @@ void replica<Config>::ask_to_learn(node_id from) {
 // window per round trip).
 template <class Config>
 void replica<Config>::keep_learning() {
-    if (l_.teacher == node_id::none()) return;  // not catching up: the common case
     if (!(l_.chosen_end < l_.announced_chosen_end)) {
         l_.teacher = node_id::none();  // caught up
         return;

@@ -48,22 +48,26 @@ result replica<Config>::send_snapshot(node_id to) {
 template <class Config>
 void replica<Config>::abort_snapshot(node_id to) noexcept {
     PAXOS_ASSERT(!o_.outstanding);
-    if (to.value < Config::max_nodes) x_.out[to.value] = typename snapshot_type::outgoing{};
+    if (to.value < Config::max_nodes) x_.stop(x_.out[to.value]);
 }
 
 template <class Config>
 auto replica<Config>::snapshot_chunk_for(const snapshot_chunk_request& c,
-                                         std::span<const std::byte> bytes) const -> message_type {
+                                         std::span<const std::byte> bytes) -> message_type {
+    PAXOS_ASSERT(o_.outstanding);  // between ready() and advance()
+    PAXOS_ASSERT(&c >= x_.requests.begin() && &c < x_.requests.end());  // one of rd.snapshot_chunks
     PAXOS_ASSERT(bytes.size() == c.length);
-    PAXOS_ASSERT(c.to != options_.self && c.to.value < node_count_);
+    snapshot_part& p = x_.parts[static_cast<std::size_t>(&c - x_.requests.begin())];
+    p.offset = c.offset;
+    p.size = c.snapshot.size_bytes;
+    p.crc = c.snapshot.crc;
+    p.chunk_crc = detail::crc32c(bytes);
+    p.resend = false;
+    p.bytes = bytes;
     message_type m;
     static_cast<message_header<ballot_type>&>(m) =
         header(c.to, message_kind::snapshot_chunk, ballot_type{}, c.snapshot.slot);
-    m.snapshot.offset = c.offset;
-    m.snapshot.size = c.snapshot.size_bytes;
-    m.snapshot.crc = c.snapshot.crc;
-    m.snapshot.chunk_crc = detail::crc32c(bytes);
-    m.bytes = bytes;
+    m.snapshot = &p;
     return m;
 }
 
@@ -90,10 +94,12 @@ template <class Config>
 void replica<Config>::send_snapshot_ack(node_id to, slot_id s, const snapshot_offer& of,
                                         std::uint64_t held, bool resend) {
     message_type& a = send(to, message_kind::snapshot_ack, ballot_type{}, s);
-    a.snapshot.offset = held;
-    a.snapshot.size = of.size_bytes;
-    a.snapshot.crc = of.crc;
-    a.snapshot.resend = resend;
+    snapshot_part p{};
+    p.offset = held;
+    p.size = of.size_bytes;
+    p.crc = of.crc;
+    p.resend = resend;
+    a.snapshot = o_.box.put_snapshot(p);
 }
 
 // A chunk of a snapshot a peer sends us (checked by validate.hpp: its place
@@ -103,7 +109,7 @@ auto replica<Config>::on_snapshot_chunk(const message_type& m) -> handled {
     if constexpr (snapshot_chunk_bytes == 0) {
         return {reason::malformed};
     } else {
-        const snapshot_offer of{m.slot, m.snapshot.size, m.snapshot.crc};
+        const snapshot_offer of{m.slot, m.snapshot->size, m.snapshot->crc};
         // We know every slot below it chosen already (learned from the log,
         // or installed another): not needed; the ack ends the transfer.
         if (m.slot <= l_.chosen_end) {
@@ -125,8 +131,13 @@ auto replica<Config>::on_snapshot_chunk(const message_type& m) -> handled {
             const std::uint64_t kept = x_.resume == of ? x_.resume_bytes : 0;
             in = typename snapshot_type::incoming{true, m.from, of, kept, 0};
             x_.resume = snapshot_offer{};
+        } else if (m.from != in.from && !x_.in_idle(options_.retransmit_ticks)) {
+            // The same snapshot from a second sender (we asked everyone):
+            // one is enough while it makes progress.
+            send_snapshot_ack(m.from, m.slot, of, of.size_bytes, false);
+            return {reason::ignored};
         }
-        if (m.snapshot.offset != in.taken) {
+        if (m.snapshot->offset != in.taken) {
             // A chunk was lost, or the sender (re)started elsewhere: say
             // where we are. Once per chunk refused, and answered at once.
             send_snapshot_ack(m.from, m.slot, of, in.taken, true);
@@ -135,9 +146,9 @@ auto replica<Config>::on_snapshot_chunk(const message_type& m) -> handled {
         in.from = m.from;
         in.idle_ticks = 0;
         l_.announced_chosen_end = std::max(l_.announced_chosen_end, m.chosen_end);
-        x_.chunk.assign(m.bytes);
+        x_.chunk.assign(m.snapshot->bytes);
         x_.received.push_back(received_chunk{m.from, of, in.taken, x_.chunk.view()});
-        in.taken += m.bytes.size();
+        in.taken += m.snapshot->bytes.size();
         note_output();
         return {reason::ok};
     }
@@ -148,7 +159,7 @@ auto replica<Config>::on_snapshot_ack(const message_type& m) -> handled {
     if constexpr (snapshot_chunk_bytes == 0) {
         return {reason::malformed};
     } else {
-        if (!x_.acked(m.from.value, m.slot, m.snapshot)) return {reason::ignored};
+        if (!x_.acked(m.from.value, m.slot, *m.snapshot)) return {reason::ignored};
         note_output();
         return {reason::ok};
     }
@@ -158,6 +169,8 @@ auto replica<Config>::on_snapshot_ack(const message_type& m) -> handled {
 template <class Config>
 void replica<Config>::snapshot_advance() {
     x_.requests.clear();
+    // More to ask for than one batch lists (requests_max): the next batch.
+    if (x_.wants_chunk(options_.snapshot_chunks_in_flight)) note_output();
     if (x_.received.empty()) return;
     const received_chunk& c = x_.received[0];
     send_snapshot_ack(c.from, c.snapshot.slot, c.snapshot, c.offset + c.bytes.size(), false);
@@ -220,6 +233,8 @@ result replica<Config>::install_snapshot(const snapshot_offer& s) {
     if (l_.chosen_end >= w_.end) p2_.proposer_unfinished = false;
     if (x_.in.active) l_.teacher = x_.in.from;  // it knows what follows s
     x_.in = typename snapshot_type::incoming{};
+    x_.received.clear();  // a chunk of another transfer, not handed out yet
+    x_.chunk.clear();
     x_.offered = std::max(x_.offered, s, [](const snapshot_offer& a, const snapshot_offer& b) {
         return a.slot < b.slot;
     });

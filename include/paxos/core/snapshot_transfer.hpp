@@ -75,12 +75,15 @@ struct snapshot_transfers {
     slot_id log_start{};       // the driver's log holds nothing below
     snapshot_offer offered{};  // slot 0: none
     std::array<outgoing, MaxNodes> out{};
+    std::size_t sending = 0;  // active entries of `out`: zero on every batch but a transfer's
     incoming in{};
     snapshot_offer resume{};  // a receive the driver's store kept across a restart
     std::uint64_t resume_bytes = 0;
     fixed_vector<std::byte, (ChunkMax == 0 ? 1 : ChunkMax)> chunk{};  // the chunk in `received`
     fixed_vector<received_chunk, 1> received{};
     fixed_vector<snapshot_chunk_request, requests_max> requests{};
+    // The bodies of the chunk messages built for `requests` (snapshot_chunk_for).
+    std::array<snapshot_part, requests_max> parts{};
 
     static bool same(const snapshot_offer& a, const snapshot_position& p, slot_id s) noexcept {
         return a.slot == s && a.size_bytes == p.size && a.crc == p.crc;
@@ -88,6 +91,7 @@ struct snapshot_transfers {
 
     // Whether ready() would ask the driver for a chunk.
     bool wants_chunk(std::uint32_t in_flight) const noexcept {
+        if (sending == 0) return false;
         for (const outgoing& o : out) {
             if (o.active && room(o, in_flight)) return true;
         }
@@ -101,11 +105,17 @@ struct snapshot_transfers {
     void start(std::size_t peer, const snapshot_offer& s) noexcept {
         outgoing& o = out[peer];
         if (o.active && o.snapshot == s) return;  // already under way: keep its progress
+        if (!o.active) ++sending;
         o = outgoing{true, s, 0, 0, 0};
+    }
+    void stop(outgoing& o) noexcept {
+        if (o.active) --sending;
+        o = outgoing{};
     }
 
     // ready(): the chunks to read and send now.
     void collect(std::uint32_t in_flight) {
+        if (sending == 0) return;
         for (std::size_t p = 0; p < out.size() && !requests.full(); ++p) {
             outgoing& o = out[p];
             while (o.active && room(o, in_flight) && !requests.full()) {
@@ -125,7 +135,7 @@ struct snapshot_transfers {
         if (!o.active || !same(o.snapshot, p, s)) return false;
         o.idle_ticks = 0;
         if (p.offset == o.snapshot.size_bytes) {
-            o = outgoing{};  // complete, or no longer needed
+            stop(o);  // complete, or no longer needed
             return false;
         }
         if (p.resend) {
@@ -144,7 +154,7 @@ struct snapshot_transfers {
         for (outgoing& o : out) {
             if (!o.active) continue;
             if (++o.idle_ticks >= abort_retransmits * retransmit_ticks) {
-                o = outgoing{};  // the peer is gone; it asks again if it returns
+                stop(o);  // the peer is gone; it asks again if it returns
             } else if (o.idle_ticks % retransmit_ticks == 0 && o.next > o.acked) {
                 o.next = o.acked;  // lost chunks or acks: from the last acked byte
                 again = true;

@@ -172,10 +172,13 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
 // The compaction point and the snapshot transfers (snapshot_transfer.hpp).
 template <class V, class Snapshots>
 void visit_snapshot_unit(V& v, const Snapshots& x) {
-    const auto& [log_start, offered, out, in, resume, resume_bytes, chunk, received, requests] = x;
+    const auto& [log_start, offered, out, sending, in, resume, resume_bytes, chunk, received,
+                 requests, parts] = x;
+    (void)sending;  // derived: the active entries of `out`, visited below
     // Handed out with the batch that lists them; cleared by advance().
     (void)chunk;
     (void)requests;
+    (void)parts;
     v(log_start);
     v(offered.slot);
     v(offered.size_bytes);

@@ -68,11 +68,11 @@ struct input_checks {
         } else if (!owned_by_cluster(m.accepted_ballot)) {
             return reason::malformed;
         }
+        // The snapshot body, one pointer: only where the kind has one.
         if constexpr (!k.has_position) {
-            if (m.snapshot != snapshot_position{}) return reason::malformed;
-        }
-        if constexpr (!k.has_bytes) {
-            if (!m.bytes.empty()) return reason::malformed;
+            if (m.snapshot != nullptr) return reason::malformed;
+        } else if (m.snapshot == nullptr) {
+            return reason::malformed;
         }
         const bool zero = m.ballot.is_zero();
         if constexpr (k.ballot == ballot_rule::zero) {
@@ -99,18 +99,16 @@ struct input_checks {
         return reason::ok;
     }
 
-    // A snapshot chunk or ack: about a snapshot of at least one slot, inside
-    // it, and a chunk whose bytes are what its CRC says (checked last: the
-    // one check that reads the bytes).
+    // A snapshot chunk or ack: about a snapshot of at least one slot and one
+    // byte, inside it, and a chunk of at least one byte whose bytes are what
+    // its CRC says (checked last: the one check that reads the bytes).
     reason snapshot(const message_type& m, bool chunk) const noexcept {
-        const snapshot_position& p = m.snapshot;
-        if (m.slot.value == 0 || p.offset > p.size) return reason::malformed;
-        if (!chunk) return p.chunk_crc == 0 ? reason::ok : reason::malformed;
-        if (p.resend || m.bytes.size() > ChunkBytesMax) return reason::malformed;
-        if (m.bytes.size() > p.size - p.offset) return reason::malformed;
-        // Only an empty snapshot has an empty chunk: its only one.
-        if (m.bytes.empty() && p.size != 0) return reason::malformed;
-        if (detail::crc32c(m.bytes) != p.chunk_crc) return reason::bad_checksum;
+        const snapshot_part& p = *m.snapshot;
+        if (m.slot.value == 0 || p.size == 0 || p.offset > p.size) return reason::malformed;
+        if (!chunk) return p.chunk_crc == 0 && p.bytes.empty() ? reason::ok : reason::malformed;
+        if (p.resend || p.bytes.empty() || p.bytes.size() > ChunkBytesMax) return reason::malformed;
+        if (p.bytes.size() > p.size - p.offset) return reason::malformed;
+        if (detail::crc32c(p.bytes) != p.chunk_crc) return reason::bad_checksum;
         return reason::ok;
     }
 

@@ -231,7 +231,8 @@ public:
                                                         cluster_id cluster) noexcept {
         const auto kind = static_cast<std::uint8_t>(m.kind);
         if (!known_kind(kind)) return {encode_status::unknown_type, 0};
-        if (m.values.size() > ValuesMax || m.votes.size() > VotesMax || m.bytes.size() > BytesMax) {
+        if (m.values.size() > ValuesMax || m.votes.size() > VotesMax ||
+            (m.snapshot != nullptr && m.snapshot->bytes.size() > BytesMax)) {
             return {encode_status::too_large, 0};
         }
         writer w(out);
@@ -375,15 +376,17 @@ private:
             }
         }
         if (has_position(m.kind)) {
-            w.put_u64(m.snapshot.offset);
-            w.put_u64(m.snapshot.size);
-            w.put_u32(m.snapshot.crc);
-            w.put_u32(m.snapshot.chunk_crc);
-            w.put_u8(m.snapshot.resend ? 1 : 0);
-        }
-        if (has_bytes(m.kind)) {
-            w.put_u32(static_cast<std::uint32_t>(m.bytes.size()));
-            w.put_bytes(m.bytes);
+            const snapshot_part none{};
+            const snapshot_part& p = m.snapshot != nullptr ? *m.snapshot : none;
+            w.put_u64(p.offset);
+            w.put_u64(p.size);
+            w.put_u32(p.crc);
+            w.put_u32(p.chunk_crc);
+            w.put_u8(p.resend ? 1 : 0);
+            if (has_bytes(m.kind)) {
+                w.put_u32(static_cast<std::uint32_t>(p.bytes.size()));
+                w.put_bytes(p.bytes);
+            }
         }
         return true;
     }
