@@ -355,7 +355,8 @@ struct follower_phase2 {
     }
 };
 
-// A heartbeat from the leader to an up-to-date follower: no output at all.
+// A heartbeat from the leader to an up-to-date follower: its only output is
+// the heartbeat_reply check-quorum counts (nothing to persist or apply).
 template <class Config>
 struct heartbeat_at_follower {
     using k = kit<Config>;
@@ -371,7 +372,15 @@ struct heartbeat_at_follower {
 
     void before() {}
     reason op(std::size_t) { return f.step(m).code; }
-    void after() { expect(!f.has_ready(), "heartbeat produced output"); }
+    void after() {
+        expect(f.has_ready(), "heartbeat produced no reply");
+        const auto& rd = f.ready();
+        expect(!rd.sync_needed && rd.chosen.empty() && rd.send_after_sync.empty() &&
+                   rd.send_now.size() == ops,
+               "heartbeat produced more than its replies");
+        f.advance(rd);
+        discard(f);
+    }
 };
 
 // Phase 1 at an acceptor: a rival candidate (node 2) asks with a higher
@@ -768,7 +777,10 @@ struct tick_at_idle_follower {
     }
 
     void before() {
-        for (replica& f : rs) expect_ok(f.step(heartbeat), "heartbeat");
+        for (replica& f : rs) {
+            expect_ok(f.step(heartbeat), "heartbeat");
+            discard(f);  // its heartbeat_reply
+        }
     }
     reason op(std::size_t i) { return rs[i % copies].tick().code; }
     void after() {
@@ -790,10 +802,27 @@ struct tick_at_idle_leader {
     static constexpr reason expected = reason::ok;
     static constexpr const char* what = "tick at leader";
 
-    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    // Check-quorum runs every election_ticks_max ticks: 128 here, longer
+    // than a round of ops, and before() gives it its followers' answers to
+    // the last heartbeats, so it stays leader (a heartbeat_reply changes
+    // nothing else).
+    static typename Config::leader::options long_check() {
+        typename Config::leader::options o{};
+        o.election_ticks_min = 64;
+        o.election_ticks_max = 128;
+        return o;
+    }
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady(long_check());
     replica& leader = c->node(0);
 
-    void before() {}
+    void before() {
+        for (std::uint16_t from = 1; from < 3; ++from) {
+            const auto reply = k::make(message_kind::heartbeat_reply, from, node_id{0},
+                                       leader.ballot(), slot_id{}, leader.chosen_end());
+            expect_ok(leader.step(reply), "heartbeat_reply");
+        }
+        expect(!leader.has_ready(), "a heartbeat_reply produced output");
+    }
     reason op(std::size_t) { return leader.tick().code; }
     void after() {
         const auto& rd = leader.ready();

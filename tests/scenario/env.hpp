@@ -218,7 +218,10 @@ public:
             case k::chosen:
                 s += " slot=" + std::to_string(m.slot.value) + " " + values_text(m.values);
                 break;
-            case k::heartbeat: s += " chosen_end=" + std::to_string(m.chosen_end.value); break;
+            case k::heartbeat:
+            case k::heartbeat_reply:
+                s += " chosen_end=" + std::to_string(m.chosen_end.value);
+                break;
             case k::snapshot_chunk:
             case k::snapshot_ack:
                 s += " slot=" + std::to_string(m.slot.value);

@@ -116,11 +116,12 @@ static_assert(paxos::replica<int_config>::promise_parts_max == 1);
 static_assert(paxos::replica<command_config>::promise_parts_max == 7);
 
 inline constexpr paxos::message_kind all_kinds[] = {
-    paxos::message_kind::prepare,        paxos::message_kind::promise,
-    paxos::message_kind::accept,         paxos::message_kind::accepted,
-    paxos::message_kind::reject,         paxos::message_kind::chosen,
-    paxos::message_kind::heartbeat,      paxos::message_kind::learn_request,
-    paxos::message_kind::snapshot_chunk, paxos::message_kind::snapshot_ack,
+    paxos::message_kind::prepare,         paxos::message_kind::promise,
+    paxos::message_kind::accept,          paxos::message_kind::accepted,
+    paxos::message_kind::reject,          paxos::message_kind::chosen,
+    paxos::message_kind::heartbeat,       paxos::message_kind::learn_request,
+    paxos::message_kind::snapshot_chunk,  paxos::message_kind::snapshot_ack,
+    paxos::message_kind::heartbeat_reply,
 };
 static_assert(std::size(all_kinds) == paxos::message_kind_count);
 

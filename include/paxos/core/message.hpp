@@ -26,6 +26,7 @@
 //   snapshot_chunk zero                  snapshot slot s   bytes: part of the state through
 //                                                          s - 1; snapshot: where they lie
 //   snapshot_ack   zero                  snapshot slot s   snapshot: how much arrived
+//   heartbeat_reply the leader's ballot  -                 -
 //
 // Every message also carries `chosen_end`: the sender's first slot not known
 // to be chosen, which lets a lagging learner notice that it should catch up.
@@ -70,9 +71,10 @@ enum class message_kind : std::uint8_t {
     learn_request,
     snapshot_chunk,
     snapshot_ack,
+    heartbeat_reply,
 };
 
-inline constexpr std::uint8_t message_kind_count = 10;
+inline constexpr std::uint8_t message_kind_count = 11;
 
 // What a message of each kind vouches for on its sender's disk when it
 // leaves (persist-before-send):
@@ -85,15 +87,16 @@ inline constexpr std::uint8_t message_kind_count = 10;
 //             Phase 1)
 //   vote      the sender has a durable vote in the message's slot at a
 //             ballot at least the message's: accepted
-//   none      heartbeat, chosen, learn_request, snapshot_chunk, snapshot_ack:
-//             they report what is chosen or ask, and a crash cannot make
-//             them false
+//   none      heartbeat, heartbeat_reply, chosen, learn_request,
+//             snapshot_chunk, snapshot_ack: they report what is chosen, who
+//             is alive, or ask, and a crash cannot make them false
 enum class durable_backing : std::uint8_t { none, promise, vote };
 
 // Who may own a message's ballot.
 enum class ballot_rule : std::uint8_t {
     sender,    // the sender's own ballot, never zero: prepare, accept, heartbeat
-    receiver,  // an answer to one of the receiver's ballots: promise, accepted
+    receiver,  // an answer to one of the receiver's ballots: promise, accepted,
+               // heartbeat_reply
     nonzero,   // any node's ballot but not zero: reject (a promise)
     any,       // zero allowed: chosen (zero when repeated), learn_request
     zero,      // always zero: snapshot_chunk, snapshot_ack (about chosen state only)
@@ -137,6 +140,8 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
      false, false, false, false, true, true},
     {message_kind::snapshot_ack, "snapshot_ack", durable_backing::none, ballot_rule::zero, true,
      false, false, false, false, true, false},
+    {message_kind::heartbeat_reply, "heartbeat_reply", durable_backing::none, ballot_rule::receiver,
+     false, false, false, false, false, false, false},
 }};
 
 constexpr bool is_message_kind(std::uint8_t k) noexcept {

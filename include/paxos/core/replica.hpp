@@ -120,6 +120,14 @@ public:
         // A candidate re-sends prepare, and a leader re-sends accepts for
         // unchosen slots and a heartbeat, every this many ticks (lost messages).
         std::uint32_t retransmit_ticks = 4;
+        // Check-quorum: a leader that has not heard, within this many ticks,
+        // from a phase-2 quorum (accepted or heartbeat_reply in its ballot)
+        // steps down: it cannot commit, and a read or lease it served could
+        // be stale. 0: the leader policy's longest election timeout
+        // (election_ticks_max) if it has one, else 8 retransmit rounds.
+        // Followers answer every heartbeat (heartbeat_reply) when it is on.
+        bool check_quorum = true;
+        std::uint32_t check_quorum_ticks = 0;
         // Snapshot chunks a transfer may have sent and not seen acknowledged
         // (core/snapshot_transfer.hpp): the transfer's share of the link.
         std::uint32_t snapshot_chunks_in_flight = 4;
@@ -150,6 +158,13 @@ public:
         self.insert(options_.self);
         self_is_phase2_quorum_ = quorum_.is_phase2_quorum(self);
         ready_.peers = peers_;  // fixed for life
+        if (options_.check_quorum_ticks == 0) {
+            options_.check_quorum_ticks = 8 * options_.retransmit_ticks;
+            if constexpr (requires { opts.leader.election_ticks_max; }) {
+                options_.check_quorum_ticks =
+                    std::max<std::uint32_t>(opts.leader.election_ticks_max, 1);
+            }
+        }
     }
 
     // Restores the durable state of an earlier life. Call before any input.
@@ -232,6 +247,7 @@ public:
             case message_kind::learn_request: return step_as<message_kind::learn_request>(m);
             case message_kind::snapshot_chunk: return step_as<message_kind::snapshot_chunk>(m);
             case message_kind::snapshot_ack: return step_as<message_kind::snapshot_ack>(m);
+            case message_kind::heartbeat_reply: return step_as<message_kind::heartbeat_reply>(m);
         }
         const input_guard guard{*this};
         return {reason::malformed, p_.leader};
@@ -481,6 +497,9 @@ private:
         std::uint32_t retransmit_elapsed = 0;
         // The furthest chosen_end our accepts and heartbeats have carried.
         slot_id announced{};
+        // Check-quorum: who answered our ballot in this period, and its age.
+        node_set heard{};
+        std::uint32_t heard_elapsed = 0;
         bool fresh = true;  // no input yet: restore() is allowed
     };
     // The batch being collected or handed out.
@@ -659,6 +678,7 @@ private:
         if constexpr (K == message_kind::learn_request) h = on_learn_request(m);
         if constexpr (K == message_kind::snapshot_chunk) h = on_snapshot_chunk(m);
         if constexpr (K == message_kind::snapshot_ack) h = on_snapshot_ack(m);
+        if constexpr (K == message_kind::heartbeat_reply) h = on_heartbeat_reply(m);
         // A retry the policy asked for when the message preempted us starts
         // only now, after its handler is done: a Phase 1 started mid-handler
         // would report our votes before the vote this very message casts, and
@@ -748,6 +768,8 @@ private:
     bool contradicts_chosen(const message_type& m) const;
     void learn_from_leader(const message_type& m);
     handled on_heartbeat(const message_type& m);
+    handled on_heartbeat_reply(const message_type& m);
+    void check_quorum();
     handled on_learn_request(const message_type& m);
     handled on_snapshot_chunk(const message_type& m);
     handled on_snapshot_ack(const message_type& m);

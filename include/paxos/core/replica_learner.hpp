@@ -150,6 +150,7 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
     const leader_action then = preempted_by(m.ballot);
     hear_leader(m.from);
     learn_from_leader(m);
+    if (options_.check_quorum) send(m.from, message_kind::heartbeat_reply, m.ballot);
     // Ask only for slots an earlier heartbeat already announced: the chosen
     // messages for newer ones left just before this heartbeat and may
     // still be on their way (asking at once re-sent each slot about three
@@ -184,6 +185,14 @@ void replica<Config>::keep_learning() {
     }
     if (l_.chosen_end < l_.asked_until) return;  // the answer is still arriving
     ask_to_learn(l_.teacher);
+}
+
+// A follower answers our heartbeat: it still follows this ballot.
+template <class Config>
+auto replica<Config>::on_heartbeat_reply(const message_type& m) -> handled {
+    if (p_.current != role::leader || m.ballot != p_.ballot) return {reason::ignored};
+    p_.heard.insert(m.from);
+    return {};
 }
 
 // A learner asks for chosen slots from m.slot on: a window's worth, what it

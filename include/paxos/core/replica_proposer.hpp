@@ -36,6 +36,10 @@ result replica<Config>::tick() {
             break;
         case leader_action::none: break;
     }
+    if (p_.current == role::leader && options_.check_quorum &&
+        ++p_.heard_elapsed >= options_.check_quorum_ticks) {
+        check_quorum();
+    }
     if (++p_.retransmit_elapsed >= options_.retransmit_ticks) {
         p_.retransmit_elapsed = 0;
         if (p_.current != role::follower) {
@@ -62,6 +66,22 @@ result replica<Config>::tick() {
         if (x_.tick(options_.retransmit_ticks)) note_output();
     }
     return r;
+}
+
+// Check-quorum (etcd's CheckQuorum, the Raft thesis §6.2): a leader that
+// heard from no phase-2 quorum for a whole period cannot commit anything, so
+// it stops acting as leader; its followers then time out and elect one that
+// can. Without it, a leader whose incoming links fail keeps heartbeating, its
+// followers never time out, and nothing commits (etcd-io/raft#266).
+template <class Config>
+void replica<Config>::check_quorum() {
+    node_set heard = p_.heard;
+    heard.insert(options_.self);
+    p_.heard = node_set{};
+    p_.heard_elapsed = 0;
+    if (quorum_.is_phase2_quorum(heard)) return;
+    (void)step_down();  // a retry would only find the same links: the policy waits
+    p_.leader = node_id::none();
 }
 
 // Phase 1 with a ballot above every one seen. Self-promise: the ballot is
@@ -96,6 +116,8 @@ void replica<Config>::become_leader() {
     PAXOS_ASSERT(p_.ballot == a_.promised);
     p_.current = role::leader;
     p_.leader = options_.self;
+    p_.heard = node_set{};
+    p_.heard_elapsed = 0;
     p2_.proposer_unfinished = false;
     leader_policy_.on_elected();
     // Announce the new leader at once so followers redirect clients and
@@ -174,6 +196,7 @@ template <class Config>
 auto replica<Config>::on_accepted(const message_type& m) -> handled {
     const bool ours = !rules::votes_count_in_one_ballot || m.ballot == p_.ballot;
     if (p_.current != role::leader || !ours) return {reason::ignored};
+    p_.heard.insert(m.from);  // check-quorum: it follows us
     if (!w_.holds(m.slot)) return {reason::ignored};
     slot_type& rec = w_.at(m.slot);
     if (!rec.proposed || rec.chosen) return {reason::ignored};

@@ -102,8 +102,11 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
         }
     }
 
-    const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, announced, fresh] = p;
+    const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, announced, heard,
+                 heard_elapsed, fresh] = p;
     (void)fresh;  // only guards restore(): no input behaves differently
+    v(heard);
+    v(std::uint64_t{heard_elapsed});
     v(current);
     v(ballot);
     v(highest_seen);

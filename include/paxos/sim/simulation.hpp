@@ -503,6 +503,10 @@ private:
         typename replica_type::options o{};
         o.self = node_id{static_cast<std::uint16_t>(i)};
         o.seed = rng_.next();
+        // Even seeds run check-quorum (the default), odd seeds without it, so
+        // the swarm covers both: a stale leader then stays until a newer
+        // leader's chosen slot reaches it (stale_leaders_deposed).
+        o.check_quorum = (options_.seed & 1) == 0;
         return std::make_unique<replica_type>(o);
     }
 

@@ -36,7 +36,9 @@ public:
     enum class crash_mode : std::uint8_t {
         lose_unsynced,  // all of them are gone
         keep_prefix,    // a random prefix of them reached the disk
-        keep_any,       // a random subset reached the disk, in any order
+        keep_any,       // a random subset reached the disk, in any order, except
+                        // that the chosen entries are a log: a vote written after
+                        // a chosen entry the crash lost is lost too
     };
 
     // persist() is write() then, when the batch needs it, sync(). A driver
@@ -112,11 +114,21 @@ public:
                                pending_.begin() + static_cast<std::ptrdiff_t>(kept));
                 break;
             }
-            case crash_mode::keep_any:
+            case crash_mode::keep_any: {
+                // The state machine's log and the votes share one sequence
+                // (as in the write-ahead log, whose recovery stops at the
+                // first record lost): keeping a vote past a lost chosen
+                // entry would leave a vote further from the first
+                // unapplied slot than any window, which no real log can
+                // produce and restore() rightly refuses.
+                bool chosen_lost = false;
                 for (const record& r : pending_) {
-                    if (rng.below(2) == 0) synced_.push_back(r);
+                    const bool keep = rng.below(2) == 0;
+                    if (r.kind == record_kind::chosen && !keep) chosen_lost = true;
+                    if (keep && !(chosen_lost && r.kind == record_kind::vote)) synced_.push_back(r);
                 }
                 break;
+            }
         }
         pending_.clear();
         fail_next_sync_ = false;
