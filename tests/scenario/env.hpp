@@ -151,8 +151,10 @@ public:
         message_buffer message;
     };
 
-    explicit env(std::uint64_t s)
-        : seed(s), cluster(*this, typename Config::quorum{}.node_count(), harness_options()) {
+    explicit env(std::uint64_t s, bool check = true)
+        : seed(s),
+          check_quorum(check),
+          cluster(*this, typename Config::quorum{}.node_count(), harness_options()) {
         const std::size_t n = cluster.size();
         nodes.resize(n);
         synced_.resize(n);
@@ -247,6 +249,7 @@ public:
         typename replica_type::options opts{};
         opts.self = paxos::node_id{static_cast<std::uint16_t>(i)};
         opts.seed = seed * 1000003 + i + 7919 * nodes[i].restarts;
+        opts.check_quorum = check_quorum;
         return std::make_unique<replica_type>(opts);
     }
 
@@ -256,7 +259,9 @@ public:
         return static_cast<std::size_t>(v);
     }
 
-    bool link_up(std::size_t from, std::size_t to) const { return group[from] == group[to]; }
+    bool link_up(std::size_t from, std::size_t to) const {
+        return group[from] == group[to] && !cuts.contains({from, to});
+    }
 
     // The README's ready loop, through the harness: send what may leave at
     // once, persist, send the rest, apply, advance (the sync takes no time
@@ -460,9 +465,11 @@ public:
     static constexpr std::size_t deliveries_max = 100000;
 
     std::uint64_t seed;
+    bool check_quorum = true;  // the replicas' option (config check_quorum=off)
     harness_type cluster;
     std::vector<node> nodes;
     std::vector<int> group;  // partition: nodes talk only within their group
+    std::set<std::pair<std::size_t, std::size_t>> cuts;  // cut: one-way links down
     std::vector<envelope> net;
     bool trace = false;
 

@@ -126,6 +126,19 @@ void cmd_inflight(env<Config>& e, lines& out) {
     if (e.net.empty()) out.push_back("(none)");
 }
 
+// cut 1->0 2->0: the links from 1 to 0 and from 2 to 0 are cut, in that
+// direction only (what partition does both ways); heal restores them.
+template <class Config>
+void cmd_cut(env<Config>& e, const std::vector<std::string>& a, lines& out) {
+    if (a.empty()) throw script_error("usage: cut <from>-><to> ...");
+    for (const std::string& t : a) {
+        const auto arrow = t.find("->");
+        if (arrow == std::string::npos) throw script_error("cut: expected <from>-><to>, got " + t);
+        e.cuts.insert({e.node_arg(t.substr(0, arrow)), e.node_arg(t.substr(arrow + 2))});
+    }
+    out.push_back("ok");
+}
+
 // partition 0 1 | 2: links between the groups are cut, in both directions.
 template <class Config>
 void cmd_partition(env<Config>& e, const std::vector<std::string>& a, lines& out) {
@@ -367,7 +380,7 @@ void cmd_run(env<Config>& e, const std::vector<std::string>& a, lines& out) {
 template <class Config>
 class engine final : public engine_base {
 public:
-    explicit engine(std::uint64_t seed) : e_(seed) {}
+    engine(std::uint64_t seed, bool check_quorum) : e_(seed, check_quorum) {}
 
     void run(const command& c, lines& out) override {
         const std::string& name = c.args[0];
@@ -392,8 +405,11 @@ public:
             cmd_inflight(e_, out);
         } else if (name == "partition") {
             cmd_partition(e_, a, out);
+        } else if (name == "cut") {
+            cmd_cut(e_, a, out);
         } else if (name == "heal") {
             e_.group.assign(e_.size(), 0);
+            e_.cuts.clear();
             out.push_back("ok");
         } else if (name == "crash") {
             cmd_crash(e_, a, out);
@@ -435,21 +451,27 @@ using single_decree =
 template <std::size_t N>
 using multi = paxos::multi_paxos<int, N, 4, 2>;
 
+bool check_quorum_option = true;  // the replicas' option, from `config`
+
 template <class Cfg>
 std::unique_ptr<engine_base> build(std::uint64_t seed, const char* description, lines& out) {
     out.push_back(description);
-    return std::make_unique<engine<Cfg>>(seed);
+    return std::make_unique<engine<Cfg>>(seed, check_quorum_option);
 }
 
 }  // namespace
 
-// `config <variant> <nodes...> [seed=K]`: a fresh cluster, every node empty.
+// `config <variant> <nodes...> [seed=K] [check_quorum=off]`: a fresh cluster,
+// every node empty.
 std::unique_ptr<engine_base> make_engine(const std::vector<std::string>& a, lines& out) {
     std::uint64_t seed = 1;
     std::string key;
+    check_quorum_option = true;
     for (std::size_t k = 1; k < a.size(); ++k) {
         if (a[k].rfind("seed=", 0) == 0) {
             seed = parse_u64(a[k].substr(5), "seed");
+        } else if (a[k] == "check_quorum=off") {
+            check_quorum_option = false;
         } else {
             key += (key.empty() ? "" : " ") + a[k];
         }
