@@ -201,7 +201,12 @@ public:
             case k::prepare:
             case k::accepted:
             case k::reject:
-            case k::learn_request: s += " slot=" + std::to_string(m.slot.value); break;
+            case k::learn_request:
+            case k::probe: s += " slot=" + std::to_string(m.slot.value); break;
+            case k::probe_reply:
+                s += m.slot.value == 1 ? " granted" : " refused";
+                s += " promised=" + ballot_text(m.accepted_ballot);
+                break;
             case k::promise: {
                 s += " slot=" + std::to_string(m.slot.value);
                 if (m.parts != 1) {

@@ -121,7 +121,8 @@ inline constexpr paxos::message_kind all_kinds[] = {
     paxos::message_kind::reject,          paxos::message_kind::chosen,
     paxos::message_kind::heartbeat,       paxos::message_kind::learn_request,
     paxos::message_kind::snapshot_chunk,  paxos::message_kind::snapshot_ack,
-    paxos::message_kind::heartbeat_reply,
+    paxos::message_kind::heartbeat_reply, paxos::message_kind::probe,
+    paxos::message_kind::probe_reply,
 };
 static_assert(std::size(all_kinds) == paxos::message_kind_count);
 

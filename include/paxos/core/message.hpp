@@ -27,6 +27,9 @@
 //                                                          s - 1; snapshot: where they lie
 //   snapshot_ack   zero                  snapshot slot s   snapshot: how much arrived
 //   heartbeat_reply the leader's ballot  -                 -
+//   probe          the ballot the sender first slot it       -
+//                  would campaign with   does not know chosen
+//   probe_reply    the probe's ballot    1 granted, 0 not  accepted_ballot: the replier's promise
 //
 // Every message also carries `chosen_end`: the sender's first slot not known
 // to be chosen, which lets a lagging learner notice that it should catch up.
@@ -72,9 +75,11 @@ enum class message_kind : std::uint8_t {
     snapshot_chunk,
     snapshot_ack,
     heartbeat_reply,
+    probe,
+    probe_reply,
 };
 
-inline constexpr std::uint8_t message_kind_count = 11;
+inline constexpr std::uint8_t message_kind_count = 13;
 
 // What a message of each kind vouches for on its sender's disk when it
 // leaves (persist-before-send):
@@ -88,8 +93,9 @@ inline constexpr std::uint8_t message_kind_count = 11;
 //   vote      the sender has a durable vote in the message's slot at a
 //             ballot at least the message's: accepted
 //   none      heartbeat, heartbeat_reply, chosen, learn_request,
-//             snapshot_chunk, snapshot_ack: they report what is chosen, who
-//             is alive, or ask, and a crash cannot make them false
+//             snapshot_chunk, snapshot_ack, probe, probe_reply: they report
+//             what is chosen, who is alive, or ask, and a crash cannot make
+//             them false (a probe's ballot is one its sender has not used)
 enum class durable_backing : std::uint8_t { none, promise, vote };
 
 // Who may own a message's ballot.
@@ -142,6 +148,10 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
      false, false, false, false, true, false},
     {message_kind::heartbeat_reply, "heartbeat_reply", durable_backing::none, ballot_rule::receiver,
      false, false, false, false, false, false, false},
+    {message_kind::probe, "probe", durable_backing::none, ballot_rule::sender, true, false, false,
+     false, false, false, false},
+    {message_kind::probe_reply, "probe_reply", durable_backing::none, ballot_rule::receiver, true,
+     false, false, false, true, false, false},
 }};
 
 constexpr bool is_message_kind(std::uint8_t k) noexcept {

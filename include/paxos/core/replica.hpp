@@ -128,6 +128,16 @@ public:
         // Followers answer every heartbeat (heartbeat_reply) when it is on.
         bool check_quorum = true;
         std::uint32_t check_quorum_ticks = 0;
+        // The probe (PreVote, for Paxos), for a stable-leader policy: a
+        // follower whose election timer fires first asks whether a phase-1
+        // quorum would promise the ballot it would use; only with a quorum
+        // of grants does it raise (and persist) a ballot and start Phase 1.
+        // Nothing durable changes on either side, and no timer is reset. A
+        // replica grants unless it leads, or heard its leader within
+        // probe_sticky_ticks (0: the policy's election_ticks_min, else 8
+        // retransmit rounds), or has promised a ballot as high.
+        bool probe = true;
+        std::uint32_t probe_sticky_ticks = 0;
         // Snapshot chunks a transfer may have sent and not seen acknowledged
         // (core/snapshot_transfer.hpp): the transfer's share of the link.
         std::uint32_t snapshot_chunks_in_flight = 4;
@@ -158,6 +168,12 @@ public:
         self.insert(options_.self);
         self_is_phase2_quorum_ = quorum_.is_phase2_quorum(self);
         ready_.peers = peers_;  // fixed for life
+        if (options_.probe_sticky_ticks == 0) {
+            options_.probe_sticky_ticks = 8 * options_.retransmit_ticks;
+            if constexpr (requires { opts.leader.election_ticks_min; }) {
+                options_.probe_sticky_ticks = opts.leader.election_ticks_min;
+            }
+        }
         if (options_.check_quorum_ticks == 0) {
             options_.check_quorum_ticks = 8 * options_.retransmit_ticks;
             if constexpr (requires { opts.leader.election_ticks_max; }) {
@@ -248,6 +264,8 @@ public:
             case message_kind::snapshot_chunk: return step_as<message_kind::snapshot_chunk>(m);
             case message_kind::snapshot_ack: return step_as<message_kind::snapshot_ack>(m);
             case message_kind::heartbeat_reply: return step_as<message_kind::heartbeat_reply>(m);
+            case message_kind::probe: return step_as<message_kind::probe>(m);
+            case message_kind::probe_reply: return step_as<message_kind::probe_reply>(m);
         }
         const input_guard guard{*this};
         return {reason::malformed, p_.leader};
@@ -500,6 +518,10 @@ private:
         // Check-quorum: who answered our ballot in this period, and its age.
         node_set heard{};
         std::uint32_t heard_elapsed = 0;
+        // The probe: the ballot we would campaign with, and who granted it.
+        bool probing = false;
+        ballot_type probe_ballot{};
+        node_set probe_grants{};
         bool fresh = true;  // no input yet: restore() is allowed
     };
     // The batch being collected or handed out.
@@ -666,7 +688,11 @@ private:
             if (contradicts_chosen(m)) return {reason::contradicts_chosen, p_.leader};
         }
         // No zero test: highest_seen starts at zero, so zero never exceeds it.
-        if (m.ballot > p_.highest_seen) p_.highest_seen = m.ballot;
+        // A probe's ballot is one nobody has used, and its reply echoes it:
+        // neither says a ballot is at work.
+        if constexpr (K != message_kind::probe && K != message_kind::probe_reply) {
+            if (m.ballot > p_.highest_seen) p_.highest_seen = m.ballot;
+        }
         handled h{};
         if constexpr (K == message_kind::prepare) h = on_prepare(m);
         if constexpr (K == message_kind::promise) h = on_promise(m);
@@ -679,6 +705,8 @@ private:
         if constexpr (K == message_kind::snapshot_chunk) h = on_snapshot_chunk(m);
         if constexpr (K == message_kind::snapshot_ack) h = on_snapshot_ack(m);
         if constexpr (K == message_kind::heartbeat_reply) h = on_heartbeat_reply(m);
+        if constexpr (K == message_kind::probe) h = on_probe(m);
+        if constexpr (K == message_kind::probe_reply) h = on_probe_reply(m);
         // A retry the policy asked for when the message preempted us starts
         // only now, after its handler is done: a Phase 1 started mid-handler
         // would report our votes before the vote this very message casts, and
@@ -742,6 +770,7 @@ private:
     leader_action preempted_by(ballot_type higher);
     void hear_leader(node_id from) {
         p_.leader = from;
+        p_.probing = false;
         l_.quiet_ticks = 0;
         leader_policy_.on_leader_heard();
     }
@@ -770,6 +799,10 @@ private:
     handled on_heartbeat(const message_type& m);
     handled on_heartbeat_reply(const message_type& m);
     void check_quorum();
+    result probe_or_campaign();
+    result start_probe();
+    handled on_probe(const message_type& m);
+    handled on_probe_reply(const message_type& m);
     handled on_learn_request(const message_type& m);
     handled on_snapshot_chunk(const message_type& m);
     handled on_snapshot_ack(const message_type& m);

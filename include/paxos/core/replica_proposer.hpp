@@ -29,7 +29,7 @@ result replica<Config>::tick() {
     }
     switch (leader_policy_.on_tick(context())) {
         case leader_action::start_phase1:
-            if (p_.current != role::leader && !decided()) r = become_candidate();
+            if (p_.current != role::leader && !decided()) r = probe_or_campaign();
             break;
         case leader_action::heartbeat:
             if (p_.current == role::leader) broadcast(message_kind::heartbeat, p_.ballot);
@@ -84,6 +84,62 @@ void replica<Config>::check_quorum() {
     p_.leader = node_id::none();
 }
 
+// An election timeout: with a stable leader, probe first (options::probe).
+template <class Config>
+result replica<Config>::probe_or_campaign() {
+    if constexpr (leader_type::followers_propose) {
+        return become_candidate();  // leader-free: every proposer competes, backoff decides
+    } else {
+        return options_.probe ? start_probe() : become_candidate();
+    }
+}
+
+// Asks every peer whether it would promise the ballot we would use, without
+// using it: a node partitioned away for a while probes in vain instead of
+// returning with a ballot that deposes a healthy leader, and a probe resets
+// nobody's timer (a prepare from a candidate that cannot win would keep
+// resetting them; see tests/scenario/testdata/one_way_links_*.txt).
+template <class Config>
+result replica<Config>::start_probe() {
+    const ballot_type floor = std::max(a_.promised, p_.highest_seen);
+    const std::optional<ballot_type> next = ballot_type::next_above(floor, options_.self);
+    if (!next) return {reason::ballot_exhausted, p_.leader};
+    p_.current = role::follower;  // a candidate whose Phase 1 stalled probes again
+    p_.probing = true;
+    p_.probe_ballot = *next;
+    p_.probe_grants = node_set{};
+    p_.probe_grants.insert(options_.self);
+    if (quorum_.is_phase1_quorum(p_.probe_grants)) return become_candidate();
+    broadcast(message_kind::probe, *next, l_.chosen_end);
+    return {reason::ok, p_.leader};
+}
+
+// A probe: grant unless a live leader is known (stickiness) or the ballot is
+// no higher than our promise. Nothing changes here but the reply.
+template <class Config>
+auto replica<Config>::on_probe(const message_type& m) -> handled {
+    const bool sticky =
+        p_.current == role::leader || (p_.leader != node_id::none() && p_.leader != m.from &&
+                                       l_.quiet_ticks < options_.probe_sticky_ticks);
+    const bool grant = !sticky && a_.may_promise(m.ballot);
+    message_type& r = send(m.from, message_kind::probe_reply, m.ballot, slot_id{grant ? 1u : 0u});
+    r.accepted_ballot = a_.promised;  // so a stale prober's next ballot beats it
+    return {};
+}
+
+template <class Config>
+auto replica<Config>::on_probe_reply(const message_type& m) -> handled {
+    if (!p_.probing || m.ballot != p_.probe_ballot || p_.current != role::follower) {
+        return {reason::ignored};
+    }
+    if (m.accepted_ballot > p_.highest_seen) p_.highest_seen = m.accepted_ballot;
+    if (m.slot.value != 1) return {};
+    p_.probe_grants.insert(m.from);
+    if (!quorum_.is_phase1_quorum(p_.probe_grants)) return {};
+    p_.probing = false;
+    return {reason::ok, leader_action::start_phase1};  // step() starts Phase 1 once we are done
+}
+
 // Phase 1 with a ballot above every one seen. Self-promise: the ballot is
 // durable in this batch before the prepare leaves, so after a restart
 // next_above(promised) never reuses it.
@@ -94,6 +150,7 @@ result replica<Config>::become_candidate() {
     if (!next) return {reason::ballot_exhausted, p_.leader};
     PAXOS_ASSERT(*next > floor);
     p_.current = role::candidate;
+    p_.probing = false;
     p_.ballot = *next;
     a_.raise_promise(p_.ballot);
     if (a_.promised_dirty) note_output();

@@ -103,7 +103,10 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     }
 
     const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, announced, heard,
-                 heard_elapsed, fresh] = p;
+                 heard_elapsed, probing, probe_ballot, probe_grants, fresh] = p;
+    v(probing);
+    v(probe_ballot);
+    v(probe_grants);
     (void)fresh;  // only guards restore(): no input behaves differently
     v(heard);
     v(std::uint64_t{heard_elapsed});

@@ -94,6 +94,12 @@ struct input_checks {
         if constexpr (K == message_kind::chosen) {
             if (!zero && m.accepted_ballot != m.ballot) return reason::malformed;
         }
+        // A probe reply grants (1) or not (0), and reports the replier's
+        // promise, which the probe's ballot beats when it grants.
+        if constexpr (K == message_kind::probe_reply) {
+            if (m.slot.value > 1) return reason::malformed;
+            if (m.slot.value == 1 && !(m.accepted_ballot < m.ballot)) return reason::malformed;
+        }
         if constexpr (k.has_votes) return votes(m);
         if constexpr (k.has_position) return snapshot(m, k.has_bytes);
         return reason::ok;

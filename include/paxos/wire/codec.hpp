@@ -7,7 +7,7 @@
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
 //   2       1     format version (format_version, 3)
-//   3       1     message kind (paxos::message_kind, 1..11)
+//   3       1     message kind (paxos::message_kind, 1..13)
 //   4       4     body length in bytes
 //   8       8     cluster id (cluster_id): the cluster the sender belongs to
 //   16      4     CRC-32C of header bytes 0..15 followed by the body
@@ -24,7 +24,8 @@
 //
 //   from u16, to u16, chosen_end u64, ballot       every kind
 //   slot u64                                       every kind but heartbeat
-//   accepted_ballot (the ballot it was chosen in)  chosen
+//   accepted_ballot (the ballot it was chosen in;  chosen, probe_reply
+//     a probe reply: the replier's promise)
 //   part u8, parts u8, vote count u16, then each   promise
 //     vote: slot u64, ballot, value count u16, chosen u8 (0 or 1)
 //   value count u32, then each value               accept, chosen, promise
@@ -57,8 +58,8 @@
 // Format history: version 1 had a 12-byte header without the cluster id, and
 // chosen messages did not say which ballot chose them. Version 2 sent a
 // promise as a header message and one promise_entry message per vote.
-// The snapshot kinds (9 and 10) and heartbeat_reply (11) were added within
-// version 3: no other kind's encoding changed.
+// The snapshot kinds (9 and 10), heartbeat_reply (11) and the probe kinds
+// (12 and 13) were added within version 3: no other kind's encoding changed.
 #pragma once
 
 #include <array>
