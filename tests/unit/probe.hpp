@@ -92,6 +92,20 @@ struct probe {
         return m;
     }
 
+    // Makes `r` leader: campaign(), then a promise from `voter` for every
+    // slot. Returns its ballot.
+    static ballot_type elect(replica_type& r, std::uint16_t voter) {
+        REQUIRE(r.campaign().ok());
+        const auto out = take(r);
+        const message_type* prepare = out.first(kind::prepare);
+        REQUIRE(prepare != nullptr);
+        const ballot_type b = prepare->ballot;
+        REQUIRE(r.step(promise(voter, r.self().value, b, 0)).ok());
+        (void)take(r);
+        REQUIRE(r.is_leader());
+        return b;
+    }
+
     // Takes the replica's ready batch (if any) and acknowledges it.
     static batch take(replica_type& r) {
         batch out;

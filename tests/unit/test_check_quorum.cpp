@@ -21,13 +21,7 @@ struct leader_fixture {
     replica3 r;
     multi3::ballot b{};
 
-    explicit leader_fixture(bool check = true) : r(options(check)) {
-        REQUIRE(r.campaign().ok());
-        b = P::take(r).first(message_kind::prepare)->ballot;
-        REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
-        (void)P::take(r);
-        REQUIRE(r.is_leader());
-    }
+    explicit leader_fixture(bool check = true) : r(options(check)), b(P::elect(r, 1)) {}
     static replica3::options options(bool check) {
         auto o = P::options(0);
         o.check_quorum = check;
@@ -129,10 +123,7 @@ TEST_CASE("check-quorum: the period is the option when set") {
     auto o = P::options(0);
     o.check_quorum_ticks = 5;
     replica3 r(o);
-    REQUIRE(r.campaign().ok());
-    const auto b = P::take(r).first(message_kind::prepare)->ballot;
-    REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
-    (void)P::take(r);
+    (void)P::elect(r, 1);
     for (int t = 0; t < 4; ++t) {
         (void)r.tick();
         (void)P::take(r);

@@ -108,6 +108,14 @@ struct pair_fixture {
         REQUIRE(sender.compact(slot_id{32}).ok());
         REQUIRE(sender.log_start() == slot_id{32});
     }
+    // The receiver asks and takes the first chunk: the chunks sent, and
+    // what the receiver's driver wrote.
+    std::vector<message_t> ask_and_take_first(std::vector<std::byte>& got) {
+        auto chunks = ask().chunks;
+        REQUIRE(receiver.step(chunks[0]).ok());
+        (void)take_received(receiver, got);
+        return chunks;
+    }
     // The receiver asks, as a learner does on a heartbeat.
     sent ask() {
         const auto r = sender.step(P::make(message_kind::learn_request, 2, 0, P::ballot_type{}, 0));
@@ -316,10 +324,8 @@ TEST_CASE("snapshots: a receive kept across a restart resumes after its bytes") 
 
 TEST_CASE("snapshots: a newer snapshot replaces a receive in progress; an older one is told no") {
     pair_fixture f;
-    const auto chunks = f.ask().chunks;
-    REQUIRE(f.receiver.step(chunks[0]).ok());
     std::vector<std::byte> got;
-    (void)take_received(f.receiver, got);
+    const auto chunks = f.ask_and_take_first(got);
     // Node 1 offers a newer snapshot (slot 36): it replaces the receive.
     message_t newer = chunks[0];
     newer.from = paxos::node_id{1};
@@ -426,10 +432,8 @@ TEST_CASE("snapshots: a learner far behind is sent a window's worth, and asks fo
 
 TEST_CASE("snapshots: the same snapshot from a second sender is declined while the first works") {
     pair_fixture f;
-    const auto chunks = f.ask().chunks;
-    REQUIRE(f.receiver.step(chunks[0]).ok());
     std::vector<std::byte> got;
-    (void)take_received(f.receiver, got);
+    const auto chunks = f.ask_and_take_first(got);
     // Node 1 holds the same snapshot and was asked too (a broadcast request).
     message_t twin = chunks[0];
     twin.from = paxos::node_id{1};

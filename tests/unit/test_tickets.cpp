@@ -23,14 +23,7 @@ struct leader_fixture {
     replica3 r{P::options(0)};
     multi3::ballot b{};
 
-    leader_fixture() {
-        REQUIRE(r.campaign().ok());
-        const auto out = P::take(r);
-        b = out.first(message_kind::prepare)->ballot;
-        REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
-        (void)P::take(r);
-        REQUIRE(r.is_leader());
-    }
+    leader_fixture() : b(P::elect(r, 1)) {}
 
     // Proposes 10 and 11 with tags 100 and 101 into slot 0 and sends them.
     void propose_two() {
