@@ -227,8 +227,7 @@ public:
                 break;
             case k::heartbeat:
             case k::heartbeat_reply:
-                s += " chosen_end=" + std::to_string(m.chosen_end.value);
-                break;
+            case k::transfer: s += " chosen_end=" + std::to_string(m.chosen_end.value); break;
             case k::snapshot_chunk:
             case k::snapshot_ack:
                 s += " slot=" + std::to_string(m.slot.value);

@@ -593,8 +593,8 @@ TEST_CASE("wire: each header check has its reason") {
               decode_reason::unknown_version);
     }
     CHECK(paxos::wire::decode(with(3, 0), out, wire_test::cluster) == decode_reason::unknown_type);
-    CHECK(paxos::wire::decode(with(3, 14), out, wire_test::cluster) == decode_reason::unknown_type);
     CHECK(paxos::wire::decode(with(3, 15), out, wire_test::cluster) == decode_reason::unknown_type);
+    CHECK(paxos::wire::decode(with(3, 16), out, wire_test::cluster) == decode_reason::unknown_type);
     CHECK(paxos::wire::decode(with(3, 255), out, wire_test::cluster) ==
           decode_reason::unknown_type);
     // A different valid kind whose body may be this long is caught by the
@@ -849,7 +849,7 @@ TEST_CASE("wire: a message the codec cannot represent is refused at encode") {
     paxos::wire::buffer_for<C> buffer{};
     const auto res = paxos::wire::encode(c, buffer, wire_test::cluster);
     CHECK(res.status == encode_status::value_encoder_failed);
-    for (const std::uint8_t kind : {0, 14, 15, 255}) {
+    for (const std::uint8_t kind : {0, 15, 16, 255}) {
         c.kind = static_cast<message_kind>(kind);
         CHECK(paxos::wire::encode(c, buffer, wire_test::cluster).status ==
               encode_status::unknown_type);

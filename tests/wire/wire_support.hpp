@@ -122,7 +122,7 @@ inline constexpr paxos::message_kind all_kinds[] = {
     paxos::message_kind::heartbeat,       paxos::message_kind::learn_request,
     paxos::message_kind::snapshot_chunk,  paxos::message_kind::snapshot_ack,
     paxos::message_kind::heartbeat_reply, paxos::message_kind::probe,
-    paxos::message_kind::probe_reply,
+    paxos::message_kind::probe_reply,     paxos::message_kind::transfer,
 };
 static_assert(std::size(all_kinds) == paxos::message_kind_count);
 

@@ -30,6 +30,8 @@
 //   probe          the ballot the sender first slot it       -
 //                  would campaign with   does not know chosen
 //   probe_reply    the probe's ballot    1 granted, 0 not  accepted_ballot: the replier's promise
+//   transfer       the leader's ballot   -                 - (start Phase 1 now:
+//   transfer_leadership)
 //
 // Every message also carries `chosen_end`: the sender's first slot not known
 // to be chosen, which lets a lagging learner notice that it should catch up.
@@ -77,9 +79,10 @@ enum class message_kind : std::uint8_t {
     heartbeat_reply,
     probe,
     probe_reply,
+    transfer,
 };
 
-inline constexpr std::uint8_t message_kind_count = 13;
+inline constexpr std::uint8_t message_kind_count = 14;
 
 // What a message of each kind vouches for on its sender's disk when it
 // leaves (persist-before-send):
@@ -93,7 +96,7 @@ inline constexpr std::uint8_t message_kind_count = 13;
 //   vote      the sender has a durable vote in the message's slot at a
 //             ballot at least the message's: accepted
 //   none      heartbeat, heartbeat_reply, chosen, learn_request,
-//             snapshot_chunk, snapshot_ack, probe, probe_reply: they report
+//             snapshot_chunk, snapshot_ack, probe, probe_reply, transfer: they report
 //             what is chosen, who is alive, or ask, and a crash cannot make
 //             them false (a probe's ballot is one its sender has not used)
 enum class durable_backing : std::uint8_t { none, promise, vote };
@@ -152,6 +155,8 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
      false, false, false, false},
     {message_kind::probe_reply, "probe_reply", durable_backing::none, ballot_rule::receiver, true,
      false, false, false, true, false, false},
+    {message_kind::transfer, "transfer", durable_backing::none, ballot_rule::sender, false, false,
+     false, false, false, false, false},
 }};
 
 constexpr bool is_message_kind(std::uint8_t k) noexcept {

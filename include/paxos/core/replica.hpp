@@ -224,6 +224,8 @@ public:
         if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
         if (decided()) return {reason::already_chosen, p_.leader};
         if (p_.current == role::leader) {
+            // Handing over: no open batch, so the fast path above is not taken.
+            if (p_.transfer_to != node_id::none()) return {reason::not_leader, p_.transfer_to};
             if (!p2_.open) {
                 const reason r = p2_.open_next(w_, l_.applied_end);
                 if (r != reason::ok) return {r, p_.leader};
@@ -266,6 +268,7 @@ public:
             case message_kind::heartbeat_reply: return step_as<message_kind::heartbeat_reply>(m);
             case message_kind::probe: return step_as<message_kind::probe>(m);
             case message_kind::probe_reply: return step_as<message_kind::probe_reply>(m);
+            case message_kind::transfer: return step_as<message_kind::transfer>(m);
         }
         const input_guard guard{*this};
         return {reason::malformed, p_.leader};
@@ -286,6 +289,16 @@ public:
         if (decided()) return {reason::already_chosen, p_.leader};
         return become_candidate();
     }
+
+    // Leadership transfer: the leader stops taking commands (not_leader,
+    // naming `to`), proposes its open batch, and tells `to` to start Phase 1
+    // at once (past the probe and the others' stickiness: a prepare is
+    // promised whatever they heard). `to` wins with a ballot above ours and
+    // we step down as usual; if it has not within one check-quorum period,
+    // the transfer is dropped and we take commands again. Pick a `to` that
+    // is caught up: its Phase 1 starts from what it knows chosen.
+    result transfer_leadership(node_id to);
+    node_id transferring_to() const noexcept { return p_.transfer_to; }
 
     // ---- compaction and snapshots (core/snapshot_transfer.hpp) --------------------
 
@@ -522,6 +535,9 @@ private:
         bool probing = false;
         ballot_type probe_ballot{};
         node_set probe_grants{};
+        // Leadership transfer under way (transfer_leadership), and its age.
+        node_id transfer_to = node_id::none();
+        std::uint32_t transfer_elapsed = 0;
         bool fresh = true;  // no input yet: restore() is allowed
     };
     // The batch being collected or handed out.
@@ -707,6 +723,7 @@ private:
         if constexpr (K == message_kind::heartbeat_reply) h = on_heartbeat_reply(m);
         if constexpr (K == message_kind::probe) h = on_probe(m);
         if constexpr (K == message_kind::probe_reply) h = on_probe_reply(m);
+        if constexpr (K == message_kind::transfer) h = on_transfer(m);
         // A retry the policy asked for when the message preempted us starts
         // only now, after its handler is done: a Phase 1 started mid-handler
         // would report our votes before the vote this very message casts, and
@@ -803,6 +820,7 @@ private:
     result start_probe();
     handled on_probe(const message_type& m);
     handled on_probe_reply(const message_type& m);
+    handled on_transfer(const message_type& m);
     handled on_learn_request(const message_type& m);
     handled on_snapshot_chunk(const message_type& m);
     handled on_snapshot_ack(const message_type& m);

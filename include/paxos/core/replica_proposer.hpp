@@ -40,6 +40,11 @@ result replica<Config>::tick() {
         ++p_.heard_elapsed >= options_.check_quorum_ticks) {
         check_quorum();
     }
+    if (p_.current == role::leader && p_.transfer_to != node_id::none() &&
+        ++p_.transfer_elapsed >= options_.check_quorum_ticks) {
+        p_.transfer_to = node_id::none();  // the target did not take over: lead on
+        flush_pending();
+    }
     if (++p_.retransmit_elapsed >= options_.retransmit_ticks) {
         p_.retransmit_elapsed = 0;
         if (p_.current != role::follower) {
@@ -82,6 +87,26 @@ void replica<Config>::check_quorum() {
     if (quorum_.is_phase2_quorum(heard)) return;
     (void)step_down();  // a retry would only find the same links: the policy waits
     p_.leader = node_id::none();
+}
+
+template <class Config>
+result replica<Config>::transfer_leadership(node_id to) {
+    const input_guard guard{*this};
+    if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
+    if (p_.current != role::leader) return {reason::not_leader, p_.leader};
+    if (to.value >= node_count_ || to == options_.self) return {reason::unknown_sender, p_.leader};
+    if (p2_.open) seal_open_batch();  // what was taken is proposed, not lost
+    p_.transfer_to = to;
+    p_.transfer_elapsed = 0;
+    send(to, message_kind::transfer, p_.ballot);
+    return {reason::ok, to};
+}
+
+// Our leader hands over to us: Phase 1 at once, without a probe.
+template <class Config>
+auto replica<Config>::on_transfer(const message_type& m) -> handled {
+    if (m.ballot < a_.promised || p_.current == role::leader) return {reason::ignored};
+    return {reason::ok, leader_action::start_phase1};  // step() starts it once we are done
 }
 
 // An election timeout: with a stable leader, probe first (options::probe).
@@ -201,6 +226,7 @@ template <class Config>
 leader_action replica<Config>::step_down() {
     PAXOS_ASSERT(p_.current != role::follower);
     p_.current = role::follower;
+    p_.transfer_to = node_id::none();
     p2_.template stop<leader_type::followers_propose>(lose_tag());
     // Slots we proposed and did not see chosen are our unfinished work:
     // a leader-free policy may retry for them at once.
@@ -285,6 +311,7 @@ void replica<Config>::seal_open_batch() {
 template <class Config>
 void replica<Config>::flush_pending() {
     if (p2_.pending.empty() || p_.current != role::leader || decided()) return;
+    if (p_.transfer_to != node_id::none()) return;  // handing over
     if (p2_.open) seal_open_batch();
     if (p2_.open_next(w_, l_.applied_end) != reason::ok) return;
     note_output();

@@ -103,7 +103,10 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     }
 
     const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, announced, heard,
-                 heard_elapsed, probing, probe_ballot, probe_grants, fresh] = p;
+                 heard_elapsed, probing, probe_ballot, probe_grants, transfer_to, transfer_elapsed,
+                 fresh] = p;
+    v(transfer_to);
+    v(std::uint64_t{transfer_elapsed});
     v(probing);
     v(probe_ballot);
     v(probe_grants);

@@ -7,7 +7,7 @@
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
 //   2       1     format version (format_version, 3)
-//   3       1     message kind (paxos::message_kind, 1..13)
+//   3       1     message kind (paxos::message_kind, 1..14)
 //   4       4     body length in bytes
 //   8       8     cluster id (cluster_id): the cluster the sender belongs to
 //   16      4     CRC-32C of header bytes 0..15 followed by the body
@@ -58,8 +58,9 @@
 // Format history: version 1 had a 12-byte header without the cluster id, and
 // chosen messages did not say which ballot chose them. Version 2 sent a
 // promise as a header message and one promise_entry message per vote.
-// The snapshot kinds (9 and 10), heartbeat_reply (11) and the probe kinds
-// (12 and 13) were added within version 3: no other kind's encoding changed.
+// The snapshot kinds (9 and 10), heartbeat_reply (11), the probe kinds (12
+// and 13) and transfer (14) were added within version 3: no other kind's
+// encoding changed.
 #pragma once
 
 #include <array>
