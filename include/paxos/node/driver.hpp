@@ -44,15 +44,20 @@
 //
 // Catch-up and snapshots. A peer that asks for slots below the window (the
 // batch's catch_up) is served from the store's read_chosen() when the store
-// has one (the POSIX log does). Slots below the log's compaction point exist
-// only in a snapshot; installing a snapshot on a running replica is a later
-// issue, so the driver counts such requests (stats().snapshots_wanted) and
-// calls the hook on_snapshot_wanted, where that transfer will start. With a
-// snapshot store, the driver saves the state machine every
-// options.snapshot_every_slots applied slots, then compacts the log (the
-// order of storage/snapshot_recovery.hpp) to the snapshot before that one,
-// so the log keeps at least that many slots for lagging peers; start()
-// restores from the newest snapshot and the log after it.
+// has one (the POSIX log does). With a snapshot store, the driver saves the
+// state machine every options.snapshot_every_slots applied slots, offers
+// that snapshot to the replica, then compacts the log (the order of
+// storage/snapshot_recovery.hpp) to the snapshot before that one, so the log
+// keeps at least that many slots for lagging peers, and tells the replica
+// (compact). A peer below the compaction point is sent the offered snapshot
+// by the replica's transfer (core/snapshot_transfer.hpp): the driver reads
+// the chunks the batch asks for from the snapshot store and sends them, and
+// on the receiving side appends each chunk to the store's receive, commits
+// it with the last one, and after advance() loads it into the state machine,
+// installs it (install_snapshot) and only then records the log's marker. A
+// catch-up the log cannot serve (a gap) starts a transfer too, and calls the
+// hook on_snapshot_wanted. start() restores from the newest snapshot and the
+// log after it, offers it, and resumes a receive the store kept.
 //
 // No allocation after start(): every buffer (frames, waiting proposals,
 // client connections) is allocated in the constructor.
@@ -134,6 +139,9 @@ struct driver_options {
     std::uint32_t tick_ms = 10;
     typename Config::leader::options leader{};
     std::uint32_t retransmit_ticks = 4;
+    // The replica's check-quorum (core/replica.hpp): a leader that heard
+    // from no phase-2 quorum for election_ticks_max ticks steps down.
+    bool check_quorum = true;
     // A waiting proposal not answered after this many ticks is answered
     // timed_out (the client retries, under the same sequence number).
     std::uint32_t answer_timeout_ticks = 100;
@@ -173,6 +181,12 @@ struct driver_stats {
     std::uint64_t catch_up_slots_served = 0;
     std::uint64_t snapshots_wanted = 0;  // a peer needs slots only a snapshot has
     std::uint64_t snapshots_taken = 0;
+    std::uint64_t snapshot_chunks_sent = 0;
+    std::uint64_t snapshot_bytes_sent = 0;
+    std::uint64_t snapshot_reads_failed = 0;  // the transfer to that peer was dropped
+    std::uint64_t snapshot_chunks_received = 0;
+    std::uint64_t snapshot_bytes_resumed = 0;  // a receive kept across a restart
+    std::uint64_t snapshots_installed = 0;
 };
 
 // ---- the driver ------------------------------------------------------------------
@@ -227,6 +241,8 @@ public:
         PAXOS_ASSERT(cap.waiting_max >= 1);
         waiting_.resize(cap.waiting_max);
         events_.resize(16 + cap.clients_max);
+        chunk_.resize(replica_type::snapshot_chunk_bytes == 0 ? 1
+                                                              : replica_type::snapshot_chunk_bytes);
     }
 
     driver(const driver&) = delete;
@@ -379,6 +395,7 @@ private:
         r.seed = replica_seed(o);
         r.leader = o.leader;
         r.retransmit_ticks = o.retransmit_ticks;
+        r.check_quorum = o.check_quorum;
         return r;
     }
     clock::duration tick_interval() const noexcept {
@@ -431,7 +448,37 @@ private:
         // Never run a replica that forgot its promises: a refused restore is fatal.
         const result r = replica_.restore(rec.recovery(first_unapplied));
         if (!r.ok()) return {std::string("restore refused: ") + to_string(r.code)};
+        if constexpr (transfers) {
+            if (snapshots_ != nullptr) {
+                offer_newest();
+                tell_compacted();
+                if (const auto& part = snapshots_->partial()) {
+                    replica_.resume_snapshot_receive(
+                        snapshot_offer{part->slot, part->size_bytes, part->crc},
+                        part->received_bytes);
+                    stats_.snapshot_bytes_resumed += part->received_bytes;
+                }
+            }
+        }
         return {};
+    }
+
+    static constexpr bool transfers = replica_type::snapshot_chunk_bytes != 0;
+
+    // The replica offers peers the newest durable snapshot.
+    void offer_newest() {
+        if constexpr (transfers) {
+            if (const auto newest = snapshots_->newest()) {
+                (void)replica_.offer_snapshot({newest->slot, newest->size_bytes, newest->crc});
+            }
+        }
+    }
+    // The replica serves no slot below the log's marker from the log.
+    void tell_compacted() {
+        if constexpr (transfers && requires(Store & st) { st.snapshot_slot(); }) {
+            const slot_id s = store_.snapshot_slot();
+            if (s.value != 0) (void)replica_.compact(s);
+        }
     }
 
     std::string store_detail() const {
@@ -536,10 +583,113 @@ private:
             }
             for (const auto& d : rd.dropped) answer_dropped(d);
             for (const auto& want : rd.catch_up) serve_catch_up(want);
+            if constexpr (transfers) {
+                for (const auto& c : rd.snapshot_chunks) send_chunk(c);
+                for (const auto& c : rd.snapshot_received) receive_chunk(c);
+            }
             if (stopped()) return;
             replica_.advance(rd);
+            after_advance();
             maybe_snapshot();
         }
+    }
+
+    // ---- snapshot transfer (core/snapshot_transfer.hpp) --------------------------
+
+    // The sender's side: the bytes the batch asks for, from the store.
+    void send_chunk(const snapshot_chunk_request& c) {
+        const std::span<std::byte> out(chunk_.data(), c.length);
+        const auto got = snapshots_ != nullptr
+                             ? snapshots_->read(c.snapshot.slot, c.offset, out)
+                             : storage::snapshot_read{storage::snapshot_status::not_found, 0, 0};
+        if (got.code == storage::snapshot_status::io_error) {
+            snapshot_failed("read", got.code);
+            return;
+        }
+        if (got.code != storage::snapshot_status::ok || got.bytes != c.length) {
+            // Retired, damaged or never here: this transfer cannot go on.
+            ++stats_.snapshot_reads_failed;
+            abort_to_.insert(c.to);
+            return;
+        }
+        send_one(replica_.snapshot_chunk_for(c, out), node_set{});
+        ++stats_.snapshot_chunks_sent;
+        stats_.snapshot_bytes_sent += c.length;
+    }
+
+    // The receiver's side: append in order; the last chunk makes the
+    // snapshot durable, to be installed after advance().
+    void receive_chunk(const received_chunk& c) {
+        if (snapshots_ == nullptr) return;  // nowhere to keep it: never installed
+        using storage::snapshot_status;
+        ++stats_.snapshot_chunks_received;
+        if (!receiving_ || *receiving_ != c.snapshot) {
+            const auto st =
+                snapshots_->begin_receive(c.snapshot.slot, c.snapshot.size_bytes, c.snapshot.crc);
+            if (st == snapshot_status::stale) return;  // we hold one as new: never installed
+            if (st != snapshot_status::ok) return snapshot_failed("receive", st);
+            receiving_ = c.snapshot;
+        }
+        if (snapshots_->written_bytes() != c.offset) {
+            // The store and the replica disagree on where the receive stands
+            // (the store dropped a damaged tail): start it over.
+            (void)snapshots_->abort();
+            receiving_.reset();
+            return;
+        }
+        if (const auto st = snapshots_->append(c.bytes); st != snapshot_status::ok)
+            return snapshot_failed("receive", st);
+        if (!c.last()) return;
+        receiving_.reset();
+        if (const auto st = snapshots_->commit(); st != snapshot_status::ok) {
+            if (st == snapshot_status::mismatch) return;  // not what was declared: refused
+            return snapshot_failed("commit", st);
+        }
+        install_ = c.snapshot;
+    }
+
+    // Inputs the batch asked for, which may only follow advance().
+    void after_advance() {
+        if constexpr (transfers) {
+            for (std::uint16_t id = 0; id < Config::max_nodes && !abort_to_.empty(); ++id) {
+                if (abort_to_.contains(node_id{id})) replica_.abort_snapshot(node_id{id});
+            }
+            abort_to_ = node_set{};
+            for (std::uint16_t id = 0; id < Config::max_nodes && !send_to_.empty(); ++id) {
+                if (send_to_.contains(node_id{id})) (void)replica_.send_snapshot(node_id{id});
+            }
+            send_to_ = node_set{};
+            if (install_) install(*install_);
+            install_.reset();
+        }
+    }
+
+    // Load what is durable, then move the replica, then compact the log:
+    // a crash between any two leaves the newest snapshot and a log that
+    // holds everything after it.
+    void install(const snapshot_offer& s) {
+        if (!(replica_.chosen_end() < s.slot)) return;  // caught up meanwhile: not needed
+        const auto kept = snapshots_->snapshots();
+        const auto it =
+            std::find_if(kept.begin(), kept.end(),
+                         [&](const storage::snapshot_info& i) { return i.slot == s.slot; });
+        if (it == kept.end()) return;
+        snapshot_reader reader(*snapshots_, *it);
+        if (!machine_.load_snapshot(reader) || reader.remaining_bytes() != 0) {
+            return (void)stop_with("snapshot install: load_snapshot() failed" + snapshot_detail());
+        }
+        const result r = replica_.install_snapshot(s);
+        if (!r.ok()) {
+            // The machine holds the snapshot's state, the replica does not:
+            // never run like that.
+            return (void)stop_with(std::string("snapshot install refused: ") + to_string(r.code));
+        }
+        if constexpr (requires(Store & st) { st.snapshot(s.slot); }) {
+            if (store_.snapshot(s.slot) != storage::status::ok)
+                return (void)stop_with(std::string("compaction after install: ") + store_detail());
+        }
+        last_snapshot_ = s.slot;
+        ++stats_.snapshots_installed;
     }
 
     void send_all(std::span<const message_type> messages, node_set peers) {
@@ -597,6 +747,9 @@ private:
 
     void snapshot_wanted(node_id peer, slot_id from) {
         ++stats_.snapshots_wanted;
+        if constexpr (transfers) {
+            if (snapshots_ != nullptr) send_to_.insert(peer);  // after advance()
+        }
         if (snapshot_hook_ != nullptr) snapshot_hook_(snapshot_context_, peer, from);
     }
 
@@ -616,13 +769,15 @@ private:
         }
         if (const auto st = snapshots_->commit(); st != snapshot_status::ok)
             return snapshot_failed("commit", st);
+        offer_newest();  // durable: peers below the compaction point get it
         // Compact only to the snapshot before this one, so the log keeps at
         // least snapshot_every_slots chosen slots behind the newest snapshot
-        // for peers that fall behind (serve_catch_up), until a running
-        // replica can install a snapshot.
+        // for peers that fall behind a little (serve_catch_up, cheaper than
+        // a snapshot).
         const auto kept = snapshots_->snapshots();  // newest first, durable
         if (kept.size() >= 2 && store_.snapshot(kept[1].slot) != storage::status::ok)
             return (void)stop_with(std::string("compaction: ") + store_detail());
+        tell_compacted();
         last_snapshot_ = at;
         ++stats_.snapshots_taken;
     }
@@ -742,6 +897,11 @@ private:
     clock::time_point next_tick_{};
     std::uint64_t tick_count_ = 0;
     slot_id last_snapshot_{};
+    std::vector<std::byte> chunk_;               // one snapshot chunk read to send
+    std::optional<snapshot_offer> receiving_{};  // the receive open in the store
+    std::optional<snapshot_offer> install_{};    // received whole: install after advance()
+    node_set abort_to_{};                        // transfers whose snapshot is unreadable
+    node_set send_to_{};                         // catch-ups only a snapshot can serve
     void* hook_context_ = nullptr;
     answer_hook hook_ = nullptr;
     void* snapshot_context_ = nullptr;
