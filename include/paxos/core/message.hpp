@@ -308,6 +308,22 @@ struct basic_message_buffer : message_header<Ballot> {
     fixed_vector<std::byte, (BytesMax == 0 ? 1 : BytesMax)> bytes{};  // a fixed_vector holds >= 1
 
     basic_message_buffer() = default;
+    // Copies copy the message, never view()'s cache (a copy in a constant
+    // expression may not read a mutable member).
+    constexpr basic_message_buffer(const basic_message_buffer& o)
+        : header_type(static_cast<const header_type&>(o)),
+          values(o.values),
+          votes(o.votes),
+          snapshot(o.snapshot),
+          bytes(o.bytes) {}
+    constexpr basic_message_buffer& operator=(const basic_message_buffer& o) {
+        static_cast<header_type&>(*this) = static_cast<const header_type&>(o);
+        values = o.values;
+        votes = o.votes;
+        snapshot = o.snapshot;
+        bytes = o.bytes;
+        return *this;
+    }
     // A copy of `m`, which must fit (fits() says whether it does).
     explicit basic_message_buffer(const view_type& m) { assign(m); }
 
