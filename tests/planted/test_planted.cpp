@@ -46,6 +46,7 @@ enum class planted_bug {
     ballot_reused_after_restart,  // (g) a restart forgets the promise and votes
     own_vote_before_durable,      // (h) a leader counts its own vote before it is synced
     prepare_before_durable,       // (i) a prepare leaves before its raised promise is synced
+    install_drops_votes,          // (j) installing a snapshot drops the votes above it
 };
 
 template <planted_bug B>
@@ -60,6 +61,7 @@ struct broken_rules : paxos::paxos_rules {
         B != planted_bug::ballot_reused_after_restart;
     static constexpr bool own_vote_counts_when_durable = B != planted_bug::own_vote_before_durable;
     static constexpr bool prepare_waits_for_promise = B != planted_bug::prepare_before_durable;
+    static constexpr bool install_keeps_votes = B != planted_bug::install_drops_votes;
 };
 static_assert(paxos::keeps_every_rule<broken_rules<planted_bug::none>>());
 static_assert(!paxos::keeps_every_rule<broken_rules<planted_bug::accept_keeps_promise>>());
@@ -230,8 +232,17 @@ struct hunt {
 
 // 100 seeds, each in a child: a failing run names its checker, an aborted
 // one the replica's assertion.
+// The workload of a hunt: by default 90 commands, done within a few
+// hundred milliseconds of the safety phase.
+struct workload {
+    std::uint64_t commands_per_client = 30;
+    paxos::sim::time_us client_think_us = 3'000;
+    bool marker_past_snapshot = false;  // the simulator's planted driver fault
+};
+
 template <class Config>
-hunt hunt_for(std::size_t nodes, paxos::sim::fault_profile faults, std::uint64_t seeds = 100) {
+hunt hunt_for(std::size_t nodes, paxos::sim::fault_profile faults, workload w = {},
+              std::uint64_t seeds = 100) {
     hunt h;
     for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
         const std::string out = in_child([&] {
@@ -241,7 +252,9 @@ hunt hunt_for(std::size_t nodes, paxos::sim::fault_profile faults, std::uint64_t
             o.faults = faults;
             o.trace_events = 0;
             o.clients = 3;
-            o.commands_per_client = 30;
+            o.commands_per_client = w.commands_per_client;
+            o.client_think_us = w.client_think_us;
+            o.plant_marker_past_snapshot = w.marker_past_snapshot;
             o.safety_phase_us = 1'000'000;
             const auto r = paxos::sim::simulation<Config>(o).run();
             if (r.ok) return std::string{"ok"};
@@ -436,4 +449,31 @@ TEST_CASE("planted: the explorer finds nothing in the bug-free duel configuratio
     INFO((r.found ? r.found->what : std::string{}));
     CHECK_FALSE(r.found.has_value());
     CHECK(r.states >= 100'000);
+}
+
+// The simulator's compaction profile (tests/sim/paxos_sim.cpp's), so nodes
+// install snapshots all the time, some while they hold votes above them.
+paxos::sim::fault_profile compaction() {
+    paxos::sim::fault_profile f = chaos();
+    f.name = "compaction";
+    f.compact_every_slots = 5;
+    f.snapshot_padding_bytes = 20'000;
+    return f;
+}
+
+TEST_CASE("planted (j): a compaction that releases an unapplied slot is caught (order)") {
+    // The driver writes the log's snapshot marker one slot past the
+    // snapshot it saved: the log then drops a slot the state machine never
+    // applied. A node that restarts resumes one slot too far on, which the
+    // order check sees at its first replayed or learned slot (and the state
+    // digest, where it installs or serves that snapshot).
+    using config = planted_config<planted_bug::none, paxos::majority<3>, paxos::counter_ballot<3>,
+                                  paxos::stable_leader, 3>;
+    workload w{100, 12'000};
+    w.marker_past_snapshot = true;
+    expect_caught(hunt_for<config>(3, compaction(), w), name(check::order));
+    // And the same runs without the fault pass.
+    const hunt clean = hunt_for<config>(3, compaction(), workload{100, 12'000});
+    CHECK(clean.failures == 0);
+    MESSAGE("without the fault: " << clean.failures << " of 100 seeds failed " << clean.first_what);
 }

@@ -279,13 +279,47 @@ public:
         out_ = nullptr;
     }
 
+    // A state machine's snapshot: each applied slot as its count of values,
+    // then the values, 4 bytes each (little-endian).
+    static std::vector<std::byte> encode_state(const std::vector<std::vector<int>>& log) {
+        std::vector<std::byte> out;
+        auto put = [&](std::uint32_t v) {
+            for (int b = 0; b < 4; ++b) out.push_back(static_cast<std::byte>(v >> (8 * b)));
+        };
+        for (const auto& entry : log) {
+            put(static_cast<std::uint32_t>(entry.size()));
+            for (int v : entry) put(static_cast<std::uint32_t>(v));
+        }
+        return out;
+    }
+    static bool decode_state(std::span<const std::byte> in, std::vector<std::vector<int>>& log) {
+        std::size_t at = 0;
+        auto get = [&](std::uint32_t& v) {
+            if (in.size() - at < 4) return false;
+            v = 0;
+            for (int b = 0; b < 4; ++b) v |= std::to_integer<std::uint32_t>(in[at++]) << (8 * b);
+            return true;
+        };
+        while (at < in.size()) {
+            std::uint32_t n = 0;
+            if (!get(n) || n > Config::batch_values_max) return false;
+            std::vector<int> entry(n);
+            for (auto& v : entry) {
+                std::uint32_t x = 0;
+                if (!get(x)) return false;
+                v = static_cast<int>(x);
+            }
+            log.push_back(std::move(entry));
+        }
+        return true;
+    }
+
     // The process dies; its store keeps only what was synced.
     void crash(std::size_t i) { cluster.crash(i, store_type::crash_mode::lose_unsynced, 0); }
 
     // Node i runs again on a replica the caller restored from its store.
     void restarted(std::size_t i) {
         cluster[i].up = true;
-        synced_[i].reset();
         synced_[i].absorb(checks_, 0, i, cluster[i].store.synced());
         take_violation();
     }
@@ -522,6 +556,30 @@ private:
     void serve_catch_up(std::size_t i, const paxos::catch_up_request& c) {
         serve_from_log(i, c, *out_, serve_quiet_);
     }
+
+    // The harness installed a snapshot on node i's replica: its state
+    // machine takes the snapshot's state (sim/harness.hpp).
+    void snapshot_installed(std::size_t i, const paxos::sim::sim_snapshot& s) {
+        std::vector<std::vector<int>> log;
+        if (!decode_state(s.bytes, log) || log.size() != s.offer.slot.value) {
+            note("node " + std::to_string(i) + " installed a snapshot it cannot read");
+            return;
+        }
+        nodes[i].log = std::move(log);
+        if (out_ != nullptr) {
+            out_->push_back("  install " + std::to_string(i) +
+                            " snapshot slot=" + std::to_string(s.offer.slot.value) + " from " +
+                            std::to_string(s.bytes.size()) + " bytes");
+        }
+    }
+
+    // memory_store::snapshot() rewrites the synced records: the view reads
+    // all of them first, then only what is added after.
+    void before_compaction(std::size_t i) {
+        synced_[i].absorb(checks_, 0, i, cluster[i].store.synced());
+        take_violation();
+    }
+    void after_compaction(std::size_t i) { synced_[i].skip_to(cluster[i].store.synced().size()); }
 
     void storage_failed(std::size_t i) { note("store of node " + std::to_string(i) + " failed"); }
     paxos::sim::time_us sync_done_at(std::size_t) { return 0; }

@@ -180,7 +180,36 @@ void cmd_restart(env<Config>& e, const std::vector<std::string>& a, lines& out) 
     out.push_back("restore promised=" + e.ballot_text(rec.promised) +
                   " votes=" + std::to_string(rec.accepted.size()) + " first_unapplied=" +
                   std::to_string(rec.first_unapplied.value) + ": " + e.result_text(res));
+    e.cluster.resume_snapshots(i);
     e.restarted(i);
+}
+
+template <class Config>
+void cmd_snapshot_of(env<Config>& e, std::size_t i, lines& out) {
+    const auto& log = e.nodes[i].log;
+    auto bytes = env<Config>::encode_state(log);
+    const std::size_t size = bytes.size();
+    const paxos::result res =
+        e.cluster.save_snapshot(i, paxos::slot_id{log.size()}, std::move(bytes));
+    out.push_back("snapshot slot=" + std::to_string(log.size()) + " size=" + std::to_string(size) +
+                  ": " + e.result_text(res) +
+                  " log_start=" + std::to_string(e.replica(i).log_start().value));
+    e.drain(i, out, true);
+}
+
+// snapshot <node>: the node's state machine saves its state through its
+// last applied slot; the harness offers it, writes the log's marker and
+// compacts the replica to it (sim/harness.hpp's save_snapshot).
+template <class Config>
+void cmd_snapshot(env<Config>& e, const std::vector<std::string>& a, lines& out) {
+    if (a.size() != 1) throw script_error("usage: snapshot <node>");
+    const std::size_t i = e.node_arg(a[0]);
+    e.require_up(i);
+    if constexpr (env<Config>::harness_type::transfers) {
+        cmd_snapshot_of(e, i, out);
+    } else {
+        throw script_error("snapshot: this config has no snapshot transfer (single decree)");
+    }
 }
 
 template <class Config>
@@ -200,6 +229,7 @@ void cmd_status(env<Config>& e, const std::vector<std::string>& a, lines& out) {
         s += " promised=" + e.ballot_text(r.promised()) + " leader=" + e.node_text(r.leader()) +
              " chosen_end=" + std::to_string(r.chosen_end().value) +
              " applied=" + std::to_string(e.nodes[i].log.size());
+        if (r.log_start().value != 0) s += " log_start=" + std::to_string(r.log_start().value);
         if (r.pending_count() != 0) s += " pending=" + std::to_string(r.pending_count());
         out.push_back(s);
     }
@@ -415,6 +445,8 @@ public:
             cmd_crash(e_, a, out);
         } else if (name == "restart") {
             cmd_restart(e_, a, out);
+        } else if (name == "snapshot") {
+            cmd_snapshot(e_, a, out);
         } else if (name == "status") {
             cmd_status(e_, a, out);
         } else if (name == "log") {
@@ -447,9 +479,12 @@ template <class Leader, std::size_t N>
 using single_decree =
     paxos::config<int, paxos::counter_ballot<N>, paxos::majority<N>, Leader, N, 1, 1, true>;
 // Multi-Paxos with a window of 4 slots and batches of up to 2 commands: small
-// enough that a script can fill the window and slide it.
+// enough that a script can fill the window and slide it; snapshot chunks of
+// 16 bytes, so a snapshot of a few slots takes several.
 template <std::size_t N>
-using multi = paxos::multi_paxos<int, N, 4, 2>;
+struct multi : paxos::multi_paxos<int, N, 4, 2> {
+    static constexpr std::size_t snapshot_chunk_bytes = 16;
+};
 
 bool check_quorum_option = true;  // the replicas' option, from `config`
 

@@ -37,7 +37,8 @@ using leaderless = paxos::config<command, paxos::counter_ballot<N>, paxos::major
 using flexible5 = paxos::flexible_paxos<command, 5, 4, 2, 16, 4>;
 
 constexpr const char* variants[] = {"basic", "multi", "flexible", "leaderless"};
-constexpr const char* profiles[] = {"calm", "lossy", "partitions", "crashes", "chaos", "stale"};
+constexpr const char* profiles[] = {"calm",  "lossy", "partitions", "crashes",
+                                    "chaos", "stale", "compaction"};
 
 fault_profile profile_named(std::string_view name) {
     fault_profile f{};
@@ -73,6 +74,24 @@ fault_profile profile_named(std::string_view name) {
         f.heal_permille = 150;
         f.hold_permille = 100;
         f.hold_us_max = 400'000;
+    }
+    // Compaction: every node snapshots and compacts its log every few
+    // slots, so a node that misses a few (partitioned, slowed, crashed)
+    // falls below every peer's log and must install a snapshot, often
+    // while it is being cut off, restarted or raced by a newer one. The
+    // padding spreads each snapshot over three 8 KiB chunks.
+    if (name == "compaction") {
+        f.crash_permille = 150;
+        f.restart_permille = 300;
+        f.partition_permille = 100;
+        f.one_way_permille = 60;
+        f.isolate_leader_permille = 80;
+        f.slow_permille = 80;
+        f.heal_permille = 250;
+        f.loss_permille_max = 100;
+        f.duplicate_permille_max = 50;
+        f.compact_every_slots = 5;
+        f.snapshot_padding_bytes = 20'000;
     }
     for (const char* p : profiles) {
         if (name == p) f.name = p;
@@ -118,7 +137,7 @@ outcome run_seed(std::uint64_t seed, const choice& fixed, bool trace) {
     outcome out;
     out.variant = !fixed.variant.empty() ? fixed.variant : variants[pick.below(4)];
     out.nodes = fixed.nodes ? fixed.nodes : (pick.below(2) == 0 ? 3 : 5);
-    out.profile = !fixed.profile.empty() ? fixed.profile : profiles[pick.below(6)];
+    out.profile = !fixed.profile.empty() ? fixed.profile : profiles[pick.below(7)];
     const fault_profile f = profile_named(out.profile);
     const bool three = out.nodes == 3;
     if (out.variant == "basic") {
@@ -155,7 +174,8 @@ int usage() {
     std::fprintf(
         stderr,
         "usage: paxos_sim (--seed N | --seeds A-B) [--variant basic|multi|flexible|leaderless]\n"
-        "                 [--nodes 3|5] [--profile calm|lossy|partitions|crashes|chaos|stale]\n"
+        "                 [--nodes 3|5]\n"
+        "                 [--profile calm|lossy|partitions|crashes|chaos|stale|compaction]\n"
         "                 [--hashes] [--quiet]\n"
         "(the dueling-proposers table is examples/livelock_demo)\n");
     return 2;
@@ -201,11 +221,17 @@ int main(int argc, char** argv) {
     std::uint64_t failed = 0;
     std::uint64_t commands = 0;
     std::uint64_t deposed_by_repeat = 0;
+    std::uint64_t snapshots_taken = 0;
+    std::uint64_t snapshots_installed = 0;
+    std::uint64_t snapshot_bytes = 0;
     const bool single = first == last;
     for (std::uint64_t seed = first; seed <= last; ++seed) {
         const outcome o = run_seed(seed, fixed, single);
         commands += o.result.commands_acknowledged;
         deposed_by_repeat += o.result.leaders_deposed_by_repeat;
+        snapshots_taken += o.result.snapshots_taken;
+        snapshots_installed += o.result.snapshots_installed;
+        snapshot_bytes += o.result.snapshot_bytes_sent;
         if (hashes) {
             std::printf("seed %llu %s %zu %s hash %016llx\n", static_cast<unsigned long long>(seed),
                         o.variant.c_str(), o.nodes, o.profile.c_str(),
@@ -241,6 +267,12 @@ int main(int argc, char** argv) {
             static_cast<double>(passed + failed) / (seconds > 0 ? seconds : 1),
             static_cast<unsigned long long>(commands),
             static_cast<unsigned long long>(deposed_by_repeat));
+        if (snapshots_taken > 0) {
+            std::printf("snapshots: %llu taken, %llu installed, %llu bytes sent in chunks\n",
+                        static_cast<unsigned long long>(snapshots_taken),
+                        static_cast<unsigned long long>(snapshots_installed),
+                        static_cast<unsigned long long>(snapshot_bytes));
+        }
     }
     return failed == 0 ? 0 : 1;
 }

@@ -367,6 +367,64 @@ TEST_CASE("snapshots: installing is learning: the promise and the votes at and a
     CHECK(r.step(P::make(message_kind::accept, 0, 2, b, 6, {60})).ok());
 }
 
+// The planted rule of core/rules.hpp (install_keeps_votes broken): the
+// install forgets the vote at slot 5 that the test above keeps, so a Phase 1
+// that asks this acceptor no longer hears of it. The simulator's compaction
+// profile reaches such installs but rarely makes that vote the decisive one
+// (see tests/planted/test_planted.cpp); this pins the rule itself.
+struct drops_votes_rules : paxos::paxos_rules {
+    static constexpr bool install_keeps_votes = false;
+};
+struct drops_votes : small_chunks {
+    using rules = drops_votes_rules;
+};
+
+TEST_CASE("snapshots: the planted install that drops votes above s forgets them") {
+    using PD = paxos_test::probe<drops_votes>;
+    paxos::replica<drops_votes> r(PD::options(2));
+    const auto b = PD::ballot(3, 0);
+    REQUIRE(r.step(PD::make(message_kind::accept, 0, 2, b, 5, {50})).ok());
+    (void)PD::take(r);
+    const auto bytes = snapshot_bytes(10);
+    REQUIRE(r.install_snapshot(offer_of(slot_id{4}, bytes)).ok());
+    CHECK(r.promised() == b);
+    CHECK_FALSE(r.vote(slot_id{5}).has_value());  // the mistake
+    // A newer candidate's prepare gets a promise that reports no vote.
+    const auto b2 = PD::ballot(4, 1);
+    REQUIRE(r.step(PD::make(message_kind::prepare, 1, 2, b2, 4)).ok());
+    const auto out = PD::take(r);
+    const auto* promise = out.first(message_kind::promise);
+    REQUIRE(promise != nullptr);
+    CHECK(promise->votes.empty());
+}
+
+TEST_CASE("snapshots: a command chosen and handed back is not reported again by an install") {
+    // Found by the simulator's compaction profile: a leader's own command,
+    // chosen and applied (its tag came back in the chosen entry), still
+    // sits in the window; a snapshot that covers it must not report it as
+    // dropped as well.
+    replica_t r(P::options(0));
+    REQUIRE(r.campaign().ok());
+    const auto b = P::take(r).first(message_kind::prepare)->ballot;
+    REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
+    (void)P::take(r);
+    REQUIRE(r.propose(7, 77).ok());
+    (void)P::take(r);
+    REQUIRE(r.step(P::make(message_kind::accepted, 1, 0, b, 0)).ok());
+    bool tag_back = false;
+    for (int batches = 0; batches < 3 && r.has_ready(); ++batches) {
+        for (const auto& tags : P::take(r).chosen_tags) {
+            for (auto t : tags) tag_back = tag_back || t == 77;
+        }
+    }
+    REQUIRE(r.applied_end() == slot_id{1});
+    CHECK(tag_back);
+    const auto bytes = snapshot_bytes(10);
+    REQUIRE(r.install_snapshot(offer_of(slot_id{3}, bytes)).ok());
+    const auto out = P::take(r);
+    CHECK(out.dropped.empty());
+}
+
 TEST_CASE("snapshots: our own commands in slots a snapshot covers come back as unknown") {
     // A leader whose slot 0 holds its own proposal, then learns that a
     // peer's snapshot covers slot 0: it cannot tell whether its command is

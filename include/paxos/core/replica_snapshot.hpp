@@ -179,14 +179,17 @@ void replica<Config>::snapshot_advance() {
 }
 
 // Releases every slot below s from the window, without applying it: the
-// snapshot holds its effect. A vote not yet handed out is dropped with its
-// slot (it was never acknowledged, since an accepted waits for the sync).
+// snapshot holds its effect (a proposal of ours there comes back unknown). A vote not yet handed
+// out is dropped with its slot (it was never acknowledged, since an accepted waits for the sync).
 template <class Config>
 void replica<Config>::release_below(slot_id s) {
     const slot_id stop = std::min(s, w_.end);
     for (slot_id at = w_.base; at < stop; at = at.next()) {
         slot_type& rec = w_.at(at);
-        if (rec.own != own_proposal::none) drop_own(rec, proposal_fate::unknown);
+        // A slot handed out already gave its tags back in its chosen entry.
+        if (rec.own != own_proposal::none && at >= l_.handed_end) {
+            drop_own(rec, proposal_fate::unknown);
+        }
         if (rec.chosen_aside) --l_.chosen_aside_count;
         rec.reset();
     }

@@ -164,11 +164,16 @@ struct snapshot_transfers {
         return again;
     }
 
-    // A receive that made no progress for as long as a sender waits before
-    // it gives up: any other snapshot may replace it.
+    // A receive that made no progress for two retransmit rounds: its sender
+    // would have sent again by now (it was cut off, or deposed and stopped),
+    // so another sender may take over, from where the receive stands (a
+    // sender waits abort_retransmits rounds before it gives up; waiting that
+    // long here stalls a receiver whose sender left, scenario script
+    // transfer_interrupted_by_leader_change.txt).
     bool in_idle(std::uint32_t retransmit_ticks) const noexcept {
-        return in.idle_ticks >= abort_retransmits * retransmit_ticks;
+        return in.idle_ticks >= stalled_retransmits * retransmit_ticks;
     }
+    static constexpr std::uint32_t stalled_retransmits = 2;
 };
 
 }  // namespace paxos::inline v0

@@ -24,6 +24,9 @@
 //                        voted for it in one ballot (the definition of chosen)
 //   liveness             after the faults heal, every command is acknowledged
 //                        and every replica has caught up, within a bound
+//   state_digest         every replica's state machine, at equal applied slots,
+//                        has the same digest (across snapshots installed and
+//                        restarts from a snapshot)
 //   restore_refused      a replica refused the state recovered from its own store
 //   assertion            a PAXOS_ASSERT fired inside a replica (the explorer
 //                        turns it into a reported violation)
@@ -68,6 +71,7 @@ enum class check : std::uint8_t {
     // A proposal's tag came back twice, to the wrong node, with another
     // command, or (once the run settled) never (replica::propose).
     proposal_tags,
+    state_digest,
 };
 
 constexpr const char* to_string(check c) noexcept {
@@ -83,6 +87,7 @@ constexpr const char* to_string(check c) noexcept {
         case check::learned_unchosen: return "learned-unchosen";
         case check::restore_refused: return "restore-refused";
         case check::proposal_tags: return "proposal-tags";
+        case check::state_digest: return "state-digest";
         case check::assertion: return "assertion";
     }
     return "unknown";
@@ -133,16 +138,30 @@ public:
         next_slot_[node] = first_slot;
     }
 
+    // Node `node`'s state machine has applied every slot below `applied_end`
+    // (or installed a snapshot through applied_end - 1) and its digest is
+    // `digest`: the same as every other replica's at that point.
+    void on_state(time_us now, std::size_t node, std::uint64_t applied_end, std::uint64_t digest) {
+        const auto [it, inserted] = digests_.emplace(applied_end, std::make_pair(digest, node));
+        if (inserted || it->second.first == digest) return;
+        fail(check::state_digest, now,
+             "node " + std::to_string(node) + " has state digest " + std::to_string(digest) +
+                 " after slot " + std::to_string(applied_end) + " - 1, node " +
+                 std::to_string(it->second.second) + " had " + std::to_string(it->second.first));
+    }
+
     void on_acknowledged(command c, std::uint64_t slot) { acknowledged_.emplace(c, slot); }
 
     // At the end of a healed run: every acknowledged command is in every
-    // replica's log at its slot.
+    // replica's log at its slot. `log` starts at slot `base`; the slots
+    // below came in a snapshot, whose digest on_state() checked.
     void check_durability(time_us now, std::size_t node,
-                          const std::vector<std::vector<command>>& log) {
+                          const std::vector<std::vector<command>>& log, std::uint64_t base = 0) {
         for (const auto& [c, slot] : acknowledged_) {
+            if (slot < base) continue;
             bool found = false;
-            if (slot < log.size()) {
-                for (command x : log[slot]) found = found || x == c;
+            if (slot - base < log.size()) {
+                for (command x : log[slot - base]) found = found || x == c;
             }
             if (!found) {
                 fail(check::durability, now,
@@ -176,6 +195,7 @@ private:
     std::map<std::uint64_t, std::vector<command>> chosen_;
     std::map<command, std::uint64_t> acknowledged_;
     std::vector<std::uint64_t> next_slot_;
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> digests_;  // by applied end
     std::optional<violation> first_;
 };
 
@@ -256,6 +276,10 @@ public:
             }
         }
     }
+
+    // The store rewrote its synced records (a compaction): everything in it
+    // was read already; read only what is added after.
+    void skip_to(std::size_t synced_count) noexcept { seen_ = synced_count; }
 
     // A restarted node: its store is read again from the start.
     void reset() {

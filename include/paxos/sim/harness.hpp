@@ -42,6 +42,24 @@
 //   void replayed(std::size_t node, const message_buffer& m);   // from the inbox
 //   void drained(std::size_t node);                             // after each drain
 //
+// and, optionally (detected with `requires`, as `dropped` is):
+//
+//   void dropped(std::size_t node, std::span<const dropped_proposal> tags);
+//   void before_compaction(std::size_t node);  // the store's records are about
+//   void after_compaction(std::size_t node);   //   to be, and were, compacted
+//   void snapshot_installed(std::size_t node, const sim_snapshot& s);  // load it
+//
+// Snapshots (configs with a snapshot transfer, core/snapshot_transfer.hpp):
+// each node has a snapshot store beside its memory store, modelled here as
+// the node driver uses the real one (node/driver.hpp). The driver saves its
+// state machine with save_snapshot(); the harness offers it, writes the log's
+// snapshot marker, then compacts the replica. It serves the chunks a batch
+// asks for from the saved snapshot, appends the chunks it receives to the
+// store's receive, and after advance() installs a complete one, then writes
+// the marker. A crash keeps a completed receive (it was committed) and a
+// prefix of a partial one; a restart resumes the partial one, and restores
+// from the newest snapshot and the log after it.
+//
 // No virtual calls: the harness is a template over the driver, as the core is
 // over its policies (TigerBeetle's ReplicaType(StateMachine, MessageBus,
 // Storage) makes the same choice).
@@ -57,6 +75,7 @@
 
 #include "../assert.hpp"
 #include "../core/replica.hpp"
+#include "../detail/crc32c.hpp"
 #include "../storage/durable_state.hpp"
 #include "../storage/memory_store.hpp"
 #include "network.hpp"
@@ -82,6 +101,19 @@ struct harness_options {
     // Planted driver fault, for the checkers' own tests: these nodes send each
     // batch's send_after_sync with its send_now, before the batch is durable.
     node_set sends_before_persist{};
+    // Planted driver fault, for the checkers' own tests: the log's marker is
+    // written one slot past the snapshot saved, so the log releases a slot
+    // the state machine never applied (it is in neither the snapshot nor
+    // the log a restart replays).
+    bool marker_past_snapshot = false;
+};
+
+// A snapshot in a node's snapshot store: what it is, and its bytes.
+struct sim_snapshot {
+    snapshot_offer offer{};
+    std::vector<std::byte> bytes;
+
+    bool empty() const noexcept { return offer.slot.value == 0; }
 };
 
 template <class Config>
@@ -102,6 +134,16 @@ struct harness_node {
     std::uint32_t ticks_owed = 0;
     bool campaign_owed = false;  // campaign() asked while busy: run once synced
     node_set peers{};            // the fan-out of the node's last batch
+
+    // The snapshot store (configs with a snapshot transfer): the newest
+    // durable snapshot, and a receive under way (its bytes so far).
+    sim_snapshot saved;
+    sim_snapshot receiving;
+    bool install_due = false;  // `receiving` is complete and committed
+    node_set abort_to{};       // transfers whose chunks could not be read
+    std::uint64_t snapshot_chunks_sent = 0;
+    std::uint64_t snapshot_bytes_sent = 0;
+    std::uint64_t snapshots_installed = 0;
 
     bool busy() const noexcept { return syncing != nullptr; }
 };
@@ -240,7 +282,34 @@ public:
         for (const auto& c : rd.catch_up) driver_->serve_catch_up(i, c);
         if constexpr (requires { driver_->dropped(i, rd.dropped); })
             driver_->dropped(i, rd.dropped);
+        if constexpr (transfers) {
+            for (const auto& c : rd.snapshot_chunks) send_chunk(i, c);
+            for (const auto& c : rd.snapshot_received) receive_chunk(i, c);
+        }
         n.replica->advance(rd);
+        if constexpr (transfers) after_advance(i);
+    }
+
+    // ---- snapshots (configs with a snapshot transfer) ---------------------------------
+
+    static constexpr bool transfers = replica_type::snapshot_chunk_bytes != 0;
+
+    // Node i's state machine saved its state through slot - 1 as `bytes`:
+    // the snapshot is durable, so the replica offers it, the log records its
+    // marker (and drops what it covers), and the replica compacts to it.
+    // Only between batches (not while the node is busy).
+    result save_snapshot(std::size_t i, slot_id slot, std::vector<std::byte> bytes) {
+        static_assert(transfers, "save_snapshot: the config has no snapshot transfer");
+        node_type& n = nodes_[i];
+        PAXOS_ASSERT(n.up && !n.busy());
+        const snapshot_offer offer{slot, bytes.size(), detail::crc32c(bytes)};
+        const result offered = n.replica->offer_snapshot(offer);
+        if (!offered.ok()) return offered;
+        n.saved = sim_snapshot{offer, std::move(bytes)};
+        if (!mark_snapshot(i, options_.marker_past_snapshot ? slot.next() : slot)) {
+            return {reason::ignored};
+        }
+        return n.replica->compact(slot);
     }
 
     // One message from node `from`, fanned out: a broadcast to every peer of
@@ -269,6 +338,19 @@ public:
         n.ticks_owed = 0;
         n.campaign_owed = false;
         n.store.crash(mode, seed);
+        if constexpr (transfers) {
+            n.abort_to = node_set{};
+            if (n.install_due) {
+                // Committed before the crash: the store's newest snapshot.
+                n.saved = std::move(n.receiving);
+                n.receiving = sim_snapshot{};
+                n.install_due = false;
+            } else if (!n.receiving.empty()) {
+                // Appended but not synced: a prefix of it reached the disk.
+                prng rng(seed ^ 0x5A5A5A5Au);
+                n.receiving.bytes.resize(rng.below(n.receiving.bytes.size() + 1));
+            }
+        }
     }
 
     // A fresh process on node i's store: `fresh` is the new replica; `replay`
@@ -279,19 +361,19 @@ public:
                    storage::status* store_status = nullptr) {
         node_type& n = nodes_[i];
         n.replica = std::move(fresh);
+        if (!mark_newest_snapshot(i)) return {reason::ignored};
         storage::replica_recovery<Config> recovered;
-        std::uint64_t replayed = 0;
         const storage::status st = storage::recover_into(
-            n.store, recovered, [&](slot_id s, std::span<const typename Config::value_type> v) {
-                replay(s, v);
-                ++replayed;
-            });
+            n.store, recovered,
+            [&](slot_id s, std::span<const typename Config::value_type> v) { replay(s, v); });
         if (store_status) *store_status = st;
         if (st != storage::status::ok) return {reason::ignored};
-        const result res = n.replica->restore(recovered.recovery(slot_id{replayed}));
+        // The snapshot (if any), then the chosen prefix after it.
+        const result res = n.replica->restore(recovered.recovery(recovered.first_unapplied()));
         if (!res.ok()) return res;
         n.up = true;
         promised_at_restart_ = recovered.promised();
+        resume_snapshots(i);
         return res;
     }
 
@@ -301,13 +383,35 @@ public:
                       storage::status* store_status = nullptr) {
         node_type& n = nodes_[i];
         n.replica = std::move(fresh);
+        if (!mark_newest_snapshot(i)) return {reason::ignored};
         storage::replica_recovery<Config> recovered;
         const storage::status st = n.store.recover(recovered);
         if (store_status) *store_status = st;
         const result res = n.replica->restore(recovered.recovery(applied_end));
         promised_at_restart_ = recovered.promised();
-        if (res.ok()) n.up = true;
+        if (res.ok()) {
+            n.up = true;
+            resume_snapshots(i);
+        }
         return res;
+    }
+
+    // After restore(): the replica offers the newest snapshot and compacts
+    // to it, and resumes a receive the store kept. restart() and
+    // restart_at() call it; a caller that restores a replica itself does.
+    void resume_snapshots(std::size_t i) {
+        if constexpr (transfers) {
+            node_type& n = nodes_[i];
+            if (!n.saved.empty()) {
+                (void)n.replica->offer_snapshot(n.saved.offer);
+                (void)n.replica->compact(n.saved.offer.slot);
+            }
+            if (!n.receiving.empty() && n.receiving.offer.slot > n.saved.offer.slot) {
+                n.replica->resume_snapshot_receive(n.receiving.offer, n.receiving.bytes.size());
+            } else {
+                n.receiving = sim_snapshot{};
+            }
+        }
     }
 
     // The promise the last restart() recovered (for the caller's trace).
@@ -316,6 +420,96 @@ public:
     }
 
 private:
+    // The log's snapshot marker for `slot` (the snapshot is durable): the
+    // store drops what it covers. False if the store failed (fail-stop).
+    bool mark_snapshot(std::size_t i, slot_id slot) {
+        node_type& n = nodes_[i];
+        if (!options_.persist) return true;
+        if constexpr (requires { driver_->before_compaction(i); }) driver_->before_compaction(i);
+        const storage::status st = n.store.snapshot(slot);
+        if constexpr (requires { driver_->after_compaction(i); }) driver_->after_compaction(i);
+        if (st != storage::status::ok) {
+            driver_->storage_failed(i);
+            return false;
+        }
+        return true;
+    }
+
+    // At a restart: a snapshot committed after the log's last marker (a
+    // crash came between an install's commit and its marker) gets its
+    // marker first, so recovery starts from the newest snapshot.
+    bool mark_newest_snapshot(std::size_t i) {
+        if constexpr (transfers) {
+            node_type& n = nodes_[i];
+            if (!n.saved.empty() && n.store.snapshot_slot() < n.saved.offer.slot) {
+                return mark_snapshot(i, n.saved.offer.slot);
+            }
+        }
+        return true;
+    }
+
+    // The sender's side: the bytes a batch asks for, from the saved snapshot.
+    void send_chunk(std::size_t i, const snapshot_chunk_request& c) {
+        node_type& n = nodes_[i];
+        if (n.saved.offer != c.snapshot || c.offset + c.length > n.saved.bytes.size()) {
+            n.abort_to.insert(c.to);  // retired: this transfer cannot go on
+            return;
+        }
+        const std::span<const std::byte> bytes(n.saved.bytes.data() + c.offset, c.length);
+        send_checked(i, n.replica->snapshot_chunk_for(c, bytes));
+        ++n.snapshot_chunks_sent;
+        n.snapshot_bytes_sent += c.length;
+    }
+
+    // The receiver's side: append in order; the last chunk commits it, to be
+    // installed after advance().
+    void receive_chunk(std::size_t i, const received_chunk& c) {
+        node_type& n = nodes_[i];
+        if (n.receiving.offer != c.snapshot) n.receiving = sim_snapshot{c.snapshot, {}};
+        if (n.receiving.bytes.size() != c.offset) {
+            n.receiving = sim_snapshot{};  // the store and the replica disagree: start over
+            return;
+        }
+        n.receiving.bytes.insert(n.receiving.bytes.end(), c.bytes.begin(), c.bytes.end());
+        if (!c.last()) return;
+        if (detail::crc32c(n.receiving.bytes) != c.snapshot.crc) {
+            n.receiving = sim_snapshot{};  // not what was declared: refused
+            return;
+        }
+        n.install_due = true;
+    }
+
+    // Inputs the batch asked for, which may only follow advance(); then a
+    // complete snapshot is installed: the replica moves, the state machine
+    // loads it, and only then does the log record its marker.
+    void after_advance(std::size_t i) {
+        node_type& n = nodes_[i];
+        for (std::uint16_t id = 0; id < nodes_.size() && !n.abort_to.empty(); ++id) {
+            if (n.abort_to.contains(node_id{id})) n.replica->abort_snapshot(node_id{id});
+        }
+        n.abort_to = node_set{};
+        if (!n.install_due) return;
+        const snapshot_offer s = n.receiving.offer;
+        if (!(n.replica->chosen_end() < s.slot)) {  // caught up meanwhile: not needed
+            n.install_due = false;
+            n.receiving = sim_snapshot{};
+            return;
+        }
+        const result r = n.replica->install_snapshot(s);
+        if (r.code == reason::outbox_full) return;  // again after the next batch
+        n.install_due = false;
+        if (!r.ok()) {
+            n.receiving = sim_snapshot{};
+            return;
+        }
+        n.saved = std::move(n.receiving);
+        n.receiving = sim_snapshot{};
+        ++n.snapshots_installed;
+        if constexpr (requires { driver_->snapshot_installed(i, n.saved); })
+            driver_->snapshot_installed(i, n.saved);
+        (void)mark_snapshot(i, s.slot);
+    }
+
     bool sends_early(std::size_t i) const noexcept {
         return options_.sends_before_persist.contains(id(i));
     }

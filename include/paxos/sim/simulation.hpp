@@ -54,6 +54,14 @@ struct fault_profile {
     time_us hold_us_max = 0;
     std::uint32_t tick_skew_permille_max = 0;  // per-node tick period skew
     bool long_tail_latency = false;
+    // Compaction (configs with a snapshot transfer): every node saves its
+    // state machine once it has applied this many slots past its last
+    // snapshot, and compacts its log to it, so a node that falls behind, or
+    // restarts with a store older than the others' logs, must install a
+    // snapshot. The snapshot carries snapshot_padding_bytes beside the
+    // state, so it takes several chunks.
+    std::uint64_t compact_every_slots = 0;
+    std::size_t snapshot_padding_bytes = 0;
 };
 
 struct run_options {
@@ -75,6 +83,12 @@ struct run_options {
     // Planted fault for the proposal-tags check: the driver ignores the
     // tags a ready batch reports dropped, as if they never came back.
     bool plant_ignore_dropped_tags = false;
+    // Planted fault for the state-digest check: a snapshot through slot s - 1
+    // carries the state through s - 2 (the last slot is left out).
+    bool plant_snapshot_misses_slot = false;
+    // Planted fault (tests/planted): the log's snapshot marker goes one slot
+    // past the snapshot, releasing a slot the state machine never applied.
+    bool plant_marker_past_snapshot = false;
 };
 
 struct run_result {
@@ -88,6 +102,9 @@ struct run_result {
     // Leaders that learned from a repeated chosen message (zero ballot) that
     // a newer leader had chosen a slot, and stepped down (issue 15, sequence 1).
     std::uint64_t leaders_deposed_by_repeat = 0;
+    std::uint64_t snapshots_taken = 0;
+    std::uint64_t snapshots_installed = 0;
+    std::uint64_t snapshot_bytes_sent = 0;
     time_us healed_at = 0;
     time_us finished_at = 0;
     std::vector<std::string> trace;  // the last events, oldest first (on failure)
@@ -158,7 +175,7 @@ public:
         }
         if (!checks_.first_violation()) {
             for (std::size_t i = 0; i < nodes_.size(); ++i) {
-                checks_.check_durability(now_, i, nodes_[i].log);
+                checks_.check_durability(now_, i, nodes_[i].log, nodes_[i].base);
             }
         }
         if (!checks_.first_violation() && settled()) check_every_tag_returned();
@@ -170,6 +187,11 @@ public:
         out.messages_sent = network_.sent();
         out.crashes = crashes_;
         out.leaders_deposed_by_repeat = deposed_by_repeat_;
+        out.snapshots_taken = snapshots_taken_;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            out.snapshots_installed += cluster_[i].snapshots_installed;
+            out.snapshot_bytes_sent += cluster_[i].snapshot_bytes_sent;
+        }
         out.finished_at = now_;
         if (!out.ok) out.trace = trace_lines();
         return out;
@@ -185,7 +207,14 @@ private:
         std::uint32_t life = 0;  // restarts so far: a tag dies with the life that took it
         time_us tick_period = 1'000;
         time_us next_tick = 0;
-        std::vector<std::vector<command>> log;  // the state machine: applied slots
+        // The state machine: a digest of every slot applied so far (below
+        // `base` it came from a snapshot), and the applied slots from `base`
+        // on, which serve catch-up.
+        std::uint64_t base = 0;
+        std::uint64_t digest = digest_seed;
+        std::uint64_t digest_before_last = digest_seed;  // for the planted fault
+        std::vector<std::vector<command>> log;
+        std::uint64_t applied_end() const noexcept { return base + log.size(); }
         // What this node's store has synced, as the persist-before-send check sees it.
         durable_view<ballot_type> synced;
     };
@@ -213,6 +242,7 @@ private:
         heal,
         slow,
         tick_phase1,
+        install,
     };
 
     struct event {
@@ -323,6 +353,7 @@ private:
         harness_options h{};
         h.apply = apply_point::with_send_now;
         if (opts.plant_send_before_persist) h.sends_before_persist.insert(node_id{0});
+        h.marker_past_snapshot = opts.plant_marker_past_snapshot;
         return h;
     }
 
@@ -335,7 +366,107 @@ private:
                 m.slot.value, raw(m.ballot), 0});
     }
 
-    void drained(std::size_t) {}
+    // Between batches: a node that applied compact_every_slots past its
+    // last snapshot saves a new one.
+    void drained(std::size_t i) {
+        if constexpr (harness_type::transfers) {
+            const std::uint64_t every = options_.faults.compact_every_slots;
+            node& n = nodes_[i];
+            if (every == 0 || !cluster_[i].up || cluster_[i].busy()) return;
+            const std::uint64_t end = n.applied_end();
+            if (end < cluster_[i].saved.offer.slot.value + every || end == 0) return;
+            if (cluster_.replica_at(i).applied_end().value != end) return;
+            std::uint64_t digest = n.digest;
+            if (options_.plant_snapshot_misses_slot && !n.log.empty()) {
+                digest = n.digest_before_last;
+            }
+            const result r = cluster_.save_snapshot(i, slot_id{end}, encode_snapshot(end, digest));
+            if (!r.ok()) return;
+            ++snapshots_taken_;
+            n.log.erase(n.log.begin(), n.log.begin() + static_cast<std::ptrdiff_t>(end - n.base));
+            n.base = end;
+        } else {
+            (void)i;
+        }
+    }
+
+    // ---- snapshots ----------------------------------------------------------------
+
+    static constexpr std::uint64_t digest_seed = 0xCBF29CE484222325ull;
+
+    // The state machine's digest after applying `values` at `slot`.
+    static std::uint64_t mix(std::uint64_t digest, std::uint64_t slot,
+                             std::span<const command> values) {
+        auto fold = [&](std::uint64_t x) {
+            for (int b = 0; b < 8; ++b) {
+                digest ^= (x >> (8 * b)) & 0xFF;
+                digest *= 0x100000001B3ull;
+            }
+        };
+        fold(slot);
+        fold(values.size());
+        for (command c : values) fold(c);
+        return digest;
+    }
+
+    // A snapshot's bytes: its slot and digest, then padding that depends on
+    // the digest (so a chunk from another snapshot cannot pass for one).
+    std::vector<std::byte> encode_snapshot(std::uint64_t slot, std::uint64_t digest) const {
+        std::vector<std::byte> out(16 + options_.faults.snapshot_padding_bytes);
+        for (int b = 0; b < 8; ++b) {
+            out[static_cast<std::size_t>(b)] = static_cast<std::byte>(slot >> (8 * b));
+            out[static_cast<std::size_t>(8 + b)] = static_cast<std::byte>(digest >> (8 * b));
+        }
+        for (std::size_t k = 16; k < out.size(); ++k) {
+            out[k] = static_cast<std::byte>((digest >> (8 * (k % 8))) ^ k);
+        }
+        return out;
+    }
+
+    // Reads a snapshot back; false if it is not one of encode_snapshot's.
+    static bool decode_snapshot(const sim_snapshot& s, std::uint64_t& slot, std::uint64_t& digest) {
+        if (s.bytes.size() < 16) return false;
+        slot = digest = 0;
+        for (int b = 0; b < 8; ++b) {
+            slot |= std::to_integer<std::uint64_t>(s.bytes[static_cast<std::size_t>(b)]) << (8 * b);
+            digest |= std::to_integer<std::uint64_t>(s.bytes[static_cast<std::size_t>(8 + b)])
+                      << (8 * b);
+        }
+        for (std::size_t k = 16; k < s.bytes.size(); ++k) {
+            if (s.bytes[k] != static_cast<std::byte>((digest >> (8 * (k % 8))) ^ k)) return false;
+        }
+        return slot == s.offer.slot.value;
+    }
+
+    // The state machine takes a snapshot's state: the harness installed it
+    // on the replica (sim/harness.hpp) and will record the log's marker.
+    void snapshot_installed(std::size_t i, const sim_snapshot& s) {
+        std::uint64_t slot = 0;
+        std::uint64_t digest = 0;
+        if (!decode_snapshot(s, slot, digest)) {
+            checks_.fail(check::state_digest, now_,
+                         "node " + std::to_string(i) + " installed a snapshot it cannot read");
+            return;
+        }
+        load_state(i, slot, digest);
+        record({now_, event_kind::install, static_cast<std::uint16_t>(i), 0, 0, slot, 0, digest});
+    }
+
+    void load_state(std::size_t i, std::uint64_t slot, std::uint64_t digest) {
+        node& n = nodes_[i];
+        n.base = slot;
+        n.digest = n.digest_before_last = digest;
+        n.log.clear();
+        checks_.on_restart(i, slot);
+        checks_.on_state(now_, i, slot, digest);
+    }
+
+    // memory_store::snapshot() rewrites the synced records: the checkers
+    // read all of them first, and only what is added after.
+    void before_compaction(std::size_t i) { absorb_synced(i); }
+    void after_compaction(std::size_t i) {
+        nodes_[i].synced.skip_to(cluster_[i].store.synced().size());
+    }
 
     // The batch is durable: the checkers read what the store synced.
     void durable(std::size_t i, const ready_type& rd) {
@@ -365,7 +496,12 @@ private:
         node& n = nodes_[i];
         tally_.check_learned(checks_, now_, i, slot, values, cluster_.replica_at(i).quorum());
         checks_.on_applied(now_, i, slot, values);
-        if (slot == n.log.size()) n.log.emplace_back(values.begin(), values.end());
+        if (slot == n.applied_end()) {
+            n.log.emplace_back(values.begin(), values.end());
+            n.digest_before_last = n.digest;
+            n.digest = mix(n.digest, slot, values);
+            checks_.on_state(now_, i, slot + 1, n.digest);
+        }
         record({now_, event_kind::apply, static_cast<std::uint16_t>(i), 0,
                 static_cast<std::uint8_t>(values.size()), slot, 0, values.empty() ? 0 : values[0]});
         for (command c : values) acknowledge(c, slot);
@@ -400,9 +536,10 @@ private:
         node& n = nodes_[self];
         replica_type& r = cluster_.replica_at(self);
         const std::uint64_t from_slot = c.from.value;
-        const std::uint64_t end = std::min<std::uint64_t>(r.window_base().value, n.log.size());
-        for (std::uint64_t s = from_slot; s < end && s < from_slot + Config::window_slots; ++s) {
-            cluster_.fan_out(self, r.chosen_message_for(c.peer, slot_id{s}, n.log[s]));
+        const std::uint64_t end = std::min<std::uint64_t>(r.window_base().value, n.applied_end());
+        for (std::uint64_t s = std::max(from_slot, n.base);
+             s < end && s < from_slot + Config::window_slots; ++s) {
+            cluster_.fan_out(self, r.chosen_message_for(c.peer, slot_id{s}, n.log[s - n.base]));
         }
     }
 
@@ -471,14 +608,24 @@ private:
     void restart(std::size_t i) {
         node& n = nodes_[i];
         if (cluster_[i].up) return;
-        n.log.clear();
-        checks_.on_restart(i, 0);
+        // The newest snapshot, then the log after it.
+        std::uint64_t slot = 0;
+        std::uint64_t digest = digest_seed;
+        if (!cluster_[i].saved.empty() && !decode_snapshot(cluster_[i].saved, slot, digest)) {
+            checks_.fail(check::state_digest, now_,
+                         "node " + std::to_string(i) + " cannot read its own snapshot");
+            return;
+        }
+        load_state(i, slot, digest);
         storage::status st = storage::status::ok;
         const result res = cluster_.restart(
             i, make_replica(i),
             [&](slot_id s, std::span<const command> values) {
                 checks_.on_applied(now_, i, s.value, values);
                 n.log.emplace_back(values.begin(), values.end());
+                n.digest_before_last = n.digest;
+                n.digest = mix(n.digest, s.value, values);
+                checks_.on_state(now_, i, s.value + 1, n.digest);
             },
             &st);
         if (st != storage::status::ok) {
@@ -492,10 +639,9 @@ private:
                              " refused its recovered state: " + to_string(res.code));
             return;
         }
-        n.synced.reset();
-        absorb_synced(i);
+        absorb_synced(i);  // what the crash kept (the view is never reset: see after_compaction)
         n.next_tick = now_ + rng_.between(1, n.tick_period);
-        record({now_, event_kind::restart, static_cast<std::uint16_t>(i), 0, 0, n.log.size(),
+        record({now_, event_kind::restart, static_cast<std::uint16_t>(i), 0, 0, n.applied_end(),
                 raw(cluster_.promised_at_restart()), 0});
     }
 
@@ -643,7 +789,7 @@ private:
             // decision).
             for (std::size_t i = 0; i < nodes_.size(); ++i) {
                 // A node whose sync is under way campaigns once it is done.
-                if (nodes_[i].log.empty() && !cluster_.owe_campaign_if_busy(i)) {
+                if (nodes_[i].applied_end() == 0 && !cluster_.owe_campaign_if_busy(i)) {
                     (void)cluster_[i].replica->campaign();
                     drain(i);
                 }
@@ -658,9 +804,9 @@ private:
             if (!cl.done) return false;
         }
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
-            if (!cluster_[i].up || nodes_[i].log.size() != nodes_[0].log.size()) return false;
+            if (!cluster_[i].up || nodes_[i].applied_end() != nodes_[0].applied_end()) return false;
         }
-        return nodes_[0].log.size() >= checks_.chosen_slots();
+        return nodes_[0].applied_end() >= checks_.chosen_slots();
     }
 
     std::string liveness_report() const {
@@ -675,7 +821,7 @@ private:
         s += " client(s) still waiting; logs";
         for (const node& n : nodes_) {
             s += ' ';
-            s += std::to_string(n.log.size());
+            s += std::to_string(n.applied_end());
         }
         return s;
     }
@@ -771,6 +917,11 @@ private:
             case event_kind::slow:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  node %u slowed down", ms, e.node);
                 break;
+            case event_kind::install:
+                std::snprintf(buf, sizeof buf,
+                              "%10.3f ms  install node %u: snapshot through slot %llu", ms, e.node,
+                              static_cast<unsigned long long>(e.slot) - 1);
+                break;
             case event_kind::tick_phase1:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  node %u starts phase 1, ballot %llu", ms,
                               e.node, static_cast<unsigned long long>(e.ballot));
@@ -809,6 +960,7 @@ private:
     bool healed_ = false;
     std::uint64_t crashes_ = 0;
     std::uint64_t deposed_by_repeat_ = 0;
+    std::uint64_t snapshots_taken_ = 0;
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
     std::vector<event> recent_;
     std::size_t recent_next_ = 0;

@@ -140,6 +140,14 @@ public:
     bool failed() const noexcept { return failed_; }
 
     std::uint64_t syncs() const noexcept { return syncs_; }
+    // The newest snapshot marker synced (0: none).
+    slot_id snapshot_slot() const noexcept {
+        slot_id newest{};
+        for (const record& r : synced_) {
+            if (r.kind == record_kind::snapshot && r.slot > newest) newest = r.slot;
+        }
+        return newest;
+    }
     const std::vector<record>& synced() const noexcept { return synced_; }
     const std::vector<record>& pending() const noexcept { return pending_; }
 
