@@ -37,6 +37,7 @@ struct learner_state {
     // once we have applied them all and the teacher said it knows more.
     slot_id asked_until{};
     node_id teacher = node_id::none();
+    std::uint32_t asked_ticks = 0;  // ticks since that ask
     fixed_vector<catch_up_request, MaxNodes> catch_up{};
 
     // The chosen value of a chosen slot (see slot_record::chosen_aside).

@@ -155,7 +155,14 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
     // messages for newer ones left just before this heartbeat and may
     // still be on their way (asking at once re-sent each slot about three
     // times per commit on wide-area links, measured by paxos_quorums).
-    if (m.chosen_end > l_.chosen_end && l_.announced_chosen_end > l_.chosen_end) {
+    // And not while an answer is on its way: a leader's heartbeats come at
+    // its commit rate, and asking on each made a learner far behind ask
+    // for (and be sent) each window dozens of times (tests/sim/
+    // catch_up_figures.cpp); a lost answer is asked for again after a
+    // retransmit round.
+    const bool answer_due = l_.teacher != node_id::none() && l_.chosen_end < l_.asked_until &&
+                            l_.asked_ticks < options_.retransmit_ticks;
+    if (m.chosen_end > l_.chosen_end && l_.announced_chosen_end > l_.chosen_end && !answer_due) {
         ask_to_learn(m.from);
     }
     // A slot is chosen for good, whoever announced it: keep the furthest.
@@ -171,6 +178,7 @@ void replica<Config>::ask_to_learn(node_id from) {
     l_.asked_until =
         slot_id{std::min<std::uint64_t>(l_.chosen_end.value + window_slots, slot_id::limit)};
     l_.teacher = from;
+    l_.asked_ticks = 0;
 }
 
 // advance(): a learner catching up that has applied all it asked for, and

@@ -67,6 +67,7 @@ result replica<Config>::tick() {
             broadcast(message_kind::learn_request, a_.promised, l_.chosen_end);
         }
     }
+    if (l_.asked_ticks < ~std::uint32_t{0}) ++l_.asked_ticks;
     if constexpr (snapshot_chunk_bytes != 0) {
         if (x_.tick(options_.retransmit_ticks)) note_output();
     }

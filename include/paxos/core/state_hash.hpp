@@ -76,9 +76,10 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     // behaviour depends on them (here, in the slots and in the pipeline).
     (void)dropped;
     const auto& [applied_end, chosen_end, handed_end, announced_chosen_end, quiet_ticks,
-                 chosen_aside_count, asked_until, teacher, catch_up] = l;
+                 chosen_aside_count, asked_until, teacher, asked_ticks, catch_up] = l;
     v(asked_until);
     v(teacher);
+    v(std::uint64_t{asked_ticks});
     (void)chosen_out;
     // Derived: the count of records with chosen_aside set, visited below.
     (void)chosen_aside_count;

@@ -138,6 +138,7 @@ struct harness_node {
     // The snapshot store (configs with a snapshot transfer): the newest
     // durable snapshot, and a receive under way (its bytes so far).
     sim_snapshot saved;
+    sim_snapshot previous;  // kept readable for transfers still sending it
     sim_snapshot receiving;
     bool install_due = false;  // `receiving` is complete and committed
     node_set abort_to{};       // transfers whose chunks could not be read
@@ -299,17 +300,29 @@ public:
     // marker (and drops what it covers), and the replica compacts to it.
     // Only between batches (not while the node is busy).
     result save_snapshot(std::size_t i, slot_id slot, std::vector<std::byte> bytes) {
+        return save_snapshot(i, slot, std::move(bytes), slot);
+    }
+
+    // The same, compacting only to `compact_to` (at most `slot`; the slot of
+    // an older snapshot the store still keeps): the log keeps a tail, so a
+    // peer a little behind, or one that installs a snapshot while a newer one
+    // is taken, catches up from the log (node/driver.hpp does the same).
+    result save_snapshot(std::size_t i, slot_id slot, std::vector<std::byte> bytes,
+                         slot_id compact_to) {
         static_assert(transfers, "save_snapshot: the config has no snapshot transfer");
         node_type& n = nodes_[i];
         PAXOS_ASSERT(n.up && !n.busy());
         const snapshot_offer offer{slot, bytes.size(), detail::crc32c(bytes)};
         const result offered = n.replica->offer_snapshot(offer);
         if (!offered.ok()) return offered;
+        n.previous = std::move(n.saved);
         n.saved = sim_snapshot{offer, std::move(bytes)};
-        if (!mark_snapshot(i, options_.marker_past_snapshot ? slot.next() : slot)) {
+        PAXOS_ASSERT(compact_to <= slot);
+        if (compact_to.value == 0) return offered;
+        if (!mark_snapshot(i, options_.marker_past_snapshot ? compact_to.next() : compact_to)) {
             return {reason::ignored};
         }
-        return n.replica->compact(slot);
+        return n.replica->compact(compact_to);
     }
 
     // One message from node `from`, fanned out: a broadcast to every peer of
@@ -342,6 +355,7 @@ public:
             n.abort_to = node_set{};
             if (n.install_due) {
                 // Committed before the crash: the store's newest snapshot.
+                n.previous = std::move(n.saved);
                 n.saved = std::move(n.receiving);
                 n.receiving = sim_snapshot{};
                 n.install_due = false;
@@ -451,11 +465,15 @@ private:
     // The sender's side: the bytes a batch asks for, from the saved snapshot.
     void send_chunk(std::size_t i, const snapshot_chunk_request& c) {
         node_type& n = nodes_[i];
-        if (n.saved.offer != c.snapshot || c.offset + c.length > n.saved.bytes.size()) {
+        // The store keeps the snapshot before the newest too (as
+        // storage/snapshot_store.hpp does), so a transfer that began before a
+        // newer one was saved goes on.
+        const sim_snapshot& from = n.saved.offer == c.snapshot ? n.saved : n.previous;
+        if (from.offer != c.snapshot || c.offset + c.length > from.bytes.size()) {
             n.abort_to.insert(c.to);  // retired: this transfer cannot go on
             return;
         }
-        const std::span<const std::byte> bytes(n.saved.bytes.data() + c.offset, c.length);
+        const std::span<const std::byte> bytes(from.bytes.data() + c.offset, c.length);
         send_checked(i, n.replica->snapshot_chunk_for(c, bytes));
         ++n.snapshot_chunks_sent;
         n.snapshot_bytes_sent += c.length;
@@ -502,6 +520,7 @@ private:
             n.receiving = sim_snapshot{};
             return;
         }
+        n.previous = std::move(n.saved);
         n.saved = std::move(n.receiving);
         n.receiving = sim_snapshot{};
         ++n.snapshots_installed;
