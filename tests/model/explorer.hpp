@@ -15,6 +15,8 @@
 //                 flight                                   (budget per path)
 //   crash(i)      node i dies and restarts from its store  (budget per path)
 //   tick(i)       one unit of time at node i               (budget per path, 0 by default)
+//   compact(i)    node i snapshots its state machine at its applied point and
+//                 compacts its log to it               (budget per path, 0 by default)
 //
 //   sync(i)       node i's sync finishes                    (whenever one is under way)
 //
@@ -25,7 +27,10 @@
 // send_after_sync and calls advance(). A crash while a sync is under way
 // loses that batch. A crash-restart rebuilds the replica through
 // storage::replica_recovery and restore(), from the store alone, as a new
-// process would.
+// process would. With compaction, a peer below a node's compaction point is
+// sent its snapshot (one chunk: the state machine here is its applied slot
+// count, the values being the chosen ones), installed after advance() as
+// node/driver.hpp does, and a restart starts from the node's snapshot.
 //
 // Each world is hashed (the replicas' fingerprints, the sorted hashes of the
 // messages in flight, the stores, the budgets, the bookkeeping) and expanded
@@ -85,6 +90,31 @@ namespace paxos_model {
 
 // ---- options and report ---------------------------------------------------------------
 
+// A scripted start: inputs run, in order, before the search, so that the
+// search explores every interleaving from a world deep in a story (a leader
+// that chose slots while a peer was away, then compacted) instead of
+// spending its states on reaching it. The inputs use the path budgets.
+struct start_step {
+    enum class kind : std::uint8_t {
+        campaign,  // node `node` starts Phase 1
+        propose,   // node `node` proposes its next value
+        settle,    // every message delivered (and every sync done), except those
+                   // from or to `node`, which are lost; until none is in flight
+        compact,   // node `node` snapshots and compacts its log
+        tick,      // node `node` ticks once
+        deliver,   // the first message of kind `message` from `from` to `node`
+                   // is delivered, then every sync under way completes
+    };
+    kind what = kind::settle;
+    std::size_t node = 0;
+    // settle: chosen messages to this node are lost too (it votes, but does
+    // not hear what was chosen).
+    std::size_t deaf = SIZE_MAX;
+    // deliver: which message.
+    paxos::message_kind message = paxos::message_kind::prepare;
+    std::size_t from = 0;
+};
+
 struct explore_options {
     std::size_t proposers = 2;                 // nodes 0 .. proposers-1 take client commands
     std::uint32_t proposals_per_proposer = 1;  // propose() inputs per proposer per path
@@ -92,6 +122,8 @@ struct explore_options {
     std::uint32_t crashes = 1;                 // crash-restarts per path, all nodes together
     std::uint32_t duplications = 1;            // duplicated messages per path
     std::uint32_t ticks = 0;                   // tick() inputs per path, all nodes together
+    std::uint32_t compactions = 0;             // compact() actions per path, all nodes together
+    std::vector<start_step> start{};           // run before the search (start_step)
     bool drops = true;                         // explore message loss
     std::uint64_t max_ballot_round = 3;        // worlds with a higher ballot round: pruned
     std::uint64_t max_states = 0;              // stop after this many states (0: no limit)
@@ -156,6 +188,8 @@ struct explore_report {
     std::size_t world_bytes = 0;          // sizeof one world
     std::size_t peak_frontier = 0;        // most states in one BFS level
     std::optional<violation> found;
+
+    std::uint64_t installs = 0;  // transitions in which a node installed a snapshot
 
     double states_per_second() const noexcept {
         return seconds > 0 ? static_cast<double>(states) / seconds : 0.0;
@@ -391,7 +425,8 @@ private:
         ballot_type promised{};
         std::array<ballot_type, MaxSlots> vote_ballot{};  // zero: no vote in that slot
         std::array<batch_type, MaxSlots> vote_values{};
-        std::uint32_t applied = 0;  // the state machine applied slots below (durable)
+        std::uint32_t applied = 0;   // the state machine applied slots below (durable)
+        std::uint32_t snapshot = 0;  // its saved snapshot: the state through this slot - 1
     };
 
     // Every acceptor that ever voted for `values` in `slot` at `ballot`.
@@ -420,6 +455,7 @@ private:
         std::uint8_t crashes = 0;
         std::uint8_t duplications = 0;
         std::uint8_t ticks = 0;
+        std::uint8_t compactions = 0;
     };
 
     // ---- actions --------------------------------------------------------------------
@@ -433,6 +469,7 @@ private:
         crash,
         tick,
         sync,
+        compact,
     };
     struct action {
         action_kind kind{};
@@ -468,7 +505,69 @@ private:
         return {replica_type(node_options(I), quorum_)...};
     }
 
-    world initial_world() const { return world{make_nodes(std::make_index_sequence<Nodes>{})}; }
+    world initial_world() const {
+        world w{make_nodes(std::make_index_sequence<Nodes>{})};
+        for (const start_step& s : options_.start) run_start(w, s);
+        return w;
+    }
+
+    void run_start(world& w, const start_step& s) const {
+        const auto node = static_cast<std::uint16_t>(s.node);
+        switch (s.what) {
+            case start_step::kind::campaign: (void)step(w, {action_kind::campaign, node}); break;
+            case start_step::kind::propose: (void)step(w, {action_kind::propose, node}); break;
+            case start_step::kind::compact: (void)step(w, {action_kind::compact, node}); break;
+            case start_step::kind::tick:
+                (void)step(w, {action_kind::tick, node});
+                --w.ticks;
+                break;
+            case start_step::kind::deliver:
+                for (std::size_t k = 0; k < w.messages.size(); ++k) {
+                    const auto& m = w.messages[k].message;
+                    if (m.kind != s.message || m.from.value != s.from || m.to.value != s.node) {
+                        continue;
+                    }
+                    if (w.syncing[s.node]) (void)step(w, {action_kind::sync, node});
+                    (void)step(w, {action_kind::deliver, static_cast<std::uint16_t>(k)});
+                    break;
+                }
+                for (std::size_t i = 0; i < Nodes; ++i) {
+                    while (w.syncing[i]) {
+                        (void)step(w, {action_kind::sync, static_cast<std::uint16_t>(i)});
+                    }
+                }
+                break;
+            case start_step::kind::settle:
+                for (int rounds = 0; rounds < 10'000; ++rounds) {
+                    bool acted = false;
+                    for (std::size_t i = 0; i < Nodes && !acted; ++i) {
+                        if (!w.syncing[i]) continue;
+                        (void)step(w, {action_kind::sync, static_cast<std::uint16_t>(i)});
+                        acted = true;
+                    }
+                    for (std::size_t k = 0; k < w.messages.size() && !acted; ++k) {
+                        const auto& m = w.messages[k].message;
+                        const auto arg = static_cast<std::uint16_t>(k);
+                        const bool deaf =
+                            m.to.value == s.deaf && m.kind == paxos::message_kind::chosen;
+                        if (m.from.value == s.node || m.to.value == s.node || deaf) {
+                            (void)step(w, {action_kind::drop, arg});
+                        } else if (!w.syncing[m.to.value]) {
+                            (void)step(w, {action_kind::deliver, arg});
+                        } else {
+                            continue;
+                        }
+                        acted = true;
+                    }
+                    if (!acted) break;
+                }
+                break;
+        }
+        // The start's campaigns and compactions leave the search its budgets;
+        // its proposals count (each proposal value is used once).
+        if (s.what == start_step::kind::campaign) --w.campaigned[s.node];
+        if (s.what == start_step::kind::compact) --w.compactions;
+    }
 
     // ---- hashing ----------------------------------------------------------------------
 
@@ -510,6 +609,7 @@ private:
                 h.add(values_hash(d.vote_values[s].view()));
             }
             h.add(d.applied);
+            h.add(d.snapshot);
         }
         h.add(w.messages.size());
         for (const envelope& e : w.messages) h.add(e.hash);  // sorted: a multiset hash
@@ -532,6 +632,7 @@ private:
         h.add(w.crashes);
         h.add(w.duplications);
         h.add(w.ticks);
+        h.add(w.compactions);
         return h.value;
     }
 
@@ -736,7 +837,78 @@ private:
             send(w, out, i, m);
         }
         for (const auto& c : rd.catch_up) serve_from_log(w, out, i, c);
+        std::optional<paxos::snapshot_offer> install;
+        if constexpr (transfers) {
+            for (const auto& c : rd.snapshot_chunks) {
+                if (c.snapshot != offer_of(w.stores[i].snapshot)) continue;  // retired
+                const auto bytes = snapshot_bytes(w.stores[i].snapshot);
+                send(w, out, i, w.nodes[i].snapshot_chunk_for(c, bytes));
+            }
+            for (const auto& c : rd.snapshot_received) {
+                // One chunk: the whole snapshot, checked by its CRC already.
+                if (c.last()) install = c.snapshot;
+            }
+        }
         w.nodes[i].advance(rd);
+        if (install) install_snapshot(w, out, i, *install);
+    }
+
+    // ---- snapshots (configs with a snapshot transfer) -----------------------------
+
+    static constexpr bool transfers = replica_type::snapshot_chunk_bytes != 0;
+
+    // A snapshot's bytes: its slot, the state machine being the chosen
+    // values below it.
+    static std::array<std::byte, 8> snapshot_bytes(std::uint64_t slot) noexcept {
+        std::array<std::byte, 8> b{};
+        for (std::size_t k = 0; k < 8; ++k) b[k] = static_cast<std::byte>(slot >> (8 * k));
+        return b;
+    }
+    static paxos::snapshot_offer offer_of(std::uint64_t slot) noexcept {
+        const auto b = snapshot_bytes(slot);
+        return paxos::snapshot_offer{paxos::slot_id{slot}, b.size(), paxos::detail::crc32c(b)};
+    }
+
+    // Node i saves its state machine and compacts its log to it.
+    void compact(world& w, outcome& out, std::size_t i) const {
+        if constexpr (transfers) {
+            durable& d = w.stores[i];
+            d.snapshot = d.applied;
+            (void)w.nodes[i].offer_snapshot(offer_of(d.snapshot));
+            (void)w.nodes[i].compact(paxos::slot_id{d.snapshot});
+            drain(w, out, i);
+        } else {
+            (void)w;
+            (void)out;
+            (void)i;
+        }
+    }
+
+    // A snapshot received whole: the replica moves to it, the state machine
+    // loads it (every slot below it must be chosen), and it is the node's.
+    void install_snapshot(world& w, outcome& out, std::size_t i,
+                          const paxos::snapshot_offer& s) const {
+        if constexpr (transfers) {
+            replica_type& r = w.nodes[i];
+            if (!(r.chosen_end() < s.slot)) return;  // caught up meanwhile
+            if (!r.install_snapshot(s).ok()) return;
+            ++installs_;
+            durable& d = w.stores[i];
+            for (std::uint64_t slot = d.applied; slot < s.slot.value && slot < MaxSlots; ++slot) {
+                if (!w.chosen[slot].known) {
+                    fail(out, violation_kind::learned_unchosen,
+                         "node " + std::to_string(i) + " installed a snapshot holding slot " +
+                             std::to_string(slot) + ", which is not chosen");
+                }
+            }
+            d.applied = static_cast<std::uint32_t>(s.slot.value);
+            d.snapshot = d.applied;
+        } else {
+            (void)w;
+            (void)out;
+            (void)i;
+            (void)s;
+        }
     }
 
     // The driver's half of catch-up: slots the replica released from its
@@ -760,6 +932,7 @@ private:
     void restart(world& w, outcome& out, std::size_t i) const {
         const durable& d = w.stores[i];
         paxos::storage::replica_recovery<Config> rec;
+        if (d.snapshot != 0) rec.on_snapshot(paxos::slot_id{d.snapshot});
         rec.on_promise(d.promised);
         for (std::size_t s = 0; s < MaxSlots; ++s) {
             if (d.vote_ballot[s].is_zero()) continue;
@@ -772,6 +945,12 @@ private:
             fail(out, violation_kind::restore_refused,
                  "node " + std::to_string(i) +
                      ": restore() refused its store: " + paxos::to_string(res.code));
+        }
+        if constexpr (transfers) {
+            if (res.ok() && d.snapshot != 0) {
+                (void)w.nodes[i].offer_snapshot(offer_of(d.snapshot));
+                (void)w.nodes[i].compact(paxos::slot_id{d.snapshot});
+            }
         }
         drain(w, out, i);
     }
@@ -822,6 +1001,10 @@ private:
                 w.syncing[arg] = false;
                 finish(w, out, arg, w.nodes[arg].outstanding());
                 drain(w, out, arg);
+                break;
+            case action_kind::compact:
+                ++w.compactions;
+                compact(w, out, arg);
                 break;
         }
         if (!out.bad) check_state(w, out);
@@ -903,6 +1086,10 @@ private:
             } else if (w.ticks < options_.ticks) {
                 out.push_back({action_kind::tick, arg});
             }
+            if (transfers && !w.syncing[i] && w.compactions < options_.compactions &&
+                w.stores[i].applied > w.stores[i].snapshot) {
+                out.push_back({action_kind::compact, arg});
+            }
         }
     }
 
@@ -918,6 +1105,9 @@ private:
             case action_kind::crash: return "node " + n + " crashes and restarts from its store";
             case action_kind::tick: return "node " + n + " ticks";
             case action_kind::sync: return "node " + n + "'s sync completes";
+            case action_kind::compact:
+                return "node " + n + " snapshots through slot " +
+                       std::to_string(w.stores[a.arg].applied) + " - 1 and compacts its log";
             case action_kind::deliver: return "deliver " + describe(w.messages[a.arg].message);
             case action_kind::drop: return "drop " + describe(w.messages[a.arg].message);
             case action_kind::duplicate:
@@ -974,6 +1164,7 @@ private:
     }
 
     explore_options options_;
+    mutable std::uint64_t installs_ = 0;  // counted for the report
     quorum_type quorum_;
 };
 
@@ -1123,6 +1314,7 @@ explore_report explorer<Config, Nodes, MaxSlots, MaxMessages>::run() {
         }
     }
     report.states = origins.size();
+    report.installs = installs_;
     report.complete = !stopped && !depth_cut;
     // Stopped while expanding level depth - 1: every state up to it was found.
     report.complete_to_depth =
