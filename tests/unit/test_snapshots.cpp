@@ -124,6 +124,18 @@ struct pair_fixture {
     }
 };
 
+// Node 0 (r) leads with node 1's promise and has proposed command 7 with
+// tag 77 in slot 0; returns its ballot.
+P::ballot_type lead_with_proposal(replica_t& r) {
+    REQUIRE(r.campaign().ok());
+    const auto b = P::take(r).first(message_kind::prepare)->ballot;
+    REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
+    (void)P::take(r);
+    REQUIRE(r.propose(7, 77).ok());
+    (void)P::take(r);
+    return b;
+}
+
 }  // namespace
 
 TEST_CASE("snapshots: offer and compact refuse what would lose slots, and never move back") {
@@ -404,12 +416,7 @@ TEST_CASE("snapshots: a command chosen and handed back is not reported again by 
     // sits in the window; a snapshot that covers it must not report it as
     // dropped as well.
     replica_t r(P::options(0));
-    REQUIRE(r.campaign().ok());
-    const auto b = P::take(r).first(message_kind::prepare)->ballot;
-    REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
-    (void)P::take(r);
-    REQUIRE(r.propose(7, 77).ok());
-    (void)P::take(r);
+    const auto b = lead_with_proposal(r);
     REQUIRE(r.step(P::make(message_kind::accepted, 1, 0, b, 0)).ok());
     bool tag_back = false;
     for (int batches = 0; batches < 3 && r.has_ready(); ++batches) {
@@ -430,12 +437,7 @@ TEST_CASE("snapshots: our own commands in slots a snapshot covers come back as u
     // peer's snapshot covers slot 0: it cannot tell whether its command is
     // in it.
     replica_t r(P::options(0));
-    REQUIRE(r.campaign().ok());
-    const auto b = P::take(r).first(message_kind::prepare)->ballot;
-    REQUIRE(r.step(P::promise(1, 0, b, 0)).ok());
-    (void)P::take(r);
-    REQUIRE(r.propose(7, 77).ok());
-    (void)P::take(r);
+    (void)lead_with_proposal(r);
     const auto bytes = snapshot_bytes(10);
     REQUIRE(r.install_snapshot(offer_of(slot_id{1}, bytes)).ok());
     CHECK_FALSE(r.is_leader());  // someone got further: it steps down

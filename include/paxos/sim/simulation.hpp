@@ -46,6 +46,13 @@ struct fault_profile {
     std::uint32_t partition_permille = 0;  // split the cluster in two random halves
     std::uint32_t one_way_permille = 0;    // block one random link one way
     std::uint32_t isolate_leader_permille = 0;
+    // Partial connectivity (OmniPaxos, EuroSys 2023), drawn in turn: quorum
+    // loss (every link fails but a hub's, the hub not the leader), constrained
+    // election (the same, the hub being the node furthest behind) and chained
+    // (only the link between the leader and one follower fails, both ways).
+    // Each pattern replaces the network's cuts; run_result says how long the
+    // cluster took to commit again after each.
+    std::uint32_t partial_permille = 0;
     std::uint32_t slow_permille = 0;      // make a random node slow
     std::uint32_t heal_permille = 0;      // heal partitions and slowness
     std::uint32_t loss_permille_max = 0;  // the run draws its loss rate up to this
@@ -105,6 +112,12 @@ struct run_result {
     std::uint64_t snapshots_taken = 0;
     std::uint64_t snapshots_installed = 0;
     std::uint64_t snapshot_bytes_sent = 0;
+    // Per partial-connectivity pattern (quorum loss, constrained, chained):
+    // how many were installed while a command waited, how many saw a commit
+    // before the next nemesis change, and the longest wait for that commit.
+    std::array<std::uint64_t, 3> partial_patterns{};
+    std::array<std::uint64_t, 3> partial_recovered{};
+    std::array<time_us, 3> partial_recovery_max_us{};
     time_us healed_at = 0;
     time_us finished_at = 0;
     std::vector<std::string> trace;  // the last events, oldest first (on failure)
@@ -188,6 +201,9 @@ public:
         out.crashes = crashes_;
         out.leaders_deposed_by_repeat = deposed_by_repeat_;
         out.snapshots_taken = snapshots_taken_;
+        out.partial_patterns = partial_patterns_;
+        out.partial_recovered = partial_recovered_;
+        out.partial_recovery_max_us = partial_recovery_max_us_;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             out.snapshots_installed += cluster_[i].snapshots_installed;
             out.snapshot_bytes_sent += cluster_[i].snapshot_bytes_sent;
@@ -496,6 +512,7 @@ private:
         node& n = nodes_[i];
         tally_.check_learned(checks_, now_, i, slot, values, cluster_.replica_at(i).quorum());
         checks_.on_applied(now_, i, slot, values);
+        note_commit();
         if (slot == n.applied_end()) {
             n.log.emplace_back(values.begin(), values.end());
             n.digest_before_last = n.digest;
@@ -741,6 +758,7 @@ private:
             }
         }
         if (roll(f.partition_permille)) {
+            pattern_ = -1;
             node_set side{};
             for (std::size_t i = 0; i < count; ++i) {
                 if (rng_.below(2) == 0) side.insert(node_id{static_cast<std::uint16_t>(i)});
@@ -749,12 +767,14 @@ private:
             record({now_, event_kind::partition, 0, 0, 0, side.mask(), 0, 0});
         }
         if (roll(f.one_way_permille)) {
+            pattern_ = -1;
             const auto a = static_cast<std::uint16_t>(rng_.below(count));
             const auto b = static_cast<std::uint16_t>(rng_.below(count));
             if (a != b) network_.block(node_id{a}, node_id{b});
             record({now_, event_kind::partition, a, b, 1, 0, 0, 0});
         }
         if (roll(f.isolate_leader_permille)) {
+            pattern_ = -1;
             for (std::size_t i = 0; i < count; ++i) {
                 if (cluster_[i].up && cluster_[i].replica->is_leader()) {
                     network_.isolate(node_id{static_cast<std::uint16_t>(i)});
@@ -764,19 +784,77 @@ private:
                 }
             }
         }
+        if (roll(f.partial_permille)) partial_pattern();
         if (roll(f.slow_permille)) {
             const auto i = static_cast<std::uint16_t>(rng_.below(count));
             network_.slow(node_id{i}, rng_.between(5'000, 50'000));
             record({now_, event_kind::slow, i, 0, 0, 0, 0, 0});
         }
         if (roll(f.heal_permille)) {
+            pattern_ = -1;  // a pattern still waiting for its commit ends unmeasured
             network_.heal();
             network_.unslow_all();
             record({now_, event_kind::heal, 0, 0, 0, 0, 0, 0});
         }
     }
 
+    // One partial-connectivity pattern, in turn: see fault_profile.
+    void partial_pattern() {
+        const std::size_t count = nodes_.size();
+        std::size_t leader = count;
+        for (std::size_t i = 0; i < count; ++i) {
+            if (cluster_[i].up && cluster_[i].replica->is_leader()) leader = i;
+        }
+        if (leader == count || count < 3) return;
+        const int kind = static_cast<int>(next_pattern_++ % 3);
+        network_.heal();
+        auto id = [](std::size_t i) { return node_id{static_cast<std::uint16_t>(i)}; };
+        if (kind == 2) {
+            std::size_t other = rng_.below(count - 1);
+            if (other >= leader) ++other;
+            network_.block(id(leader), id(other));
+            network_.block(id(other), id(leader));
+        } else {
+            std::size_t hub = count;
+            if (kind == 0) {
+                hub = rng_.below(count - 1);
+                if (hub >= leader) ++hub;
+            } else {
+                for (std::size_t i = 0; i < count; ++i) {
+                    if (i != leader &&
+                        (hub == count || nodes_[i].applied_end() < nodes_[hub].applied_end())) {
+                        hub = i;
+                    }
+                }
+            }
+            for (std::size_t a = 0; a < count; ++a) {
+                for (std::size_t b = 0; b < count; ++b) {
+                    if (a != b && a != hub && b != hub) network_.block(id(a), id(b));
+                }
+            }
+        }
+        record({now_, event_kind::partition, static_cast<std::uint16_t>(leader), 0,
+                static_cast<std::uint8_t>(3 + kind), 0, 0, 0});
+        // Measured only while a client waits: otherwise nothing is there to commit.
+        bool waiting = false;
+        for (const client& cl : clients_) waiting = waiting || (cl.waiting && !cl.done);
+        pattern_ = waiting ? kind : -1;
+        pattern_at_ = now_;
+        pattern_slots_ = checks_.chosen_slots();
+        if (waiting) ++partial_patterns_[static_cast<std::size_t>(kind)];
+    }
+
+    // A slot newly chosen: the pattern under way, if any, has recovered.
+    void note_commit() {
+        if (pattern_ < 0 || checks_.chosen_slots() <= pattern_slots_) return;
+        const auto k = static_cast<std::size_t>(pattern_);
+        ++partial_recovered_[k];
+        partial_recovery_max_us_[k] = std::max(partial_recovery_max_us_[k], now_ - pattern_at_);
+        pattern_ = -1;
+    }
+
     void heal() {
+        pattern_ = -1;
         healed_ = true;
         network_.heal();
         network_.unslow_all();
@@ -908,7 +986,10 @@ private:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  network %s", ms,
                               e.message == 0   ? "partitioned in two"
                               : e.message == 1 ? "link blocked one way"
-                                               : "isolated the leader");
+                              : e.message == 2 ? "isolated the leader"
+                              : e.message == 3 ? "quorum loss: only a hub's links work"
+                              : e.message == 4 ? "constrained: only the furthest behind's links"
+                                               : "chained: the leader's link to one node cut");
                 break;
             case event_kind::heal:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  %s", ms,
@@ -961,6 +1042,14 @@ private:
     std::uint64_t crashes_ = 0;
     std::uint64_t deposed_by_repeat_ = 0;
     std::uint64_t snapshots_taken_ = 0;
+    // The partial-connectivity pattern waiting for a commit (-1: none).
+    int pattern_ = -1;
+    time_us pattern_at_ = 0;
+    std::size_t pattern_slots_ = 0;
+    std::uint64_t next_pattern_ = 0;
+    std::array<std::uint64_t, 3> partial_patterns_{};
+    std::array<std::uint64_t, 3> partial_recovered_{};
+    std::array<time_us, 3> partial_recovery_max_us_{};
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
     std::vector<event> recent_;
     std::size_t recent_next_ = 0;
