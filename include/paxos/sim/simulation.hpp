@@ -784,7 +784,6 @@ private:
                 }
             }
         }
-        if (roll(f.partial_permille)) partial_pattern();
         if (roll(f.slow_permille)) {
             const auto i = static_cast<std::uint16_t>(rng_.below(count));
             network_.slow(node_id{i}, rng_.between(5'000, 50'000));
@@ -796,6 +795,8 @@ private:
             network_.unslow_all();
             record({now_, event_kind::heal, 0, 0, 0, 0, 0, 0});
         }
+        // After the heal: a pattern lasts until the next nemesis step at least.
+        if (roll(f.partial_permille)) partial_pattern();
     }
 
     // One partial-connectivity pattern, in turn: see fault_profile.
