@@ -183,6 +183,19 @@ consteval std::size_t snapshot_chunk_bytes_of() {
     }
 }
 
+// How many linearizable reads a leader holds at once (core/reads.hpp):
+// queued, confirmed or dropped and not yet handed out. A config's optional
+// `reads_max`, or 64; a single-decree config has no log to read at an
+// index, and 0 there.
+template <class C>
+consteval std::size_t reads_max_of() {
+    if constexpr (requires { C::reads_max; }) {
+        return C::reads_max;
+    } else {
+        return C::single_decree ? 0 : 64;
+    }
+}
+
 // ---- the config template ------------------------------------------------------------
 
 template <class Value, class Ballot, class Quorum, class Leader, std::size_t MaxNodes,

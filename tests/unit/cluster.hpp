@@ -66,6 +66,7 @@ public:
         synced_.resize(n);
         logs_.resize(n);
         applied_count_.assign(n, 0);
+        reads_served_.assign(n, 0);
         in_flight_.reserve(1 << 13);
     }
 
@@ -75,6 +76,8 @@ public:
     const store_type& store(std::size_t i) const { return harness_[i].store; }
     std::vector<envelope>& in_flight() { return in_flight_; }
     std::uint64_t applied_count(std::size_t i) const { return applied_count_[i]; }
+    // Reads node i confirmed and served (each after applying its slot).
+    std::uint64_t reads_served(std::size_t i) const { return reads_served_[i]; }
 
     bool tracking = true;             // keep storage and logs (allocates)
     bool plant_skip_persist = false;  // planted fault: send before persisting
@@ -178,6 +181,11 @@ public:
 
     paxos::result propose(std::size_t i, const value_type& v) {
         const paxos::result res = node(i).propose(v);
+        drain(i);
+        return res;
+    }
+    paxos::result read(std::size_t i, paxos::read_tag tag) {
+        const paxos::result res = node(i).read(tag);
         drain(i);
         return res;
     }
@@ -294,6 +302,15 @@ private:
             applied_entry{e.slot.value, std::vector<value_type>(e.values.begin(), e.values.end())});
     }
 
+    // Serves confirmed reads: the batch's chosen entries are applied by now.
+    void reads(std::size_t i, std::span<const paxos::read_ready> confirmed,
+               std::span<const paxos::read_tag>) {
+        for (const paxos::read_ready& r : confirmed) {
+            if (r.slot.value > applied_count_[i]) note("a read served before its slot was applied");
+        }
+        reads_served_[i] += confirmed.size();
+    }
+
     // The driver's half of catch-up: slots the replica released from its
     // window are served from the applied log (the state machine's storage).
     void serve_catch_up(std::size_t self, const paxos::catch_up_request& c) {
@@ -338,6 +355,7 @@ private:
     paxos::sim::checkers checks_;
     std::vector<std::vector<applied_entry>> logs_;
     std::vector<std::uint64_t> applied_count_;
+    std::vector<std::uint64_t> reads_served_;
     std::vector<envelope> in_flight_;
     std::uint64_t restarts_ = 0;
 };

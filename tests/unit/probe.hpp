@@ -28,6 +28,8 @@ struct probe {
         std::vector<std::uint64_t> chosen;
         std::vector<std::vector<paxos::proposal_tag>> chosen_tags;  // per chosen entry
         std::vector<paxos::dropped_proposal> dropped;
+        std::vector<paxos::read_ready> reads;
+        std::vector<paxos::read_tag> reads_dropped;
 
         std::size_t count(kind k) const {
             std::size_t n = 0;
@@ -122,6 +124,8 @@ struct probe {
             out.chosen_tags.emplace_back(c.tags.begin(), c.tags.end());
         }
         out.dropped.assign(rd.dropped.begin(), rd.dropped.end());
+        out.reads.assign(rd.reads.begin(), rd.reads.end());
+        out.reads_dropped.assign(rd.reads_dropped.begin(), rd.reads_dropped.end());
         r.advance(rd);
         return out;
     }

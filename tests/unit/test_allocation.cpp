@@ -49,6 +49,8 @@ std::uint64_t drive_log(std::size_t n, std::uint64_t& commits) {
         if (c.node(leader).is_leader()) {
             ++next;
             (void)c.propose(leader, next);
+            // And a linearizable read every other command (core/reads.hpp).
+            if (c.applied_count(0) % 2 == 0) (void)c.read(leader, c.applied_count(0));
         }
         c.deliver_all();
         c.tick_all();
@@ -56,6 +58,9 @@ std::uint64_t drive_log(std::size_t n, std::uint64_t& commits) {
     commits = c.applied_count(n - 1);
     const std::uint64_t counted = region.count();
     CHECK(leader_changes >= 5);
+    std::uint64_t reads = 0;
+    for (std::size_t i = 0; i < n; ++i) reads += c.reads_served(i);
+    CHECK(reads >= commits_target / 4);
     return counted;
 }
 

@@ -287,7 +287,7 @@ TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
     m.slot = paxos::slot_id{0x0102030405060708ull};
     const std::vector<std::byte> bytes = encoded(m);
     const std::array<std::uint8_t, 20 + 28> expected = {
-        0x50, 0x58, 0x03, 0x01,                          // magic "PX", version 3, kind prepare
+        0x50, 0x58, 0x04, 0x01,                          // magic "PX", version 4, kind prepare
         28,   0,    0,    0,                             // body length
         0x73, 0x65, 0x74, 0x73, 0x6F, 0x78, 0x61, 0x70,  // cluster id
         0,    0,    0,    0,                             // checksum (compared below)
@@ -311,12 +311,15 @@ TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
               static_cast<std::uint8_t>(crc >> (8 * i)));
     }
 
-    // pair_ballot: round then node; a heartbeat has no slot.
+    // pair_ballot: round then node; a heartbeat's slot is its read round.
     wire_test::int_pair_8 h{};
     h.kind = message_kind::heartbeat;
     h.ballot = paxos::pair_ballot::from_parts(0x0A0B, paxos::node_id{0x0C0D});
+    h.slot = paxos::slot_id{0x0102};
     const std::vector<std::byte> hb = encoded(h);
-    REQUIRE(hb.size() == 20 + 2 + 2 + 8 + 10);
+    REQUIRE(hb.size() == 20 + 2 + 2 + 8 + 10 + 8);
+    CHECK(static_cast<std::uint8_t>(hb[42]) == 0x02);
+    CHECK(static_cast<std::uint8_t>(hb[43]) == 0x01);
     CHECK(static_cast<std::uint8_t>(hb[3]) == 7);  // kind heartbeat
     CHECK(static_cast<std::uint8_t>(hb[32]) == 0x0B);
     CHECK(static_cast<std::uint8_t>(hb[33]) == 0x0A);
@@ -344,7 +347,7 @@ TEST_CASE("wire: a promise's body, byte for byte") {
     m.values.push_back(9);
     const std::vector<std::byte> bytes = encoded(m);
     const std::array<std::uint8_t, 20 + 86> expected = {
-        0x50, 0x58, 0x03, 0x02,                          // magic, version 3, kind promise
+        0x50, 0x58, 0x04, 0x02,                          // magic, version 4, kind promise
         86,   0,    0,    0,                             // body length
         0x73, 0x65, 0x74, 0x73, 0x6F, 0x78, 0x61, 0x70,  // cluster id
         0,    0,    0,    0,                             // checksum

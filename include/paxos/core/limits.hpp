@@ -39,6 +39,10 @@ struct replica_limits {
                   "replica and one in every message buffer)");
     static_assert(!Config::single_decree || snapshot_chunk_bytes == 0,
                   "config: a single-decree config has no log to compact: snapshot_chunk_bytes = 0");
+    // Linearizable reads held at once (config.hpp, core/reads.hpp).
+    static constexpr std::size_t reads_max = reads_max_of<Config>();
+    static_assert(!Config::single_decree || reads_max == 0,
+                  "config: a single-decree config has no log to read at an index: reads_max = 0");
     // The largest body any message of this config has.
     static constexpr std::size_t body_values_max = promise_values_max;
 

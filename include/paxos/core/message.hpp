@@ -21,12 +21,13 @@
 //   reject         rejector's promise    slot asked about  -
 //   chosen         leader's ballot, or   slot              values; accepted_ballot: the ballot
 //                  zero when repeated                      the value was chosen in (zero: unknown)
-//   heartbeat      leader's ballot       -                 -
+//   heartbeat      leader's ballot       read round        -
+//                                        (0: no read waits)
 //   learn_request  requester's promise   first slot wanted -
 //   snapshot_chunk zero                  snapshot slot s   bytes: part of the state through
 //                                                          s - 1; snapshot: where they lie
 //   snapshot_ack   zero                  snapshot slot s   snapshot: how much arrived
-//   heartbeat_reply the leader's ballot  -                 -
+//   heartbeat_reply the leader's ballot  the round answered -
 //   probe          the ballot the sender first slot it       -
 //                  would campaign with   does not know chosen
 //   probe_reply    the probe's ballot    1 granted, 0 not  accepted_ballot: the replier's promise
@@ -117,7 +118,7 @@ struct message_kind_info {
     const char* name;
     durable_backing backing;
     ballot_rule ballot;
-    bool has_slot;         // the slot field means something (all but heartbeat)
+    bool has_slot;         // the slot field means something (a read round for heartbeats)
     bool one_slot;         // about one slot in use, so below slot_id::limit
     bool has_values;       // body: a batch of values
     bool has_votes;        // body: reported votes (promise)
@@ -141,7 +142,7 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
      false, false, false, false, false},
     {message_kind::chosen, "chosen", durable_backing::none, ballot_rule::any, true, true, true,
      false, true, false, false},
-    {message_kind::heartbeat, "heartbeat", durable_backing::none, ballot_rule::sender, false, false,
+    {message_kind::heartbeat, "heartbeat", durable_backing::none, ballot_rule::sender, true, false,
      false, false, false, false, false},
     {message_kind::learn_request, "learn_request", durable_backing::none, ballot_rule::any, true,
      false, false, false, false, false, false},
@@ -150,7 +151,7 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
     {message_kind::snapshot_ack, "snapshot_ack", durable_backing::none, ballot_rule::zero, true,
      false, false, false, false, true, false},
     {message_kind::heartbeat_reply, "heartbeat_reply", durable_backing::none, ballot_rule::receiver,
-     false, false, false, false, false, false, false},
+     true, false, false, false, false, false, false},
     {message_kind::probe, "probe", durable_backing::none, ballot_rule::sender, true, false, false,
      false, false, false, false},
     {message_kind::probe_reply, "probe_reply", durable_backing::none, ballot_rule::receiver, true,

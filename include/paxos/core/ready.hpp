@@ -35,6 +35,14 @@
 //   dropped          Tags of commands propose() took that will not come back
 //                    in a chosen entry here (lost or unknown; see
 //                    proposal_fate). Answer their clients at any time.
+//   reads            Linearizable reads (replica::read) now confirmed:
+//                    serve each from the state machine once it has applied
+//                    every slot below its `slot`; the chosen entries of this
+//                    batch reach that far, so apply them first. Any time
+//                    before or after advance() (core/reads.hpp).
+//   reads_dropped    Tags of reads this replica will not confirm (it is no
+//                    longer the leader): answer their clients with a
+//                    redirect, at any time.
 //   catch_up         Peers that asked for slots this replica has released
 //                    from its window, but not compacted: serve them from
 //                    your log (replica::chosen_message_for). They need
@@ -73,6 +81,7 @@
 #include <span>
 
 #include "message.hpp"
+#include "reads.hpp"
 #include "types.hpp"
 
 namespace paxos::inline v0 {
@@ -187,6 +196,9 @@ struct ready_batch {
     // other than being chosen (those come back in `chosen`). Every tag
     // comes back exactly once, here or there, unless the process stops.
     std::span<const dropped_proposal> dropped{};
+    // Reads confirmed, and reads handed back unconfirmed (core/reads.hpp).
+    std::span<const read_ready> reads{};
+    std::span<const read_tag> reads_dropped{};
     // Who a message to node_id::broadcast() goes to: every other member.
     node_set peers{};
 };

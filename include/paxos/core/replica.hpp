@@ -6,6 +6,7 @@
 //
 //   propose(value)  a client command      step(message)  a message from a peer
 //   tick()          one unit of time      campaign()     start Phase 1 now
+//   read(tag)       a linearizable read at the leader (core/reads.hpp)
 //
 // Each input returns a result (ok, or why not). Outputs accumulate in one
 // ready batch (core/ready.hpp): messages in two send groups, durable state,
@@ -63,6 +64,7 @@
 #include "outbox.hpp"
 #include "phase1.hpp"
 #include "phase2.hpp"
+#include "reads.hpp"
 #include "ready.hpp"
 #include "rules.hpp"
 #include "slot_window.hpp"
@@ -98,6 +100,7 @@ public:
     static constexpr std::size_t values_per_input_max = limits::values_per_input_max;
     static constexpr std::size_t votes_per_input_max = limits::votes_per_input_max;
     static constexpr std::size_t snapshot_chunk_bytes = limits::snapshot_chunk_bytes;
+    static constexpr std::size_t reads_max = limits::reads_max;
     // Tags dropped (ready_batch::dropped), each at most once: one input can
     // drop every tag held (a window of batches, the open batch and the
     // pending one), and there is room for two inputs' worth, as in the outbox.
@@ -290,6 +293,33 @@ public:
         return become_candidate();
     }
 
+    // A linearizable read (core/reads.hpp), at the leader: `ok` queues it,
+    // and `tag` comes back exactly once, in a ready batch's `reads` with the
+    // slot to serve it at once a phase-2 quorum has confirmed that no newer
+    // leader exists, or in `reads_dropped` if this replica stops leading
+    // first. Refused (never coming back): not_leader, naming the leader or
+    // the transfer's target when known; read_queue_full when reads_max are
+    // held (hand out a batch first). The round that confirms it is a
+    // heartbeat sent with this batch, shared by every read queued before it.
+    result read(read_tag tag) {
+        static_assert(reads_max != 0,
+                      "replica::read: this config has no reads (reads_max = 0; a single-decree "
+                      "config reads its chosen value)");
+        const input_guard guard{*this};
+        if (p_.current != role::leader) return {reason::not_leader, p_.leader};
+        if (p_.transfer_to != node_id::none()) return {reason::not_leader, p_.transfer_to};
+        if (!rd_.has_room()) return {reason::read_queue_full, p_.leader};
+        if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
+        rd_.push(tag);
+        // One round for every read queued before it leaves (at ready()); a
+        // leader whose vote alone is a phase-2 quorum needs none.
+        if (!rd_.round_queued && !self_is_phase2_quorum_)
+            broadcast(message_kind::heartbeat, p_.ballot);
+        confirm_reads();
+        return {reason::ok, p_.leader};
+    }
+    std::size_t reads_waiting() const noexcept { return rd_.count; }
+
     // Leadership transfer: the leader stops taking commands (not_leader,
     // naming `to`), proposes its open batch, and tells `to` to start Phase 1
     // at once (past the probe and the others' stickiness: a prepare is
@@ -377,6 +407,7 @@ public:
         PAXOS_ASSERT(!o_.outstanding);
         p_.fresh = false;
         if (p2_.open && p_.current == role::leader) seal_open_batch();
+        if constexpr (reads_max != 0) rd_.round_queued = false;  // its heartbeat leaves now
         // records and chosen are empty here: advance() cleared them.
         a_.hand_out(w_, o_.records);
         for (slot_id s = l_.applied_end; s < l_.chosen_end; s = s.next()) {
@@ -433,6 +464,7 @@ public:
         o_.records.clear();
         o_.chosen.clear();
         o_.dropped.clear();
+        if constexpr (reads_max != 0) rd_.handed_back();
         l_.catch_up.clear();
         if constexpr (snapshot_chunk_bytes != 0) {
             // One test on every batch but a transfer's.
@@ -469,6 +501,7 @@ public:
     void visit_state(Visitor& v) const {
         visit_units(v, p_, w_, a_, p1_, p2_, l_, o_, node_count_);
         visit_snapshot_unit(v, x_);
+        visit_read_unit(v, rd_, p_.current == role::leader, node_count_);
         if constexpr (requires { leader_policy_.fingerprint(); }) v(leader_policy_.fingerprint());
     }
 
@@ -515,6 +548,7 @@ private:
     using checks_type = input_checks<ballot_type, value_type, batch_values_max, promise_values_max,
                                      window_slots, promise_parts_max, snapshot_chunk_bytes>;
     using snapshot_type = snapshot_transfers<Config::max_nodes, snapshot_chunk_bytes>;
+    using reads_type = read_queue<(reads_max > 0 ? reads_max : 1), Config::max_nodes>;
     using outbox_type = outbox<ballot_type, value_type, outbox_messages_max,
                                2 * values_per_input_max, 2 * votes_per_input_max,
                                messages_per_input_max, values_per_input_max, votes_per_input_max>;
@@ -659,7 +693,8 @@ private:
     // slot to hand out, or a leader's open batch to seal.
     bool output_in_state() const noexcept {
         return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() | o_.dropped.size() |
-                x_.received.size() | std::size_t{a_.promised_dirty}) != 0 ||
+                x_.received.size() | rd_.confirmed.size() | rd_.dropped.size() |
+                std::size_t{a_.promised_dirty}) != 0 ||
                l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader) ||
                x_.wants_chunk(options_.snapshot_chunks_in_flight);
     }
@@ -681,6 +716,8 @@ private:
         ready_.chosen = o_.chosen.view();
         ready_.catch_up = l_.catch_up.view();
         ready_.dropped = o_.dropped.view();
+        ready_.reads = rd_.confirmed.view();
+        ready_.reads_dropped = rd_.dropped.view();
         ready_.snapshot_chunks = x_.requests.view();
         ready_.snapshot_received = x_.received.view();
         return ready_;
@@ -765,6 +802,10 @@ private:
         if (kind == message_kind::accept || kind == message_kind::heartbeat) {
             p_.announced = std::max(p_.announced, l_.chosen_end);
         }
+        // A heartbeat is a read round when reads wait for one (core/reads.hpp).
+        if constexpr (reads_max != 0) {
+            if (kind == message_kind::heartbeat) s = slot_id{rd_.next_heartbeat_round()};
+        }
         return &emit(node_id::broadcast(), kind, b, s);
     }
     void put_values(message_type& m, std::span<const value_type> values) {
@@ -815,6 +856,7 @@ private:
     void learn_from_leader(const message_type& m);
     handled on_heartbeat(const message_type& m);
     handled on_heartbeat_reply(const message_type& m);
+    void confirm_reads();
     void check_quorum();
     result probe_or_campaign();
     result start_probe();
@@ -850,6 +892,7 @@ private:
     learner_type l_{};
     output_state o_{};
     snapshot_type x_{};
+    reads_type rd_{};
     ready_type ready_{};  // views into o_ and l_, refreshed by point_views()
     // Whether ready() has anything to hand out (has_ready). Derived from the
     // units' state (output_in_state), so not part of visit_state().

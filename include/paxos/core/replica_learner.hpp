@@ -54,6 +54,10 @@ void replica<Config>::mark_chosen_as_voted(slot_id s, slot_type& rec, ballot_typ
 template <class Config>
 void replica<Config>::after_chosen(slot_id chosen_end_before) {
     if (l_.chosen_end != chosen_end_before) note_output();
+    // Reads wait for the slots our Phase 1 recovered (core/reads.hpp).
+    if constexpr (reads_max != 0) {
+        if (rd_.count != 0 && p_.current == role::leader) confirm_reads();
+    }
     if (l_.chosen_end >= w_.end) p2_.proposer_unfinished = false;
     if (decided()) p2_.drop_pending(lose_tag());
 }
@@ -150,7 +154,11 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
     const leader_action then = preempted_by(m.ballot);
     hear_leader(m.from);
     learn_from_leader(m);
-    if (options_.check_quorum) send(m.from, message_kind::heartbeat_reply, m.ballot);
+    // A read round is answered whatever our check-quorum setting: the
+    // leader cannot serve its reads without a phase-2 quorum of answers.
+    if (options_.check_quorum || m.slot.value != 0) {
+        send(m.from, message_kind::heartbeat_reply, m.ballot, m.slot);
+    }
     // Ask only for slots an earlier heartbeat already announced: the chosen
     // messages for newer ones left just before this heartbeat and may
     // still be on their way (asking at once re-sent each slot about three
@@ -195,12 +203,41 @@ void replica<Config>::keep_learning() {
     ask_to_learn(l_.teacher);
 }
 
-// A follower answers our heartbeat: it still follows this ballot.
+// A follower answers our heartbeat: it still follows this ballot, and had
+// promised no higher one when it answered the read round the reply echoes.
 template <class Config>
 auto replica<Config>::on_heartbeat_reply(const message_type& m) -> handled {
     if (p_.current != role::leader || m.ballot != p_.ballot) return {reason::ignored};
     p_.heard.insert(m.from);
+    if constexpr (reads_max != 0) {
+        if (m.slot.value != 0) {
+            if (!rd_.answer(m.from, m.slot.value)) return {reason::ignored};  // never sent
+            confirm_reads();
+        }
+    }
     return {};
+}
+
+// Hands out the reads a phase-2 quorum has confirmed (core/reads.hpp), in
+// the order they were queued: a later read needs a later round.
+template <class Config>
+void replica<Config>::confirm_reads() {
+    if (rd_.count == 0 || l_.chosen_end < rd_.recovered_end) return;
+    std::uint64_t round = 0;
+    bool confirmed = false;
+    while (rd_.count != 0) {
+        const auto& next = rd_.front();
+        if (round != next.round || round == 0) {
+            round = next.round;
+            confirmed =
+                !rules::read_needs_quorum_round ||
+                quorum_.is_phase2_quorum(rd_.answered_since(round, options_.self, node_count_));
+        }
+        if (!confirmed) return;
+        rd_.confirmed.push_back(read_ready{next.tag, l_.chosen_end});
+        rd_.pop();
+        note_output();
+    }
 }
 
 // A learner asks for chosen slots from m.slot on: a window's worth, what it

@@ -202,6 +202,7 @@ void replica<Config>::become_leader() {
     p_.heard = node_set{};
     p_.heard_elapsed = 0;
     p2_.proposer_unfinished = false;
+    rd_.lead(w_.end);  // reads wait until what Phase 1 recovered is chosen
     leader_policy_.on_elected();
     // Announce the new leader at once so followers redirect clients and
     // reset their election timers before the first command arrives.
@@ -228,6 +229,10 @@ leader_action replica<Config>::step_down() {
     PAXOS_ASSERT(p_.current != role::follower);
     p_.current = role::follower;
     p_.transfer_to = node_id::none();
+    if (rd_.count != 0) {
+        rd_.drop_all();  // a newer leader may have chosen writes they would miss
+        note_output();
+    }
     p2_.template stop<leader_type::followers_propose>(lose_tag());
     // Slots we proposed and did not see chosen are our unfinished work:
     // a leader-free policy may retry for them at once.

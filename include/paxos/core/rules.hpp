@@ -39,6 +39,11 @@ struct paxos_rules {
     // Installing a snapshot through slot s - 1 is learning: the votes at
     // slots >= s (and the promise) stay, since a quorum may count on them.
     static constexpr bool install_keeps_votes = true;
+    // A read index is confirmed only once a phase-2 quorum answered, in the
+    // leader's ballot, a heartbeat round sent after the read was queued
+    // (core/reads.hpp): a leader that skips the round serves stale reads
+    // once it is deposed (Jepsen, etcd 0.4).
+    static constexpr bool read_needs_quorum_round = true;
     // Every phase-1 quorum meets every phase-2 quorum, proved at compile time
     // (config.hpp). Only a test of the checkers may skip the proof.
     static constexpr bool quorums_proved_to_intersect = true;
@@ -62,7 +67,8 @@ constexpr bool keeps_every_rule() noexcept {
            Rules::leader_adopts_votes && Rules::promise_is_durable &&
            Rules::votes_count_in_one_ballot && Rules::restart_keeps_durable_state &&
            Rules::own_vote_counts_when_durable && Rules::prepare_waits_for_promise &&
-           Rules::install_keeps_votes && Rules::quorums_proved_to_intersect;
+           Rules::install_keeps_votes && Rules::read_needs_quorum_round &&
+           Rules::quorums_proved_to_intersect;
 }
 
 }  // namespace paxos::inline v0

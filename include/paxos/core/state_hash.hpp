@@ -217,4 +217,24 @@ void visit_snapshot_unit(V& v, const Snapshots& x) {
     v(std::uint64_t{received.size()});
 }
 
+// The read queue (reads.hpp). Tags are handed back and never sent, so only
+// the rounds the reads wait for matter; answers count only at a leader.
+template <class V, class Reads>
+void visit_read_unit(V& v, const Reads& rd, bool leading, std::size_t node_count) {
+    const auto& [ring, head, count, round, round_queued, answered, recovered_end, confirmed,
+                 dropped] = rd;
+    // Handed out with the batch that lists them; cleared by advance().
+    (void)confirmed;
+    (void)dropped;
+    (void)head;  // where the ring starts is not behaviour: its contents are
+    v(std::uint64_t{count});
+    for (std::size_t k = 0; k < count; ++k) v(ring[(head + k) % ring.size()].round);
+    v(round);
+    v(round_queued);
+    v(recovered_end);
+    if (leading) {
+        for (std::size_t i = 0; i < node_count; ++i) v(answered[i]);
+    }
+}
+
 }  // namespace paxos::inline v0

@@ -57,6 +57,7 @@ enum class reason : std::uint8_t {
     bad_checksum,         // a snapshot chunk's bytes fail their CRC-32C; nothing was taken
     no_snapshot,          // compact() below no offered snapshot, or none offered to send
     not_applied,          // the slot is beyond what this replica has applied
+    read_queue_full,      // the leader holds reads_max reads: hand out a batch (advance) first
 };
 
 constexpr const char* to_string(reason r) noexcept {
@@ -82,6 +83,7 @@ constexpr const char* to_string(reason r) noexcept {
         case reason::bad_checksum: return "bad checksum";
         case reason::no_snapshot: return "no snapshot offered";
         case reason::not_applied: return "not applied";
+        case reason::read_queue_full: return "read queue full";
     }
     return "unknown reason";
 }

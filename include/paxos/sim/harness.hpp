@@ -45,6 +45,9 @@
 // and, optionally (detected with `requires`, as `dropped` is):
 //
 //   void dropped(std::size_t node, std::span<const dropped_proposal> tags);
+//   void reads(std::size_t node, std::span<const read_ready> confirmed,
+//              std::span<const read_tag> dropped);  // serve them: called once
+//                                                   // the batch's chosen are applied
 //   void before_compaction(std::size_t node);  // the store's records are about
 //   void after_compaction(std::size_t node);   //   to be, and were, compacted
 //   void snapshot_installed(std::size_t node, const sim_snapshot& s);  // load it
@@ -106,6 +109,10 @@ struct harness_options {
     // the state machine never applied (it is in neither the snapshot nor
     // the log a restart replays).
     bool marker_past_snapshot = false;
+    // Planted driver fault, for the read checker's own test: confirmed reads
+    // are served before the batch's chosen entries are applied, so a read
+    // may miss the slots below its read index.
+    bool reads_before_apply = false;
 };
 
 // A snapshot in a node's snapshot store: what it is, and its bytes.
@@ -218,7 +225,9 @@ public:
                 for (const message_type& m : rd.send_after_sync) send_checked(i, m);
             }
             if (options_.apply == apply_point::with_send_now) {
+                if (options_.reads_before_apply) serve_reads(i, rd);
                 for (const auto& e : rd.chosen) driver_->apply(i, e);
+                if (!options_.reads_before_apply) serve_reads(i, rd);
             }
             if (options_.persist && n.store.write(rd) != storage::status::ok) {
                 // Fail-stop: the process dies rather than send what it could
@@ -278,7 +287,9 @@ public:
             for (const message_type& m : rd.send_after_sync) send_checked(i, m);
         }
         if (options_.apply == apply_point::after_sync) {
+            if (options_.reads_before_apply) serve_reads(i, rd);
             for (const auto& e : rd.chosen) driver_->apply(i, e);
+            if (!options_.reads_before_apply) serve_reads(i, rd);
         }
         for (const auto& c : rd.catch_up) driver_->serve_catch_up(i, c);
         if constexpr (requires { driver_->dropped(i, rd.dropped); })
@@ -289,6 +300,15 @@ public:
         }
         n.replica->advance(rd);
         if constexpr (transfers) after_advance(i);
+    }
+
+    // The batch's confirmed and dropped reads, to the driver if it serves them.
+    void serve_reads(std::size_t i, const ready_type& rd) {
+        if constexpr (requires { driver_->reads(i, rd.reads, rd.reads_dropped); }) {
+            if (!rd.reads.empty() || !rd.reads_dropped.empty()) {
+                driver_->reads(i, rd.reads, rd.reads_dropped);
+            }
+        }
     }
 
     // ---- snapshots (configs with a snapshot transfer) ---------------------------------

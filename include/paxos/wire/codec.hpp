@@ -6,7 +6,7 @@
 //
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
-//   2       1     format version (format_version, 3)
+//   2       1     format version (format_version, 4)
 //   3       1     message kind (paxos::message_kind, 1..14)
 //   4       4     body length in bytes
 //   8       8     cluster id (cluster_id): the cluster the sender belongs to
@@ -23,7 +23,8 @@
 // kinds, message_kinds, which this codec follows), in this order:
 //
 //   from u16, to u16, chosen_end u64, ballot       every kind
-//   slot u64                                       every kind but heartbeat
+//   slot u64                                       every kind but transfer
+//     (heartbeat, heartbeat_reply: a read round)
 //   accepted_ballot (the ballot it was chosen in;  chosen, probe_reply
 //     a probe reply: the replier's promise)
 //   part u8, parts u8, vote count u16, then each   promise
@@ -60,7 +61,8 @@
 // promise as a header message and one promise_entry message per vote.
 // The snapshot kinds (9 and 10), heartbeat_reply (11), the probe kinds (12
 // and 13) and transfer (14) were added within version 3: no other kind's
-// encoding changed.
+// encoding changed. Version 4 gave heartbeat and heartbeat_reply a slot
+// field, the read round of core/reads.hpp.
 #pragma once
 
 #include <array>
@@ -78,7 +80,7 @@
 namespace paxos::inline v0::wire {
 
 inline constexpr std::array<std::byte, 2> magic{std::byte{0x50}, std::byte{0x58}};  // "PX"
-inline constexpr std::uint8_t format_version = 3;
+inline constexpr std::uint8_t format_version = 4;
 inline constexpr std::size_t header_size = 20;
 
 // Header field offsets (see the table above).
