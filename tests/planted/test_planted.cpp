@@ -49,7 +49,8 @@ enum class planted_bug {
     ballot_reused_after_restart,  // (g) a restart forgets the promise and votes
     own_vote_before_durable,      // (h) a leader counts its own vote before it is synced
     prepare_before_durable,       // (i) a prepare leaves before its raised promise is synced
-    install_drops_votes,          // (j) installing a snapshot drops the votes above it
+    install_drops_votes,          // (k) installing a snapshot drops the votes above it
+    read_without_round,           // (l) a read index served without the confirmation round
 };
 
 template <planted_bug B>
@@ -65,6 +66,7 @@ struct broken_rules : paxos::paxos_rules {
     static constexpr bool own_vote_counts_when_durable = B != planted_bug::own_vote_before_durable;
     static constexpr bool prepare_waits_for_promise = B != planted_bug::prepare_before_durable;
     static constexpr bool install_keeps_votes = B != planted_bug::install_drops_votes;
+    static constexpr bool read_needs_quorum_round = B != planted_bug::read_without_round;
 };
 static_assert(paxos::keeps_every_rule<broken_rules<planted_bug::none>>());
 static_assert(!paxos::keeps_every_rule<broken_rules<planted_bug::accept_keeps_promise>>());
@@ -241,6 +243,9 @@ struct workload {
     std::uint64_t commands_per_client = 30;
     paxos::sim::time_us client_think_us = 3'000;
     bool marker_past_snapshot = false;  // the simulator's planted driver fault
+    paxos::sim::time_us client_retry_us = 60'000;
+    std::size_t readers = 0;         // linearizable reads beside the writes
+    bool read_before_apply = false;  // the simulator's planted read fault
 };
 
 template <class Config>
@@ -258,6 +263,11 @@ hunt hunt_for(std::size_t nodes, paxos::sim::fault_profile faults, workload w = 
             o.commands_per_client = w.commands_per_client;
             o.client_think_us = w.client_think_us;
             o.plant_marker_past_snapshot = w.marker_past_snapshot;
+            o.client_retry_us = w.client_retry_us;
+            o.readers = w.readers;
+            o.reads_per_reader = w.commands_per_client;
+            o.reader_think_us = w.client_think_us;
+            o.plant_read_before_apply = w.read_before_apply;
             o.safety_phase_us = 1'000'000;
             const auto r = paxos::sim::simulation<Config>(o).run();
             if (r.ok) return std::string{"ok"};
@@ -520,4 +530,47 @@ TEST_CASE("planted (k): an install that drops the votes above its snapshot is ca
         paxos_model::to_string(paxos_model::violation_kind::agreement), false, o);
     // The same start with the rule kept: nothing to find.
     explore_expect<explorer_config<planted_bug::none>, 6>("nothing", false, o);
+}
+
+// ---- reads (core/reads.hpp) ---------------------------------------------------------
+
+// Reads beside writes with a stable leader, under the chaos profile: leaders
+// are deposed, isolated and restarted while readers keep asking them.
+workload with_readers() {
+    // Spread over the whole safety phase, as faults are.
+    workload w{100, 10'000};
+    w.readers = 3;
+    // Clients give up on a silent node sooner, so writes reach a new leader
+    // while a deposed one still takes reads.
+    w.client_retry_us = 15'000;
+    return w;
+}
+
+using read_config = planted_config<planted_bug::none, paxos::majority<3>, paxos::counter_ballot<3>,
+                                   paxos::stable_leader, 3>;
+
+TEST_CASE("planted (l): a read index served without its confirmation round is caught") {
+    // The leader confirms a read at once, as if its heartbeat round had
+    // been answered: a leader cut off from the others, and replaced, keeps
+    // serving reads from a log that misses the new leader's writes (Jepsen,
+    // etcd 0.4).
+    using config = planted_config<planted_bug::read_without_round, paxos::majority<3>,
+                                  paxos::counter_ballot<3>, paxos::stable_leader, 3>;
+    expect_caught(hunt_for<config>(3, chaos(), with_readers()), name(check::linearizable_read));
+}
+
+TEST_CASE("planted (m): a read served before applying through its read index is caught") {
+    // The driver serves each confirmed read before it applies the batch's
+    // chosen entries. A new leader confirms its first reads in the batch
+    // that hands out what its Phase 1 recovered, writes the old leader had
+    // already acknowledged: served first, those reads miss them.
+    workload w = with_readers();
+    w.read_before_apply = true;
+    expect_caught(hunt_for<read_config>(3, chaos(), w), name(check::linearizable_read));
+}
+
+TEST_CASE("planted: reads with every rule kept pass the same 100 seeds") {
+    const hunt h = hunt_for<read_config>(3, chaos(), with_readers());
+    INFO("first failing seed " << h.first_seed << ": " << h.first_what);
+    CHECK(h.failures == 0);
 }

@@ -27,6 +27,12 @@
 //   state_digest         every replica's state machine, at equal applied slots,
 //                        has the same digest (across snapshots installed and
 //                        restarts from a snapshot)
+//   linearizable_read    a read (replica::read) returns the state of a log
+//                        prefix that holds every write acknowledged before the
+//                        read began and all that any read answered before it
+//                        began saw (log order is real-time order for writes,
+//                        so this implies linearizability, and is what a read
+//                        index promises)
 //   restore_refused      a replica refused the state recovered from its own store
 //   assertion            a PAXOS_ASSERT fired inside a replica (the explorer
 //                        turns it into a reported violation)
@@ -72,6 +78,7 @@ enum class check : std::uint8_t {
     // command, or (once the run settled) never (replica::propose).
     proposal_tags,
     state_digest,
+    linearizable_read,
 };
 
 constexpr const char* to_string(check c) noexcept {
@@ -88,6 +95,7 @@ constexpr const char* to_string(check c) noexcept {
         case check::restore_refused: return "restore-refused";
         case check::proposal_tags: return "proposal-tags";
         case check::state_digest: return "state-digest";
+        case check::linearizable_read: return "linearizable-read";
         case check::assertion: return "assertion";
     }
     return "unknown";
@@ -150,7 +158,35 @@ public:
                  std::to_string(it->second.second) + " had " + std::to_string(it->second.first));
     }
 
-    void on_acknowledged(command c, std::uint64_t slot) { acknowledged_.emplace(c, slot); }
+    void on_acknowledged(command c, std::uint64_t slot) {
+        acknowledged_.emplace(c, slot);
+        acknowledged_end_ = std::max(acknowledged_end_, slot + 1);
+    }
+
+    // A read begins: what it must see, as a log prefix length (every slot
+    // below it applied), is returned to the caller to keep with the read.
+    std::uint64_t read_floor() const noexcept {
+        return std::max(acknowledged_end_, read_seen_end_);
+    }
+    // A read that began with `floor` was served by `node` from a state
+    // machine that had applied every slot below `seen`. `answered`: its
+    // client got it, so every read that begins later must see as much.
+    void on_read(time_us now, std::size_t node, std::uint64_t floor, std::uint64_t seen,
+                 bool answered) {
+        if (seen < floor) {
+            std::string what = "node ";
+            what += std::to_string(node);
+            what += " served a read from a state machine that had applied the slots below ";
+            what += std::to_string(seen);
+            what += ", but a write acknowledged, or a read answered, before the read began ";
+            what += "needs every slot below ";
+            what += std::to_string(floor);
+            fail(check::linearizable_read, now, std::move(what));
+        }
+        if (answered) read_seen_end_ = std::max(read_seen_end_, seen);
+        ++reads_checked_;
+    }
+    std::uint64_t reads_checked() const noexcept { return reads_checked_; }
 
     // At the end of a healed run: every acknowledged command is in every
     // replica's log at its slot. `log` starts at slot `base`; the slots
@@ -194,6 +230,12 @@ private:
     std::set<command> proposed_;
     std::map<std::uint64_t, std::vector<command>> chosen_;
     std::map<command, std::uint64_t> acknowledged_;
+    // The end of the longest log prefix acknowledged writes need, and
+    // the longest one an answered read saw.
+    std::uint64_t acknowledged_end_ = 0;
+    std::uint64_t read_seen_end_ = 0;
+    std::uint64_t reads_checked_ = 0;
+
     std::vector<std::uint64_t> next_slot_;
     std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> digests_;  // by applied end
     std::optional<violation> first_;

@@ -6,7 +6,8 @@
 // unsynced writes on a crash), the network (sim/network.hpp), closed-loop
 // clients that retry until their command is chosen, and a nemesis that
 // crashes and restarts nodes, cuts the network, isolates the leader and slows
-// nodes down. The driver of each replica is sim/harness.hpp, the README's
+// nodes down, and readers that issue linearizable reads (replica::read) at
+// the leader. The driver of each replica is sim/harness.hpp, the README's
 // ready loop shared by every simulation: persist, then send, then apply.
 //
 // A run has two phases. In the safety phase the nemesis and the network
@@ -82,6 +83,13 @@ struct run_options {
     std::uint64_t commands_per_client = 40;
     time_us client_think_us = 3'000;
     time_us client_retry_us = 60'000;
+    // Readers: closed-loop clients of replica::read, each doing
+    // reads_per_reader reads at the node it believes leads (configs with a
+    // stable leader; a leader-free policy elects one only for writes). Each
+    // read served is checked by the linearizable-read checker.
+    std::size_t readers = 0;
+    std::uint64_t reads_per_reader = 40;
+    time_us reader_think_us = 2'000;
     std::size_t trace_events = 64;  // how many recent events a failure report shows
     time_us sync_us_max = 400;      // a sync takes 1 .. this many microseconds
     // Planted driver fault, for the checker's own test: node 0 sends each
@@ -96,6 +104,9 @@ struct run_options {
     // Planted fault (tests/planted): the log's snapshot marker goes one slot
     // past the snapshot, releasing a slot the state machine never applied.
     bool plant_marker_past_snapshot = false;
+    // Planted driver fault for the linearizable-read check: confirmed reads
+    // are served before the batch's chosen entries are applied.
+    bool plant_read_before_apply = false;
 };
 
 struct run_result {
@@ -112,6 +123,11 @@ struct run_result {
     std::uint64_t snapshots_taken = 0;
     std::uint64_t snapshots_installed = 0;
     std::uint64_t snapshot_bytes_sent = 0;
+    // Reads answered to their reader, reads handed back by a leader that
+    // stepped down, and read rounds (heartbeats carrying one) sent.
+    std::uint64_t reads_served = 0;
+    std::uint64_t reads_dropped = 0;
+    std::uint64_t read_rounds = 0;
     // Per partial-connectivity pattern (quorum loss, constrained, chained):
     // how many were installed while a command waited, how many saw a commit
     // before the next nemesis change, and the longest wait for that commit.
@@ -164,6 +180,11 @@ public:
             n.tick_period = opts.tick_us + opts.tick_us * skew / 1000;
             n.next_tick = rng_.between(0, opts.tick_us);
         }
+        readers_.resize(reads_enabled ? opts.readers : 0);
+        for (std::size_t k = 0; k < readers_.size(); ++k) {
+            readers_[k].next_action = rng_.between(0, opts.reader_think_us);
+            readers_[k].target = k % opts.nodes;
+        }
         clients_.resize(opts.clients);
         for (std::size_t c = 0; c < opts.clients; ++c) {
             clients_[c].next_action = rng_.between(0, opts.client_think_us);
@@ -201,6 +222,9 @@ public:
         out.crashes = crashes_;
         out.leaders_deposed_by_repeat = deposed_by_repeat_;
         out.snapshots_taken = snapshots_taken_;
+        out.reads_served = reads_served_;
+        out.reads_dropped = reads_dropped_;
+        out.read_rounds = read_rounds_;
         out.partial_patterns = partial_patterns_;
         out.partial_recovered = partial_recovered_;
         out.partial_recovery_max_us = partial_recovery_max_us_;
@@ -235,6 +259,22 @@ private:
         durable_view<ballot_type> synced;
     };
 
+    // Reads need a leader that stays: with a leader-free policy one exists
+    // only while writes are proposed.
+    static constexpr bool reads_enabled =
+        replica_type::reads_max != 0 && !leader_type::followers_propose;
+
+    struct reader {
+        std::uint64_t completed = 0;
+        bool waiting = false;  // a read is outstanding
+        bool done = false;
+        std::size_t target = 0;
+        time_us next_action = 0;
+        std::uint64_t floor = 0;  // what it must see (checkers::read_floor at its start)
+        read_tag attempt = 0;     // the tag of its latest attempt
+        bool timed_out = false;   // its node took the last attempt and never answered
+    };
+
     struct client {
         std::uint64_t sequence = 0;  // commands issued so far
         bool waiting = false;        // a command is outstanding
@@ -243,6 +283,7 @@ private:
         std::size_t target = 0;
         time_us next_action = 0;
         time_us sent_at = 0;
+        bool timed_out = false;  // its node took the last attempt and never answered
     };
 
     enum class event_kind : std::uint8_t {
@@ -252,6 +293,7 @@ private:
         persist,
         apply,
         propose,
+        read,
         crash,
         restart,
         partition,
@@ -302,6 +344,13 @@ private:
                 index = c;
             }
         }
+        for (std::size_t k = 0; k < readers_.size(); ++k) {
+            if (!readers_[k].done && readers_[k].next_action < next) {
+                next = readers_[k].next_action;
+                which = 5;
+                index = k;
+            }
+        }
         if (!healed_ && next_nemesis_ < next) {
             next = next_nemesis_;
             which = 3;
@@ -316,6 +365,7 @@ private:
             case 1: tick(index); break;
             case 2: client_action(index); break;
             case 4: synced(index); break;
+            case 5: reader_action(index); break;
             default: nemesis(); break;
         }
         return true;
@@ -370,6 +420,7 @@ private:
         h.apply = apply_point::with_send_now;
         if (opts.plant_send_before_persist) h.sends_before_persist.insert(node_id{0});
         h.marker_past_snapshot = opts.plant_marker_past_snapshot;
+        h.reads_before_apply = opts.plant_read_before_apply;
         return h;
     }
 
@@ -496,6 +547,7 @@ private:
 
     void before_send(std::size_t i, const message_type& m) {
         nodes_[i].synced.check_backed(checks_, now_, i, m);
+        if (m.kind == message_kind::heartbeat && m.slot.value != 0) ++read_rounds_;
     }
 
     void transmit(std::size_t from, std::size_t to, const message_buffer& copy) {
@@ -546,6 +598,57 @@ private:
         for (const dropped_proposal& d : tags) {
             if (!take_tag(i, d.tag, "dropped")) return;
         }
+    }
+
+    // ready_batch::reads: serve each from the state machine as it is now
+    // (the harness calls this once the batch's chosen entries are applied)
+    // and check it; reads_dropped: the reader retries.
+    void reads(std::size_t i, std::span<const read_ready> confirmed,
+               std::span<const read_tag> dropped) {
+        for (const read_ready& c : confirmed) {
+            if (!take_read_tag(i, c.tag, "confirmed")) return;
+            const read_record& rec = read_tags_[c.tag];
+            reader& rd = readers_[rec.reader];
+            const bool answered = rd.waiting && rd.attempt == c.tag;
+            const std::uint64_t seen = nodes_[i].applied_end();
+            checks_.on_read(now_, i, rec.floor, seen, answered);
+            record({now_, event_kind::read, static_cast<std::uint16_t>(i), 1, 0, c.slot.value, 0,
+                    seen});
+            if (!answered) continue;
+            ++reads_served_;
+            rd.waiting = false;
+            rd.timed_out = false;
+            ++rd.completed;
+            rd.next_action = now_ + rng_.between(1, options_.reader_think_us);
+        }
+        for (const read_tag t : dropped) {
+            if (!take_read_tag(i, t, "dropped")) return;
+            ++reads_dropped_;
+            reader& rd = readers_[read_tags_[t].reader];
+            if (!rd.waiting || rd.attempt != t) continue;
+            rd.timed_out = false;
+            const node_id hint = cluster_.replica_at(i).leader();
+            rd.target = hint.value < nodes_.size() ? hint.value : (i + 1) % nodes_.size();
+            rd.next_action = now_ + options_.client_think_us;
+        }
+    }
+
+    // A read's tag comes back to node i: one i took in this life, once.
+    bool take_read_tag(std::size_t i, read_tag t, const char* how) {
+        if (t >= read_tags_.size() || read_tags_[t].node != i ||
+            read_tags_[t].life != nodes_[i].life || read_tags_[t].returned) {
+            std::string what = "read ";
+            what += std::to_string(t);
+            what += " came back ";
+            what += how;
+            what += t < read_tags_.size() && read_tags_[t].returned
+                        ? " a second time"
+                        : " to a node that did not take it";
+            checks_.fail(check::linearizable_read, now_, std::move(what));
+            return false;
+        }
+        read_tags_[t].returned = true;
+        return true;
     }
 
     // Slots the replica released from its window, served from the log.
@@ -685,7 +788,12 @@ private:
             cl.current = (static_cast<command>(c + 1) << 32) | ++cl.sequence;
             checks_.on_proposed(cl.current);
             cl.waiting = true;
+            cl.timed_out = false;
         }
+        // A node that took the command and never answered may be a deposed
+        // leader cut off from the rest: try the next one.
+        if (cl.timed_out) cl.target = (cl.target + 1) % nodes_.size();
+        cl.timed_out = false;
         // (Re)submit the outstanding command to the node we think leads.
         const auto& n = cluster_[cl.target];
         cl.next_action = now_ + options_.client_retry_us;
@@ -707,7 +815,7 @@ private:
                 static_cast<std::uint8_t>(res.code), 0, 0, cl.current});
         drain(cl.target);
         switch (res.code) {
-            case reason::ok: break;
+            case reason::ok: cl.timed_out = cl.waiting; break;
             case reason::already_chosen: finish_decided(cl); break;
             case reason::not_leader:
                 cl.target = res.leader != node_id::none() && res.leader.value < nodes_.size()
@@ -716,6 +824,55 @@ private:
                 cl.next_action = now_ + options_.client_think_us;
                 break;
             default: cl.next_action = now_ + options_.client_think_us; break;
+        }
+    }
+
+    void reader_action(std::size_t k) {
+        if constexpr (reads_enabled) {
+            reader& rd = readers_[k];
+            if (!rd.waiting) {
+                if (rd.completed == options_.reads_per_reader) {
+                    rd.done = true;
+                    return;
+                }
+                rd.waiting = true;
+                rd.floor = checks_.read_floor();  // fixed when the read begins
+                rd.timed_out = false;
+            }
+            if (rd.timed_out) rd.target = (rd.target + 1) % nodes_.size();
+            rd.timed_out = false;
+            const auto& n = cluster_[rd.target];
+            rd.next_action = now_ + options_.client_retry_us;
+            if (!n.up) {
+                rd.target = (rd.target + 1) % nodes_.size();
+                rd.next_action = now_ + options_.client_think_us;
+                return;
+            }
+            if (n.busy()) {
+                rd.next_action = n.sync_done + 1;
+                return;
+            }
+            // Every attempt is a read of its own (a retry after a timeout
+            // keeps the floor of the read's start).
+            const read_tag tag = read_tags_.size();
+            read_tags_.push_back(
+                read_record{rd.target, nodes_[rd.target].life, k, rd.floor, false});
+            rd.attempt = tag;
+            const std::size_t at = rd.target;
+            const result res = n.replica->read(tag);
+            if (res.code != reason::ok) read_tags_.back().returned = true;
+            record({now_, event_kind::read, static_cast<std::uint16_t>(at), 0,
+                    static_cast<std::uint8_t>(res.code), 0, 0, rd.floor});
+            if (res.code != reason::ok) {
+                rd.target = res.leader != node_id::none() && res.leader.value < nodes_.size()
+                                ? res.leader.value
+                                : (rd.target + 1) % nodes_.size();
+                rd.next_action = now_ + options_.client_think_us;
+            }
+            rd.timed_out = res.code == reason::ok;
+            drain(at);  // may serve it at once (and clear timed_out)
+        } else {
+            readers_[k].done = true;
         }
     }
 
@@ -882,6 +1039,9 @@ private:
         for (const client& cl : clients_) {
             if (!cl.done) return false;
         }
+        for (const reader& rd : readers_) {
+            if (!rd.done) return false;
+        }
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             if (!cluster_[i].up || nodes_[i].applied_end() != nodes_[0].applied_end()) return false;
         }
@@ -893,6 +1053,7 @@ private:
                         " ms after healing:";
         std::size_t open = 0;
         for (const client& cl : clients_) open += cl.done ? 0 : 1;
+        for (const reader& rd : readers_) open += rd.done ? 0 : 1;
         // Appended piece by piece: `" " + std::to_string(...)` trips a false
         // -Wrestrict in g++ 12 at -O2 and above.
         s += ' ';
@@ -999,6 +1160,20 @@ private:
             case event_kind::slow:
                 std::snprintf(buf, sizeof buf, "%10.3f ms  node %u slowed down", ms, e.node);
                 break;
+            case event_kind::read:
+                if (e.peer == 0) {
+                    std::snprintf(buf, sizeof buf,
+                                  "%10.3f ms  read    node %u: must see through slot %lld -> %s",
+                                  ms, e.node, static_cast<long long>(e.detail) - 1,
+                                  to_string(static_cast<reason>(e.message)));
+                } else {
+                    std::snprintf(buf, sizeof buf,
+                                  "%10.3f ms  read    node %u: served at index %llu, state "
+                                  "through slot %lld",
+                                  ms, e.node, static_cast<unsigned long long>(e.slot),
+                                  static_cast<long long>(e.detail) - 1);
+                }
+                break;
             case event_kind::install:
                 std::snprintf(buf, sizeof buf,
                               "%10.3f ms  install node %u: snapshot through slot %llu", ms, e.node,
@@ -1036,6 +1211,20 @@ private:
         bool returned = false;
     };
     std::vector<tag_record> tags_;
+    std::vector<reader> readers_;
+    // Every read attempt, by tag: who took it, in which life, for which
+    // reader, what it must see, and whether its tag has come back.
+    struct read_record {
+        std::size_t node = 0;
+        std::uint32_t life = 0;
+        std::size_t reader = 0;
+        std::uint64_t floor = 0;
+        bool returned = false;
+    };
+    std::vector<read_record> read_tags_;
+    std::uint64_t reads_served_ = 0;
+    std::uint64_t reads_dropped_ = 0;
+    std::uint64_t read_rounds_ = 0;
     checkers checks_;
     time_us now_ = 0;
     time_us next_nemesis_ = 0;
