@@ -227,6 +227,9 @@ public:
                 break;
             case k::heartbeat:
             case k::heartbeat_reply:
+                if (m.slot.value != 0) s += " round=" + std::to_string(m.slot.value);
+                s += " chosen_end=" + std::to_string(m.chosen_end.value);
+                break;
             case k::transfer: s += " chosen_end=" + std::to_string(m.chosen_end.value); break;
             case k::snapshot_chunk:
             case k::snapshot_ack:
@@ -555,6 +558,25 @@ private:
 
     void serve_catch_up(std::size_t i, const paxos::catch_up_request& c) {
         serve_from_log(i, c, *out_, serve_quiet_);
+    }
+
+    // Confirmed reads are served from the state machine as it is now (the
+    // batch's chosen entries are applied): what the client would read is
+    // the last value applied.
+    void reads(std::size_t i, std::span<const paxos::read_ready> confirmed,
+               std::span<const paxos::read_tag> dropped) {
+        if (out_ == nullptr) return;
+        const auto& log = nodes[i].log;
+        for (const paxos::read_ready& r : confirmed) {
+            std::string line = "  read " + std::to_string(r.tag) + " served by " +
+                               std::to_string(i) + " at slot=" + std::to_string(r.slot.value) +
+                               ": applied=" + std::to_string(log.size()) + " last=";
+            line += log.empty() ? std::string{"(none)"} : values_text(log.back());
+            out_->push_back(line);
+        }
+        for (const paxos::read_tag t : dropped) {
+            out_->push_back("  read " + std::to_string(t) + " dropped by " + std::to_string(i));
+        }
     }
 
     // The harness installed a snapshot on node i's replica: its state

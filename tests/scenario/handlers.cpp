@@ -29,6 +29,22 @@ void cmd_propose(env<Config>& e, const std::vector<std::string>& a, lines& out) 
     e.drain(i, out, true);
 }
 
+// `read <node> <tag>`: a linearizable read (core/reads.hpp); what serves
+// it prints as `read <tag> served by ...`, when a quorum has confirmed it.
+template <class Config>
+void cmd_read(env<Config>& e, const std::vector<std::string>& a, lines& out) {
+    if (a.size() != 2) throw script_error("usage: read <node> <tag>");
+    const std::size_t i = e.node_arg(a[0]);
+    e.require_up(i);
+    if constexpr (env<Config>::replica_type::reads_max == 0) {
+        throw script_error("read: a single-decree config has no reads");
+    } else {
+        const paxos::result res = e.replica(i).read(parse_u64(a[1], "a read tag"));
+        out.push_back(e.result_text(res));
+        e.drain(i, out, true);
+    }
+}
+
 template <class Config>
 void cmd_campaign(env<Config>& e, const std::vector<std::string>& a, lines& out) {
     if (a.size() != 1) throw script_error("usage: campaign <node>");
@@ -231,6 +247,9 @@ void cmd_status(env<Config>& e, const std::vector<std::string>& a, lines& out) {
              " applied=" + std::to_string(e.nodes[i].log.size());
         if (r.log_start().value != 0) s += " log_start=" + std::to_string(r.log_start().value);
         if (r.pending_count() != 0) s += " pending=" + std::to_string(r.pending_count());
+        if constexpr (env<Config>::replica_type::reads_max != 0) {
+            if (r.reads_waiting() != 0) s += " reads_waiting=" + std::to_string(r.reads_waiting());
+        }
         out.push_back(s);
     }
 }
@@ -419,6 +438,8 @@ public:
             cmd_propose(e_, a, out);
         } else if (name == "campaign") {
             cmd_campaign(e_, a, out);
+        } else if (name == "read") {
+            cmd_read(e_, a, out);
         } else if (name == "tick") {
             cmd_tick(e_, a, out);
         } else if (name == "deliver") {
