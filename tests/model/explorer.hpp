@@ -123,6 +123,7 @@ struct explore_options {
     std::uint32_t duplications = 1;            // duplicated messages per path
     std::uint32_t ticks = 0;                   // tick() inputs per path, all nodes together
     std::uint32_t compactions = 0;             // compact() actions per path, all nodes together
+    std::uint32_t reads = 0;                   // read() inputs per path, at leaders, all together
     std::vector<start_step> start{};           // run before the search (start_step)
     bool drops = true;                         // explore message loss
     std::uint64_t max_ballot_round = 3;        // worlds with a higher ballot round: pruned
@@ -456,6 +457,11 @@ private:
         std::uint8_t duplications = 0;
         std::uint8_t ticks = 0;
         std::uint8_t compactions = 0;
+        std::uint8_t reads = 0;
+        // Per node, the sum of (floor + 1) over its reads not yet served or
+        // dropped: a read's tag is its floor, the longest log prefix any state
+        // machine had applied when it began, which it must see.
+        std::array<std::uint32_t, Nodes> reads_pending{};
     };
 
     // ---- actions --------------------------------------------------------------------
@@ -470,6 +476,7 @@ private:
         tick,
         sync,
         compact,
+        read,
     };
     struct action {
         action_kind kind{};
@@ -633,6 +640,8 @@ private:
         h.add(w.duplications);
         h.add(w.ticks);
         h.add(w.compactions);
+        h.add(w.reads);
+        for (const std::uint32_t r : w.reads_pending) h.add(r);
         return h.value;
     }
 
@@ -821,6 +830,7 @@ private:
                 send(w, out, i, m);
             }
             for (const auto& e : rd.chosen) apply(w, out, i, e);
+            if constexpr (replica_type::reads_max != 0) serve_reads(w, out, i, rd);
             if (rd.sync_needed) {
                 w.syncing[i] = true;  // the rest waits for the sync action
                 return;
@@ -851,6 +861,24 @@ private:
         }
         w.nodes[i].advance(rd);
         if (install) install_snapshot(w, out, i, *install);
+    }
+
+    // Confirmed reads are served once the batch's chosen entries are applied:
+    // each must see every slot any state machine had applied when it began.
+    void serve_reads(world& w, outcome& out, std::size_t i, const ready_type& rd) const {
+        for (const paxos::read_ready& r : rd.reads) {
+            w.reads_pending[i] -= static_cast<std::uint32_t>(r.tag + 1);
+            if (w.stores[i].applied < r.tag) {
+                fail(out, violation_kind::linearizable_read,
+                     "node " + std::to_string(i) + " served a read from the slots below " +
+                         std::to_string(w.stores[i].applied) +
+                         ", but a state machine had applied the slots below " +
+                         std::to_string(r.tag) + " before the read began");
+            }
+        }
+        for (const paxos::read_tag t : rd.reads_dropped) {
+            w.reads_pending[i] -= static_cast<std::uint32_t>(t + 1);
+        }
     }
 
     // ---- snapshots (configs with a snapshot transfer) -----------------------------
@@ -938,7 +966,8 @@ private:
             if (d.vote_ballot[s].is_zero()) continue;
             rec.on_vote(paxos::slot_id{s}, d.vote_ballot[s], d.vote_values[s].view());
         }
-        w.syncing[i] = false;  // a batch under way is lost with the process
+        w.syncing[i] = false;    // a batch under way is lost with the process
+        w.reads_pending[i] = 0;  // and so are its reads
         w.nodes[i] = replica_type(node_options(i), quorum_);
         const paxos::result res = w.nodes[i].restore(rec.recovery(paxos::slot_id{d.applied}));
         if (!res.ok()) {
@@ -1005,6 +1034,15 @@ private:
             case action_kind::compact:
                 ++w.compactions;
                 compact(w, out, arg);
+                break;
+            case action_kind::read:
+                if constexpr (replica_type::reads_max != 0) {
+                    ++w.reads;
+                    std::uint32_t floor = 0;
+                    for (const durable& d : w.stores) floor = std::max(floor, d.applied);
+                    if (w.nodes[arg].read(floor).ok()) w.reads_pending[arg] += floor + 1;
+                    drain(w, out, arg);
+                }
                 break;
         }
         if (!out.bad) check_state(w, out);
@@ -1086,6 +1124,10 @@ private:
             } else if (w.ticks < options_.ticks) {
                 out.push_back({action_kind::tick, arg});
             }
+            if (replica_type::reads_max != 0 && !w.syncing[i] && w.reads < options_.reads &&
+                w.nodes[i].is_leader()) {
+                out.push_back({action_kind::read, arg});
+            }
             if (transfers && !w.syncing[i] && w.compactions < options_.compactions &&
                 w.stores[i].applied > w.stores[i].snapshot) {
                 out.push_back({action_kind::compact, arg});
@@ -1105,6 +1147,7 @@ private:
             case action_kind::crash: return "node " + n + " crashes and restarts from its store";
             case action_kind::tick: return "node " + n + " ticks";
             case action_kind::sync: return "node " + n + "'s sync completes";
+            case action_kind::read: return "node " + n + " takes a read (read index)";
             case action_kind::compact:
                 return "node " + n + " snapshots through slot " +
                        std::to_string(w.stores[a.arg].applied) + " - 1 and compacts its log";

@@ -574,3 +574,28 @@ TEST_CASE("planted: reads with every rule kept pass the same 100 seeds") {
     INFO("first failing seed " << h.first_seed << ": " << h.first_what);
     CHECK(h.failures == 0);
 }
+
+TEST_CASE("planted (l): the explorer finds a read index served without its round") {
+    // Node 0 leads. From there the search tries every order of node 1
+    // campaigning, getting a write chosen and applied, and a read at node 0,
+    // which still believes it leads: without the round it serves the read
+    // from a log that misses node 1's write.
+    using step = paxos_model::start_step;
+    constexpr std::size_t nobody = 99;
+    paxos_model::explore_options o{};
+    o.proposers = 2;
+    o.proposals_per_proposer = 1;
+    o.campaigns_per_proposer = 1;
+    o.reads = 1;
+    o.crashes = 0;
+    o.duplications = 0;
+    o.drops = false;
+    o.max_states = 400'000;
+    o.start = {{step::kind::campaign, 0}, {step::kind::settle, nobody}};
+    explore_expect<explorer_config<planted_bug::read_without_round, paxos::majority<3>,
+                                   paxos::counter_ballot<3>, paxos::stable_leader>>(
+        paxos_model::to_string(paxos_model::violation_kind::linearizable_read), false, o);
+    // The same search with the round kept: every read it serves is linearizable.
+    explore_expect<explorer_config<planted_bug::none, paxos::majority<3>, paxos::counter_ballot<3>,
+                                   paxos::stable_leader>>("nothing", false, o);
+}
