@@ -383,6 +383,84 @@ struct heartbeat_at_follower {
     }
 };
 
+// Linearizable reads at the leader (core/reads.hpp): 32 read() inputs, the
+// first of which queues the batch's read round (one heartbeat); untimed, a
+// follower's answer confirms all 32. What a read costs the leader beyond
+// its share of that answer (step/heartbeat_reply/leader_confirms_32_reads).
+template <class Config>
+struct read_at_leader {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "read at leader";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& leader = c->node(0);
+
+    void before() {}
+    reason op(std::size_t i) { return leader.read(i).code; }
+    void after() {
+        expect(confirm_reads(leader) == ops, "the reads were not all confirmed by one answer");
+    }
+
+    // Hands out the round, answers it as node 1, and counts the reads served.
+    static std::size_t confirm_reads(replica& r) {
+        expect(r.has_ready(), "a read queued no round");
+        const auto& rd = r.ready();
+        std::uint64_t round = 0;
+        for (const auto& m : rd.send_now) {
+            if (m.kind == message_kind::heartbeat) round = m.slot.value;
+        }
+        r.advance(rd);
+        expect(round != 0, "no read round left with the batch");
+        expect_ok(r.step(k::make(message_kind::heartbeat_reply, 1, node_id{0}, r.ballot(),
+                                 slot_id{round}, r.chosen_end())),
+                  "heartbeat_reply");
+        std::size_t served = 0;
+        while (r.has_ready()) {
+            const auto& out = r.ready();
+            served += out.reads.size();
+            r.advance(out);
+        }
+        return served;
+    }
+};
+
+// The answer that confirms 32 waiting reads: the leader hands them out.
+template <class Config>
+struct read_confirmed_at_leader {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 1;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "heartbeat_reply confirming reads";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::steady();
+    replica& leader = c->node(0);
+    typename k::message reply{};
+
+    void before() {
+        for (std::size_t i = 0; i < 32; ++i) expect_ok(leader.read(i), "read");
+        const auto& rd = leader.ready();
+        std::uint64_t round = 0;
+        for (const auto& m : rd.send_now) {
+            if (m.kind == message_kind::heartbeat) round = m.slot.value;
+        }
+        leader.advance(rd);
+        reply = k::make(message_kind::heartbeat_reply, 1, node_id{0}, leader.ballot(),
+                        slot_id{round}, leader.chosen_end());
+    }
+    reason op(std::size_t) { return leader.step(reply).code; }
+    void after() {
+        expect(leader.has_ready(), "one answer confirmed nothing");
+        const auto& rd = leader.ready();
+        expect(rd.reads.size() == 32, "one answer did not confirm the 32 reads");
+        leader.advance(rd);
+        discard(leader);
+    }
+};
+
 // Phase 1 at an acceptor: a rival candidate (node 2) asks with a higher
 // ballot each time. Votes: unchosen votes the follower holds and must report,
 // all in one promise (Votes * 8 values fit one part). This used to be
@@ -951,6 +1029,8 @@ const bool registered = [] {
     add<stale_accept_at_follower<multi3>>("step/stale_accept/follower_rejects/3_nodes");
     add<malformed_at_follower<multi3>>("step/malformed/follower/3_nodes");
     add<propose_at_leader<multi3>>("propose/leader_batch8/3_nodes");
+    add<read_at_leader<multi3>>("read/leader_32_per_round/3_nodes");
+    add<read_confirmed_at_leader<multi3>>("step/heartbeat_reply/leader_confirms_32_reads/3_nodes");
     add<propose_at_leader<multi3_unbatched>>("propose/leader_unbatched/3_nodes");
     add<tick_at_idle_follower<multi3>>("tick/follower_idle/3_nodes");
     add<tick_at_idle_leader<multi3>>("tick/leader_idle/3_nodes");

@@ -123,6 +123,8 @@ struct outcome {
     std::string profile;
 };
 
+std::size_t readers_per_run = 2;  // --readers
+
 template <class Config>
 paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_profile f, bool trace) {
     paxos::sim::run_options o{};
@@ -140,8 +142,8 @@ paxos::sim::run_result run_one(std::size_t nodes, std::uint64_t seed, fault_prof
     o.clients = 1 + sizes.below(4);
     o.commands_per_client = 20 + sizes.below(80);
     o.client_think_us = 2'000 + sizes.below(18'000);
-    // Two readers beside the writers (stable-leader logs: simulation.hpp).
-    o.readers = 2;
+    // Readers beside the writers (stable-leader logs: simulation.hpp), two by default.
+    o.readers = readers_per_run;
     o.reads_per_reader = o.commands_per_client;
     return paxos::sim::simulation<Config>(o).run();
 }
@@ -191,7 +193,7 @@ int usage() {
         "                 [--nodes 3|5]\n"
         "                 [--profile "
         "calm|lossy|partitions|crashes|chaos|stale|compaction|partial]\n"
-        "                 [--hashes] [--quiet]\n"
+        "                 [--readers N (default 2)] [--hashes] [--quiet]\n"
         "(the dueling-proposers table is examples/livelock_demo)\n");
     return 2;
 }
@@ -221,6 +223,9 @@ int main(int argc, char** argv) {
         } else if (arg == "--profile" && has_value) {
             fixed.profile = argv[++i];
             if (std::strcmp(profile_named(fixed.profile).name, argv[i]) != 0) return usage();
+        } else if (arg == "--readers" && has_value) {
+            readers_per_run = std::strtoull(argv[++i], nullptr, 10);
+            if (readers_per_run > 256) return usage();
         } else if (arg == "--hashes") {
             hashes = true;
         } else if (arg == "--quiet") {

@@ -590,8 +590,9 @@ TEST_CASE("wire: each header check has its reason") {
     };
     CHECK(paxos::wire::decode(with(0, 'Q'), out, wire_test::cluster) == decode_reason::bad_magic);
     CHECK(paxos::wire::decode(with(1, 'Y'), out, wire_test::cluster) == decode_reason::bad_magic);
-    // Versions 1 and 2 (a promise as promise_entry messages) are not read.
-    for (const std::uint8_t version : {0, 1, 2, 4, 255}) {
+    // Versions 1, 2 (a promise as promise_entry messages) and 3 (heartbeats
+    // without a read round) are not read.
+    for (const std::uint8_t version : {0, 1, 2, 3, 5, 255}) {
         CHECK(paxos::wire::decode(with(2, version), out, wire_test::cluster) ==
               decode_reason::unknown_version);
     }
