@@ -12,8 +12,11 @@
 // once that has applied every slot below `slot`, which the chosen entries
 // of the same batch reach. Many reads share one round: every read queued
 // before a round's heartbeat leaves the replica (at ready()) is answered by
-// it. A leader that steps down hands every read it holds back in
-// `reads_dropped`: the client retries at the new leader.
+// it, and reads queued while a round is in flight share the next one, sent
+// when that one is answered (one round in flight: under load, one round
+// serves every read that arrived during the last). A leader that steps
+// down hands every read it holds back in `reads_dropped`: the client
+// retries at the new leader.
 //
 // Why a read sees every write acknowledged before it was queued (at time t),
 // in slot s, chosen in ballot b, the leader's ballot being ours:
@@ -95,6 +98,13 @@ struct read_queue {
     void pop() noexcept {
         head = (head + 1) % Capacity;
         --count;
+    }
+
+    // A round has left and not yet confirmed the oldest read, which waits on it.
+    bool round_in_flight() const noexcept { return count != 0 && front().round <= round; }
+    // The newest read waits for a round not yet sent.
+    bool wants_round() const noexcept {
+        return count != 0 && ring[(head + count - 1) % Capacity].round > round;
     }
 
     // The round a heartbeat sent now carries: a new one while reads wait

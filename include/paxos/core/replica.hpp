@@ -311,10 +311,14 @@ public:
         if (!rd_.has_room()) return {reason::read_queue_full, p_.leader};
         if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
         rd_.push(tag);
-        // One round for every read queued before it leaves (at ready()); a
-        // leader whose vote alone is a phase-2 quorum needs none.
-        if (!rd_.round_queued && !self_is_phase2_quorum_)
+        // One round for every read queued before it leaves (at ready()), and
+        // one round in flight at a time: a read queued while an earlier round
+        // is unanswered waits for the next, sent once that one is answered
+        // (confirm_reads) or with the next heartbeat. A leader whose vote
+        // alone is a phase-2 quorum needs none.
+        if (!rd_.round_queued && !rd_.round_in_flight() && !self_is_phase2_quorum_) {
             broadcast(message_kind::heartbeat, p_.ballot);
+        }
         confirm_reads();
         return {reason::ok, p_.leader};
     }

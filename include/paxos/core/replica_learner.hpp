@@ -237,6 +237,11 @@ void replica<Config>::confirm_reads() {
         rd_.confirmed.push_back(read_ready{next.tag, l_.chosen_end});
         rd_.pop();
         note_output();
+        // The round in flight is answered: the reads queued meanwhile get theirs.
+        if (!rd_.round_in_flight() && rd_.wants_round() && !rd_.round_queued &&
+            !self_is_phase2_quorum_) {
+            broadcast(message_kind::heartbeat, p_.ballot);
+        }
     }
 }
 
