@@ -161,7 +161,7 @@ public:
 private:
     static void check_code(paxos::result r) {
         if (static_cast<std::uint8_t>(r.code) >
-            static_cast<std::uint8_t>(paxos::reason::read_queue_full)) {
+            static_cast<std::uint8_t>(paxos::reason::lease_held)) {
             fail("result code out of range");
         }
     }

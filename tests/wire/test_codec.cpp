@@ -277,7 +277,8 @@ TEST_CASE_TEMPLATE("wire: encoded_size_max is enough and is reached", Message, W
 
 TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
     // A prepare from node 2 to node 3 for slot 0x0102030405060708, ballot raw
-    // 0x1112131415161718, chosen_end 0x21, in cluster 0x7061786F73746573.
+    // 0x1112131415161718, chosen_end 0x21, handed over by ballot raw 0x0102
+    // (a transfer), in cluster 0x7061786F73746573.
     wire_test::int_counter_8 m{};
     m.kind = message_kind::prepare;
     m.from = paxos::node_id{2};
@@ -285,16 +286,18 @@ TEST_CASE("wire: the layout is little-endian and fixed, byte for byte") {
     m.chosen_end = paxos::slot_id{0x21};
     m.ballot = wire_test::counter5::from_raw(0x1112131415161718ull);
     m.slot = paxos::slot_id{0x0102030405060708ull};
+    m.accepted_ballot = wire_test::counter5::from_raw(0x0102);
     const std::vector<std::byte> bytes = encoded(m);
-    const std::array<std::uint8_t, 20 + 28> expected = {
-        0x50, 0x58, 0x04, 0x01,                          // magic "PX", version 4, kind prepare
-        28,   0,    0,    0,                             // body length
+    const std::array<std::uint8_t, 20 + 36> expected = {
+        0x50, 0x58, 0x05, 0x01,                          // magic "PX", version 5, kind prepare
+        36,   0,    0,    0,                             // body length
         0x73, 0x65, 0x74, 0x73, 0x6F, 0x78, 0x61, 0x70,  // cluster id
         0,    0,    0,    0,                             // checksum (compared below)
         0x02, 0x00, 0x03, 0x00,                          // from, to
         0x21, 0,    0,    0,    0,    0,    0,    0,     // chosen_end
         0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,  // ballot
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // slot
+        0x02, 0x01, 0,    0,    0,    0,    0,    0,     // handed over by
     };
     REQUIRE(bytes.size() == expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -347,7 +350,7 @@ TEST_CASE("wire: a promise's body, byte for byte") {
     m.values.push_back(9);
     const std::vector<std::byte> bytes = encoded(m);
     const std::array<std::uint8_t, 20 + 86> expected = {
-        0x50, 0x58, 0x04, 0x02,                          // magic, version 4, kind promise
+        0x50, 0x58, 0x05, 0x02,                          // magic, version 5, kind promise
         86,   0,    0,    0,                             // body length
         0x73, 0x65, 0x74, 0x73, 0x6F, 0x78, 0x61, 0x70,  // cluster id
         0,    0,    0,    0,                             // checksum
@@ -590,9 +593,10 @@ TEST_CASE("wire: each header check has its reason") {
     };
     CHECK(paxos::wire::decode(with(0, 'Q'), out, wire_test::cluster) == decode_reason::bad_magic);
     CHECK(paxos::wire::decode(with(1, 'Y'), out, wire_test::cluster) == decode_reason::bad_magic);
-    // Versions 1, 2 (a promise as promise_entry messages) and 3 (heartbeats
-    // without a read round) are not read.
-    for (const std::uint8_t version : {0, 1, 2, 3, 5, 255}) {
+    // Versions 1, 2 (a promise as promise_entry messages), 3 (heartbeats
+    // without a read round) and 4 (prepares without the handing-over
+    // ballot) are not read.
+    for (const std::uint8_t version : {0, 1, 2, 3, 4, 6, 255}) {
         CHECK(paxos::wire::decode(with(2, version), out, wire_test::cluster) ==
               decode_reason::unknown_version);
     }

@@ -12,7 +12,9 @@
 // replica's validation, the wire codec and the README's table all follow:
 //
 //   kind           ballot                slot              body
-//   prepare        sender's new ballot   first slot asked  -
+//   prepare        sender's new ballot   first slot asked  accepted_ballot: the ballot of the
+//                                                          leader that handed over to the sender
+//                                                          (transfer; zero: none), whose lease ends
 //   promise        ballot promised       first slot asked  votes: every vote the acceptor
 //                                                          holds from slot on (and the slots
 //                                                          it knows chosen), with their values
@@ -122,7 +124,8 @@ struct message_kind_info {
     bool one_slot;         // about one slot in use, so below slot_id::limit
     bool has_values;       // body: a batch of values
     bool has_votes;        // body: reported votes (promise)
-    bool accepted_ballot;  // the ballot a value was chosen in (chosen)
+    bool accepted_ballot;  // a second ballot: chosen in (chosen), promised (probe_reply),
+                           // handed over by (prepare)
     bool has_position;     // snapshot: which snapshot, and where in it
     bool has_bytes;        // body: snapshot bytes (snapshot_chunk)
 };
@@ -131,7 +134,7 @@ inline constexpr std::array<message_kind_info, message_kind_count> message_kinds
     //   kind                       name             backing                   ballot
     //   slot  one   values votes  accepted_ballot  position  bytes
     {message_kind::prepare, "prepare", durable_backing::promise, ballot_rule::sender, true, false,
-     false, false, false, false, false},
+     false, false, true, false, false},
     {message_kind::promise, "promise", durable_backing::promise, ballot_rule::receiver, true, false,
      true, true, false, false, false},
     {message_kind::accept, "accept", durable_backing::promise, ballot_rule::sender, true, true,

@@ -110,8 +110,9 @@ struct read_queue {
     // The round a heartbeat sent now carries: a new one while reads wait
     // for one, else 0 (nothing to confirm; a follower without check-quorum
     // need not answer it).
-    std::uint64_t next_heartbeat_round() noexcept {
-        if (count == 0) return 0;
+    std::uint64_t next_heartbeat_round() noexcept { return count == 0 ? 0 : next_round(); }
+    // A round whatever waits (the leader lease renews with every heartbeat).
+    std::uint64_t next_round() noexcept {
         round_queued = true;
         return ++round;
     }

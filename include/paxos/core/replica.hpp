@@ -59,6 +59,7 @@
 #include "acceptor.hpp"
 #include "fixed_vector.hpp"
 #include "learner.hpp"
+#include "lease.hpp"
 #include "limits.hpp"
 #include "message.hpp"
 #include "outbox.hpp"
@@ -141,6 +142,18 @@ public:
         // retransmit rounds), or has promised a ballot as high.
         bool probe = true;
         std::uint32_t probe_sticky_ticks = 0;
+        // The leader lease (core/lease.hpp), off at 0: an acceptor that
+        // answers a heartbeat round promises nobody else for lease_ticks of
+        // its ticks, and the leader serves reads with no round while what
+        // is left of that grant, by its own ticks, allows. lease_drift_permille
+        // bounds how much faster one replica's ticks may come than
+        // another's (thousandths). Every replica of a cluster must use the
+        // same values. With leases on, a replica promises nobody, itself
+        // included, for lease_ticks ticks after it starts (a grant is not
+        // durable). lease_ticks must leave the leader at least one tick:
+        // leader_lease_ticks(lease_ticks, lease_drift_permille) >= 1.
+        std::uint32_t lease_ticks = 0;
+        std::uint32_t lease_drift_permille = 100;
         // Snapshot chunks a transfer may have sent and not seen acknowledged
         // (core/snapshot_transfer.hpp): the transfer's share of the link.
         std::uint32_t snapshot_chunks_in_flight = 4;
@@ -183,6 +196,16 @@ public:
                 options_.check_quorum_ticks =
                     std::max<std::uint32_t>(opts.leader.election_ticks_max, 1);
             }
+        }
+        if (options_.lease_ticks != 0) {
+            PAXOS_ASSERT(reads_max != 0);  // a single decree has no reads to serve
+            lease_.grant_ticks = options_.lease_ticks;
+            lease_.leader_ticks =
+                rules::lease_allows_for_drift
+                    ? leader_lease_ticks(options_.lease_ticks, options_.lease_drift_permille)
+                    : options_.lease_ticks;
+            PAXOS_ASSERT(lease_.leader_ticks >= 1);  // lease_ticks too short for its drift
+            if constexpr (rules::lease_waits_out_restart) lease_.wait_out();
         }
     }
 
@@ -315,14 +338,20 @@ public:
         // one round in flight at a time: a read queued while an earlier round
         // is unanswered waits for the next, sent once that one is answered
         // (confirm_reads) or with the next heartbeat. A leader whose vote
-        // alone is a phase-2 quorum needs none.
-        if (!rd_.round_queued && !rd_.round_in_flight() && !self_is_phase2_quorum_) {
+        // alone is a phase-2 quorum needs none, nor one holding a lease.
+        if (!rd_.round_queued && !rd_.round_in_flight() && !self_is_phase2_quorum_ &&
+            !lease_.holds()) {
             broadcast(message_kind::heartbeat, p_.ballot);
         }
         confirm_reads();
         return {reason::ok, p_.leader};
     }
     std::size_t reads_waiting() const noexcept { return rd_.count; }
+    // The leader lease (options::lease_ticks): ticks left of the lease this
+    // leader holds (0: none, reads take a round), and, at any replica, ticks
+    // left of the grant it gave (during which it promises only the holder).
+    std::uint32_t lease_ticks_left() const noexcept { return lease_.held; }
+    std::uint32_t lease_granted_ticks_left() const noexcept { return lease_.granted; }
 
     // Leadership transfer: the leader stops taking commands (not_leader,
     // naming `to`), proposes its open batch, and tells `to` to start Phase 1
@@ -506,6 +535,7 @@ public:
         visit_units(v, p_, w_, a_, p1_, p2_, l_, o_, node_count_);
         visit_snapshot_unit(v, x_);
         visit_read_unit(v, rd_, p_.current == role::leader, node_count_);
+        visit_lease_unit(v, lease_);
         if constexpr (requires { leader_policy_.fingerprint(); }) v(leader_policy_.fingerprint());
     }
 
@@ -553,6 +583,7 @@ private:
                                      window_slots, promise_parts_max, snapshot_chunk_bytes>;
     using snapshot_type = snapshot_transfers<Config::max_nodes, snapshot_chunk_bytes>;
     using reads_type = read_queue<(reads_max > 0 ? reads_max : 1), Config::max_nodes>;
+    using lease_type = lease_state<ballot_type>;
     using outbox_type = outbox<ballot_type, value_type, outbox_messages_max,
                                2 * values_per_input_max, 2 * votes_per_input_max,
                                messages_per_input_max, values_per_input_max, votes_per_input_max>;
@@ -573,6 +604,11 @@ private:
         bool probing = false;
         ballot_type probe_ballot{};
         node_set probe_grants{};
+        // A leader that handed over to us did so in this ballot (zero:
+        // none): the Phase 1 it asked for names it (core/lease.hpp), as
+        // does the one under way (campaign_handed_over).
+        ballot_type handed_over{};
+        ballot_type campaign_handed_over{};
         // Leadership transfer under way (transfer_leadership), and its age.
         node_id transfer_to = node_id::none();
         std::uint32_t transfer_elapsed = 0;
@@ -806,11 +842,26 @@ private:
         if (kind == message_kind::accept || kind == message_kind::heartbeat) {
             p_.announced = std::max(p_.announced, l_.chosen_end);
         }
-        // A heartbeat is a read round when reads wait for one (core/reads.hpp).
+        // A heartbeat is a read round when reads wait for one (core/reads.hpp),
+        // and every heartbeat is one with leases on: each renews the lease.
         if constexpr (reads_max != 0) {
-            if (kind == message_kind::heartbeat) s = slot_id{rd_.next_heartbeat_round()};
+            if (kind == message_kind::heartbeat) {
+                if (lease_.enabled()) {
+                    s = slot_id{rd_.next_round()};
+                    lease_.sent_now(s.value);
+                    lease_.grant(options_.self, b);  // we count ourselves in its quorum
+                } else {
+                    s = slot_id{rd_.next_heartbeat_round()};
+                }
+            }
         }
         return &emit(node_id::broadcast(), kind, b, s);
+    }
+    // A candidate's prepare, naming the leader that handed over to it, if any.
+    void send_prepare() {
+        if (message_type* m = broadcast(message_kind::prepare, p_.ballot, p1_.from)) {
+            m->accepted_ballot = p_.campaign_handed_over;
+        }
     }
     void put_values(message_type& m, std::span<const value_type> values) {
         m.values = o_.box.put_values(values);
@@ -861,6 +912,7 @@ private:
     handled on_heartbeat(const message_type& m);
     handled on_heartbeat_reply(const message_type& m);
     void confirm_reads();
+    void renew_lease();
     void check_quorum();
     result probe_or_campaign();
     result start_probe();
@@ -897,6 +949,7 @@ private:
     output_state o_{};
     snapshot_type x_{};
     reads_type rd_{};
+    lease_type lease_{};
     ready_type ready_{};  // views into o_ and l_, refreshed by point_views()
     // Whether ready() has anything to hand out (has_ready). Derived from the
     // units' state (output_in_state), so not part of visit_state().

@@ -46,6 +46,9 @@ auto replica<Config>::on_prepare(const message_type& m) -> handled {
         send_reject(m);
         return {reason::stale_ballot};
     }
+    // A lease we granted still runs (core/lease.hpp): no answer; the
+    // candidate repeats its prepare and is promised once the lease ends.
+    if (!lease_.allows_promise(m.from, m.accepted_ballot)) return {reason::lease_held};
     if (m.slot < w_.base) {
         // Our votes below base are gone (chosen, applied and released):
         // we cannot report them, so we must not promise. The candidate is

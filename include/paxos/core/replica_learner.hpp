@@ -159,6 +159,8 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
     if (options_.check_quorum || m.slot.value != 0) {
         send(m.from, message_kind::heartbeat_reply, m.ballot, m.slot);
     }
+    // Answering a round with leases on grants one (core/lease.hpp).
+    if (lease_.enabled() && m.slot.value != 0) lease_.grant(m.from, m.ballot);
     // Ask only for slots an earlier heartbeat already announced: the chosen
     // messages for newer ones left just before this heartbeat and may
     // still be on their way (asking at once re-sent each slot about three
@@ -212,6 +214,7 @@ auto replica<Config>::on_heartbeat_reply(const message_type& m) -> handled {
     if constexpr (reads_max != 0) {
         if (m.slot.value != 0) {
             if (!rd_.answer(m.from, m.slot.value)) return {reason::ignored};  // never sent
+            if (lease_.enabled()) renew_lease();
             confirm_reads();
         }
     }
@@ -230,7 +233,7 @@ void replica<Config>::confirm_reads() {
         if (round != next.round || round == 0) {
             round = next.round;
             confirmed =
-                !rules::read_needs_quorum_round ||
+                !rules::read_needs_quorum_round || lease_.holds() ||
                 quorum_.is_phase2_quorum(rd_.answered_since(round, options_.self, node_count_));
         }
         if (!confirmed) return;
@@ -243,6 +246,19 @@ void replica<Config>::confirm_reads() {
             broadcast(message_kind::heartbeat, p_.ballot);
         }
     }
+}
+
+// The newest round a phase-2 quorum, ourselves counted, has answered
+// renews the lease from its send (core/lease.hpp).
+template <class Config>
+void replica<Config>::renew_lease() {
+    std::uint64_t best = 0;
+    for (std::size_t i = 0; i < node_count_; ++i) {
+        const std::uint64_t r = rd_.answered[i];
+        if (r <= best) continue;
+        if (quorum_.is_phase2_quorum(rd_.answered_since(r, options_.self, node_count_))) best = r;
+    }
+    if (best != 0) lease_.answered(best);
 }
 
 // A learner asks for chosen slots from m.slot on: a window's worth, what it

@@ -18,6 +18,7 @@ result replica<Config>::tick() {
     const input_guard guard{*this};
     if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
     result r{reason::ok, p_.leader};
+    if (lease_.enabled()) lease_.tick();
     if (p_.current == role::candidate && l_.chosen_end > p1_.from) {
         // Our Phase 1 asked from a slot that has since been chosen (we
         // were behind and caught up meanwhile): its promises can no longer
@@ -97,6 +98,10 @@ result replica<Config>::transfer_leadership(node_id to) {
     if (p_.current != role::leader) return {reason::not_leader, p_.leader};
     if (to.value >= node_count_ || to == options_.self) return {reason::unknown_sender, p_.leader};
     if (p2_.open) seal_open_batch();  // what was taken is proposed, not lost
+    // The lease ends now, and none is taken again in this ballot: the
+    // acceptors will promise `to` whatever they granted us (core/lease.hpp).
+    lease_.end();
+    lease_.forfeit = true;
     p_.transfer_to = to;
     p_.transfer_elapsed = 0;
     send(to, message_kind::transfer, p_.ballot);
@@ -107,6 +112,7 @@ result replica<Config>::transfer_leadership(node_id to) {
 template <class Config>
 auto replica<Config>::on_transfer(const message_type& m) -> handled {
     if (m.ballot < a_.promised || p_.current == role::leader) return {reason::ignored};
+    p_.handed_over = m.ballot;                         // our prepares name it: its lease is over
     return {reason::ok, leader_action::start_phase1};  // step() starts it once we are done
 }
 
@@ -147,7 +153,8 @@ auto replica<Config>::on_probe(const message_type& m) -> handled {
     const bool sticky =
         p_.current == role::leader || (p_.leader != node_id::none() && p_.leader != m.from &&
                                        l_.quiet_ticks < options_.probe_sticky_ticks);
-    const bool grant = !sticky && a_.may_promise(m.ballot);
+    const bool grant =
+        !sticky && a_.may_promise(m.ballot) && lease_.allows_promise(m.from, ballot_type{});
     message_type& r = send(m.from, message_kind::probe_reply, m.ballot, slot_id{grant ? 1u : 0u});
     r.accepted_ballot = a_.promised;  // so a stale prober's next ballot beats it
     return {};
@@ -175,6 +182,11 @@ result replica<Config>::become_candidate() {
     const std::optional<ballot_type> next = ballot_type::next_above(floor, options_.self);
     if (!next) return {reason::ballot_exhausted, p_.leader};
     PAXOS_ASSERT(*next > floor);
+    // Our own promise counts toward our Phase 1: not while we owe a lease
+    // to another leader, or wait one out after a restart (core/lease.hpp).
+    const ballot_type handed_over = std::exchange(p_.handed_over, ballot_type{});
+    if (!lease_.allows_promise(options_.self, handed_over)) return {reason::lease_held, p_.leader};
+    p_.campaign_handed_over = handed_over;
     p_.current = role::candidate;
     p_.probing = false;
     p_.ballot = *next;
@@ -184,7 +196,7 @@ result replica<Config>::become_candidate() {
     p2_.template stop<false>(lose_tag());
     p_.retransmit_elapsed = 0;
     p1_.template begin<rules::votes_count_in_one_ballot>(w_, l_.chosen_end, options_.self);
-    broadcast(message_kind::prepare, p_.ballot, p1_.from);
+    send_prepare();
     if (quorum_.is_phase1_quorum(p1_.promised_by)) become_leader();
     return {reason::ok, p_.leader};
 }
@@ -203,6 +215,7 @@ void replica<Config>::become_leader() {
     p_.heard_elapsed = 0;
     p2_.proposer_unfinished = false;
     rd_.lead(w_.end);  // reads wait until what Phase 1 recovered is chosen
+    lease_.end();      // none until a round of this ballot is answered
     leader_policy_.on_elected();
     // Announce the new leader at once so followers redirect clients and
     // reset their election timers before the first command arrives.
@@ -229,6 +242,9 @@ leader_action replica<Config>::step_down() {
     PAXOS_ASSERT(p_.current != role::follower);
     p_.current = role::follower;
     p_.transfer_to = node_id::none();
+    // No read is served any more, so the grant we gave ourselves is moot.
+    lease_.end();
+    if (lease_.holder == options_.self) lease_.granted = 0;
     if (rd_.count != 0) {
         rd_.drop_all();  // a newer leader may have chosen writes they would miss
         note_output();
@@ -409,7 +425,7 @@ void replica<Config>::on_quorum_accepted(slot_id s, slot_type& rec) {
 template <class Config>
 void replica<Config>::retransmit() {
     if (p_.current == role::candidate) {
-        broadcast(message_kind::prepare, p_.ballot, p1_.from);
+        send_prepare();
         return;
     }
     // A slot proposed since the last round has had less than one interval

@@ -44,6 +44,14 @@ struct paxos_rules {
     // (core/reads.hpp): a leader that skips the round serves stale reads
     // once it is deposed (Jepsen, etcd 0.4).
     static constexpr bool read_needs_quorum_round = true;
+    // A leader lease (core/lease.hpp) lasts, at the leader, only what is
+    // left of the acceptors' grant after the clock-rate bound and a late
+    // tick: a leader that counts the whole grant from its send outlives it
+    // on a replica whose ticks come faster, and serves stale reads.
+    static constexpr bool lease_allows_for_drift = true;
+    // An acceptor that (re)starts with leases on promises nobody for a whole
+    // lease: a grant is not durable, and a restart may have forgotten one.
+    static constexpr bool lease_waits_out_restart = true;
     // Every phase-1 quorum meets every phase-2 quorum, proved at compile time
     // (config.hpp). Only a test of the checkers may skip the proof.
     static constexpr bool quorums_proved_to_intersect = true;
@@ -68,6 +76,7 @@ constexpr bool keeps_every_rule() noexcept {
            Rules::votes_count_in_one_ballot && Rules::restart_keeps_durable_state &&
            Rules::own_vote_counts_when_durable && Rules::prepare_waits_for_promise &&
            Rules::install_keeps_votes && Rules::read_needs_quorum_round &&
+           Rules::lease_allows_for_drift && Rules::lease_waits_out_restart &&
            Rules::quorums_proved_to_intersect;
 }
 

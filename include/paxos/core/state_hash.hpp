@@ -104,8 +104,10 @@ void visit_units(V& v, const Proposer& p, const Window& w, const Acceptor& a, co
     }
 
     const auto& [current, ballot, highest_seen, leader, retransmit_elapsed, announced, heard,
-                 heard_elapsed, probing, probe_ballot, probe_grants, transfer_to, transfer_elapsed,
-                 fresh] = p;
+                 heard_elapsed, probing, probe_ballot, probe_grants, handed_over,
+                 campaign_handed_over, transfer_to, transfer_elapsed, fresh] = p;
+    v(handed_over);
+    v(campaign_handed_over);
     v(transfer_to);
     v(std::uint64_t{transfer_elapsed});
     v(probing);
@@ -235,6 +237,23 @@ void visit_read_unit(V& v, const Reads& rd, bool leading, std::size_t node_count
     if (leading) {
         for (std::size_t i = 0; i < node_count; ++i) v(answered[i]);
     }
+}
+
+// The leader lease (lease.hpp). Off, it is constant.
+template <class V, class Lease>
+void visit_lease_unit(V& v, const Lease& l) {
+    const auto& [grant_ticks, leader_ticks, held, sent, forfeit, holder, ballot, granted] = l;
+    if (grant_ticks == 0) return;
+    (void)leader_ticks;  // set at construction
+    v(std::uint64_t{held});
+    for (const auto& r : sent) {
+        v(r.round);
+        v(std::uint64_t{r.age});
+    }
+    v(forfeit);
+    v(holder);
+    v(ballot);
+    v(std::uint64_t{granted});
 }
 
 }  // namespace paxos::inline v0

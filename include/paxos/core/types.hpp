@@ -58,6 +58,7 @@ enum class reason : std::uint8_t {
     no_snapshot,          // compact() below no offered snapshot, or none offered to send
     not_applied,          // the slot is beyond what this replica has applied
     read_queue_full,      // the leader holds reads_max reads: hand out a batch (advance) first
+    lease_held,           // a prepare or probe refused: a leader lease granted here still runs
 };
 
 constexpr const char* to_string(reason r) noexcept {
@@ -84,6 +85,7 @@ constexpr const char* to_string(reason r) noexcept {
         case reason::no_snapshot: return "no snapshot offered";
         case reason::not_applied: return "not applied";
         case reason::read_queue_full: return "read queue full";
+        case reason::lease_held: return "lease held";
     }
     return "unknown reason";
 }

@@ -94,6 +94,12 @@ struct input_checks {
         if constexpr (K == message_kind::chosen) {
             if (!zero && m.accepted_ballot != m.ballot) return reason::malformed;
         }
+        // A leader hands over to a later ballot than its own.
+        if constexpr (K == message_kind::prepare) {
+            if (!m.accepted_ballot.is_zero() && !(m.accepted_ballot < m.ballot)) {
+                return reason::malformed;
+            }
+        }
         // A probe reply grants (1) or not (0), and reports the replier's
         // promise, which the probe's ballot beats when it grants.
         if constexpr (K == message_kind::probe_reply) {

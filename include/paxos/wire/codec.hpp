@@ -6,7 +6,7 @@
 //
 //   offset  size  field
 //   0       2     magic "PX" (0x50 0x58)
-//   2       1     format version (format_version, 4)
+//   2       1     format version (format_version, 5)
 //   3       1     message kind (paxos::message_kind, 1..14)
 //   4       4     body length in bytes
 //   8       8     cluster id (cluster_id): the cluster the sender belongs to
@@ -25,8 +25,9 @@
 //   from u16, to u16, chosen_end u64, ballot       every kind
 //   slot u64                                       every kind but transfer
 //     (heartbeat, heartbeat_reply: a read round)
-//   accepted_ballot (the ballot it was chosen in;  chosen, probe_reply
-//     a probe reply: the replier's promise)
+//   accepted_ballot (the ballot it was chosen in;  chosen, probe_reply, prepare
+//     a probe reply: the replier's promise; a
+//     prepare: the ballot that handed over)
 //   part u8, parts u8, vote count u16, then each   promise
 //     vote: slot u64, ballot, value count u16, chosen u8 (0 or 1)
 //   value count u32, then each value               accept, chosen, promise
@@ -62,7 +63,8 @@
 // The snapshot kinds (9 and 10), heartbeat_reply (11), the probe kinds (12
 // and 13) and transfer (14) were added within version 3: no other kind's
 // encoding changed. Version 4 gave heartbeat and heartbeat_reply a slot
-// field, the read round of core/reads.hpp.
+// field, the read round of core/reads.hpp. Version 5 gave prepare an
+// accepted_ballot, the ballot of a leader that handed over (core/lease.hpp).
 #pragma once
 
 #include <array>
@@ -80,7 +82,7 @@
 namespace paxos::inline v0::wire {
 
 inline constexpr std::array<std::byte, 2> magic{std::byte{0x50}, std::byte{0x58}};  // "PX"
-inline constexpr std::uint8_t format_version = 4;
+inline constexpr std::uint8_t format_version = 5;
 inline constexpr std::size_t header_size = 20;
 
 // Header field offsets (see the table above).
