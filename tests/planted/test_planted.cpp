@@ -51,6 +51,8 @@ enum class planted_bug {
     prepare_before_durable,       // (i) a prepare leaves before its raised promise is synced
     install_drops_votes,          // (k) installing a snapshot drops the votes above it
     read_without_round,           // (l) a read index served without the confirmation round
+    lease_without_margin,         // (n) a lease counted in full, with no clock-rate margin
+    lease_restart_no_wait,        // (o) a restarted acceptor promises without waiting a lease out
 };
 
 template <planted_bug B>
@@ -67,6 +69,8 @@ struct broken_rules : paxos::paxos_rules {
     static constexpr bool prepare_waits_for_promise = B != planted_bug::prepare_before_durable;
     static constexpr bool install_keeps_votes = B != planted_bug::install_drops_votes;
     static constexpr bool read_needs_quorum_round = B != planted_bug::read_without_round;
+    static constexpr bool lease_allows_for_drift = B != planted_bug::lease_without_margin;
+    static constexpr bool lease_waits_out_restart = B != planted_bug::lease_restart_no_wait;
 };
 static_assert(paxos::keeps_every_rule<broken_rules<planted_bug::none>>());
 static_assert(!paxos::keeps_every_rule<broken_rules<planted_bug::accept_keeps_promise>>());
@@ -246,6 +250,7 @@ struct workload {
     paxos::sim::time_us client_retry_us = 60'000;
     std::size_t readers = 0;         // linearizable reads beside the writes
     bool read_before_apply = false;  // the simulator's planted read fault
+    std::uint32_t lease_ticks = 0;   // the leader lease, off at 0
 };
 
 template <class Config>
@@ -268,6 +273,8 @@ hunt hunt_for(std::size_t nodes, paxos::sim::fault_profile faults, workload w = 
             o.reads_per_reader = w.commands_per_client;
             o.reader_think_us = w.client_think_us;
             o.plant_read_before_apply = w.read_before_apply;
+            o.lease_ticks = w.lease_ticks;
+            o.lease_drift_permille = 300;  // covers lease_chaos()'s tick skew
             o.safety_phase_us = 1'000'000;
             const auto r = paxos::sim::simulation<Config>(o).run();
             if (r.ok) return std::string{"ok"};
@@ -567,6 +574,32 @@ TEST_CASE("planted (m): a read served before applying through its read index is 
     workload w = with_readers();
     w.read_before_apply = true;
     expect_caught(hunt_for<read_config>(3, chaos(), w), name(check::linearizable_read));
+}
+
+// Chaos with clocks that differ: each node's tick period is drawn up to 30%
+// above the nominal one, the bound the lease's drift margin is set to.
+paxos::sim::fault_profile lease_chaos() {
+    paxos::sim::fault_profile f = chaos();
+    f.tick_skew_permille_max = 300;
+    return f;
+}
+
+workload with_lease() {
+    workload w = with_readers();
+    w.lease_ticks = 30;  // a grant of 30 ticks; the leader's share is 21
+    return w;
+}
+
+// Planted (n) and (o) (lease_without_margin, lease_restart_no_wait) are not
+// yet caught by this workload (0 of 100 seeds each): check-quorum, on in
+// half the seeds, ends a cut-off leader's reign first, and a restart comes
+// a nemesis interval (20 ms) after the crash, when the lease has run out.
+// They need a profile of their own (issue 12).
+
+TEST_CASE("planted: leases with every rule kept pass the same 100 seeds") {
+    const hunt h = hunt_for<read_config>(3, lease_chaos(), with_lease());
+    INFO("first failing seed " << h.first_seed << ": " << h.first_what);
+    CHECK(h.failures == 0);
 }
 
 TEST_CASE("planted: reads with every rule kept pass the same 100 seeds") {

@@ -90,6 +90,11 @@ struct run_options {
     std::size_t readers = 0;
     std::uint64_t reads_per_reader = 40;
     time_us reader_think_us = 2'000;
+    // The leader lease (replica::options::lease_ticks, core/lease.hpp): 0
+    // off. The drift bound must cover the profile's tick skew
+    // (tick_skew_permille_max); run() refuses one that does not.
+    std::uint32_t lease_ticks = 0;
+    std::uint32_t lease_drift_permille = 300;
     std::size_t trace_events = 64;  // how many recent events a failure report shows
     time_us sync_us_max = 400;      // a sync takes 1 .. this many microseconds
     // Planted driver fault, for the checker's own test: node 0 sends each
@@ -128,6 +133,11 @@ struct run_result {
     std::uint64_t reads_served = 0;
     std::uint64_t reads_dropped = 0;
     std::uint64_t read_rounds = 0;
+    // Of the reads served, those answered within the input that took them
+    // (a lease, or a leader whose vote alone is a phase-2 quorum: no
+    // message), and the total time from read() to the answer.
+    std::uint64_t reads_at_once = 0;
+    time_us read_latency_total_us = 0;
     // Per partial-connectivity pattern (quorum loss, constrained, chained):
     // how many were installed while a command waited, how many saw a commit
     // before the next nemesis change, and the longest wait for that commit.
@@ -225,6 +235,8 @@ public:
         out.reads_served = reads_served_;
         out.reads_dropped = reads_dropped_;
         out.read_rounds = read_rounds_;
+        out.reads_at_once = reads_at_once_;
+        out.read_latency_total_us = read_latency_total_us_;
         out.partial_patterns = partial_patterns_;
         out.partial_recovered = partial_recovered_;
         out.partial_recovery_max_us = partial_recovery_max_us_;
@@ -421,6 +433,10 @@ private:
         if (opts.plant_send_before_persist) h.sends_before_persist.insert(node_id{0});
         h.marker_past_snapshot = opts.plant_marker_past_snapshot;
         h.reads_before_apply = opts.plant_read_before_apply;
+        h.ticks_first = opts.lease_ticks != 0;
+        // The lease's clock assumption must hold for the clocks simulated.
+        PAXOS_ASSERT(opts.lease_ticks == 0 ||
+                     opts.lease_drift_permille >= opts.faults.tick_skew_permille_max);
         return h;
     }
 
@@ -616,6 +632,8 @@ private:
                     seen});
             if (!answered) continue;
             ++reads_served_;
+            read_latency_total_us_ += now_ - rec.at;
+            if (now_ == rec.at) ++reads_at_once_;
             rd.waiting = false;
             rd.timed_out = false;
             ++rd.completed;
@@ -773,6 +791,10 @@ private:
         // the swarm covers both: a stale leader then stays until a newer
         // leader's chosen slot reaches it (stale_leaders_deposed).
         o.check_quorum = (options_.seed & 1) == 0;
+        if constexpr (replica_type::reads_max != 0) {
+            o.lease_ticks = options_.lease_ticks;
+            o.lease_drift_permille = options_.lease_drift_permille;
+        }
         return std::make_unique<replica_type>(o);
     }
 
@@ -856,7 +878,7 @@ private:
             // keeps the floor of the read's start).
             const read_tag tag = read_tags_.size();
             read_tags_.push_back(
-                read_record{rd.target, nodes_[rd.target].life, k, rd.floor, false});
+                read_record{rd.target, nodes_[rd.target].life, k, rd.floor, false, now_});
             rd.attempt = tag;
             const std::size_t at = rd.target;
             const result res = n.replica->read(tag);
@@ -1220,8 +1242,11 @@ private:
         std::size_t reader = 0;
         std::uint64_t floor = 0;
         bool returned = false;
+        time_us at = 0;  // when read() took it
     };
     std::vector<read_record> read_tags_;
+    std::uint64_t reads_at_once_ = 0;
+    time_us read_latency_total_us_ = 0;
     std::uint64_t reads_served_ = 0;
     std::uint64_t reads_dropped_ = 0;
     std::uint64_t read_rounds_ = 0;
