@@ -10,7 +10,8 @@
 //
 // The same run against each planted server (examples/CMakeLists.txt,
 // paxos_kv_plant_*) must find a violation. Seconds per run: 20 for the real
-// server, 15 per planted bug; PAXOS_KV_JEPSEN_SECONDS=600 for a long run.
+// server, 15 per planted bug (up to three runs each, below);
+// PAXOS_KV_JEPSEN_SECONDS=600 for a long run.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -332,23 +333,41 @@ TEST_CASE("jepsen: paxos_kv under kills, pauses, partitions and delays is linear
     CHECK(r.faults.size() == mixed.size());
 }
 
+// A planted bug shows only when a fault lands in its window (a write
+// acknowledged early is lost only if the leader goes before a follower has
+// it, and shows only if a read of that key comes before the next write), so
+// one 15-second run catches each in most runs, not all: about one in ten runs
+// of the early reply missed it. Each planted case gets up to three runs, each
+// on a fresh cluster with its own seed, and stops at the first that catches
+// it; a fault missed three times (about one in a thousand) fails.
+namespace {
+void caught_within_three_runs(const char* binary, const char* name, const char* what,
+                              const std::vector<fault>& schedule, std::uint64_t seed) {
+    bool caught = false;
+    for (std::uint64_t attempt = 0; attempt < 3 && !caught; ++attempt) {
+        jepsen_run run(binary, join(name, "-", std::to_string(attempt)));
+        const run_result r = run.run(schedule, 15s, seed + 100 * attempt);
+        print(what, r);
+        caught = r.report.result == jepsen::verdict::not_linearizable;
+    }
+    CHECK(caught);
+}
+}  // namespace
+
 TEST_CASE("jepsen: planted bug caught: reads served from local state (stale reads)") {
-    jepsen_run run(PAXOS_KV_PLANT_LOCAL_READ, "paxos-kv-jepsen-read");
-    const run_result r = run.run({fault::partition_leader, fault::pause_leader}, 15s, 2);
-    print("paxos_kv_plant_local_read", r);
-    CHECK(r.report.result == jepsen::verdict::not_linearizable);
+    caught_within_three_runs(PAXOS_KV_PLANT_LOCAL_READ, "paxos-kv-jepsen-read",
+                             "paxos_kv_plant_local_read",
+                             {fault::partition_leader, fault::pause_leader}, 2);
 }
 
 TEST_CASE("jepsen: planted bug caught: writes acknowledged before they are chosen") {
-    jepsen_run run(PAXOS_KV_PLANT_EARLY_REPLY, "paxos-kv-jepsen-early");
-    const run_result r = run.run({fault::partition_leader, fault::kill_leader}, 15s, 3);
-    print("paxos_kv_plant_early_reply", r);
-    CHECK(r.report.result == jepsen::verdict::not_linearizable);
+    caught_within_three_runs(PAXOS_KV_PLANT_EARLY_REPLY, "paxos-kv-jepsen-early",
+                             "paxos_kv_plant_early_reply",
+                             {fault::partition_leader, fault::kill_leader}, 3);
 }
 
 TEST_CASE("jepsen: planted bug caught: the session table left out of the snapshot") {
-    jepsen_run run(PAXOS_KV_PLANT_SNAPSHOT_WITHOUT_SESSIONS, "paxos-kv-jepsen-sessions");
-    const run_result r = run.run({fault::kill_leader, fault::kill_any}, 15s, 4);
-    print("paxos_kv_plant_snapshot_without_sessions", r);
-    CHECK(r.report.result == jepsen::verdict::not_linearizable);
+    caught_within_three_runs(PAXOS_KV_PLANT_SNAPSHOT_WITHOUT_SESSIONS, "paxos-kv-jepsen-sessions",
+                             "paxos_kv_plant_snapshot_without_sessions",
+                             {fault::kill_leader, fault::kill_any}, 4);
 }
