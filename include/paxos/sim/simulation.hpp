@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -61,6 +62,14 @@ struct fault_profile {
     std::uint32_t hold_permille = 0;  // hold a message up to hold_us_max (network_faults)
     time_us hold_us_max = 0;
     std::uint32_t tick_skew_permille_max = 0;  // per-node tick period skew
+    // Clocks as far apart as the bound allows, worst for the leader's lease:
+    // the leader's ticks slow to the longest period the skew bound allows,
+    // every other node's run at the nominal period (Jepsen's clock nemesis,
+    // within the bound the lease assumes).
+    std::uint32_t slow_leader_clock_permille = 0;
+    // Every node but the leader crashes and restarts at once (a careless
+    // rolling restart): what an acceptor granted before it is forgotten.
+    std::uint32_t bounce_followers_permille = 0;
     bool long_tail_latency = false;
     // Compaction (configs with a snapshot transfer): every node saves its
     // state machine once it has applied this many slots past its last
@@ -95,6 +104,9 @@ struct run_options {
     // (tick_skew_permille_max); run() refuses one that does not.
     std::uint32_t lease_ticks = 0;
     std::uint32_t lease_drift_permille = 300;
+    // Check-quorum (replica::options::check_quorum): unset, even seeds run
+    // it and odd seeds do not, so a swarm covers both.
+    std::optional<bool> check_quorum;
     std::size_t trace_events = 64;  // how many recent events a failure report shows
     time_us sync_us_max = 400;      // a sync takes 1 .. this many microseconds
     // Planted driver fault, for the checker's own test: node 0 sends each
@@ -790,7 +802,7 @@ private:
         // Even seeds run check-quorum (the default), odd seeds without it, so
         // the swarm covers both: a stale leader then stays until a newer
         // leader's chosen slot reaches it (stale_leaders_deposed).
-        o.check_quorum = (options_.seed & 1) == 0;
+        o.check_quorum = options_.check_quorum.value_or((options_.seed & 1) == 0);
         if constexpr (replica_type::reads_max != 0) {
             o.lease_ticks = options_.lease_ticks;
             o.lease_drift_permille = options_.lease_drift_permille;
@@ -959,6 +971,30 @@ private:
                     network_.isolate(node_id{static_cast<std::uint16_t>(i)});
                     record({now_, event_kind::partition, static_cast<std::uint16_t>(i), 0, 2, 0, 0,
                             0});
+                    break;
+                }
+            }
+        }
+        if (roll(f.bounce_followers_permille)) {
+            std::size_t leader = count;
+            for (std::size_t i = 0; i < count; ++i) {
+                if (cluster_[i].up && cluster_[i].replica->is_leader()) leader = i;
+            }
+            for (std::size_t i = 0; i < count && leader != count; ++i) {
+                if (i == leader || !cluster_[i].up) continue;
+                crash(i, static_cast<typename store_type::crash_mode>(rng_.below(3)));
+                restart(i);
+            }
+        }
+        if (roll(f.slow_leader_clock_permille)) {
+            for (std::size_t i = 0; i < count; ++i) {
+                if (cluster_[i].up && cluster_[i].replica->is_leader()) {
+                    for (std::size_t j = 0; j < count; ++j) {
+                        nodes_[j].tick_period =
+                            options_.tick_us +
+                            (j == i ? options_.tick_us * f.tick_skew_permille_max / 1000 : 0);
+                    }
+                    record({now_, event_kind::slow, static_cast<std::uint16_t>(i), 0, 1, 0, 0, 0});
                     break;
                 }
             }
@@ -1180,7 +1216,10 @@ private:
                               e.node ? "run healed: all nodes up, no faults" : "network healed");
                 break;
             case event_kind::slow:
-                std::snprintf(buf, sizeof buf, "%10.3f ms  node %u slowed down", ms, e.node);
+                std::snprintf(buf, sizeof buf, "%10.3f ms  node %u %s", ms, e.node,
+                              e.message ? "leads, and its clock slowed to the bound (the others' "
+                                          "run at the nominal rate)"
+                                        : "slowed down");
                 break;
             case event_kind::read:
                 if (e.peer == 0) {
