@@ -145,13 +145,14 @@ public:
     using replica = typename k::replica;
     using message = typename k::message;
 
-    explicit cluster(typename Config::leader::options leader = {}) {
+    explicit cluster(typename Config::leader::options leader = {}, std::uint32_t lease_ticks = 0) {
         replicas_.reserve(k::nodes);
         for (std::uint16_t id = 0; id < k::nodes; ++id) {
             typename replica::options o{};
             o.self = node_id{id};
             o.seed = id + 1u;
             o.leader = leader;
+            o.lease_ticks = lease_ticks;
             replicas_.emplace_back(o);
         }
     }
@@ -166,6 +167,24 @@ public:
         c->elect(2);
         c->elect(0);
         c->commit(0, 4);
+        return c;
+    }
+
+    // Node 0 leads with the leader lease on (core/lease.hpp) and holds a
+    // lease: every replica waited out its start, and a heartbeat round of
+    // node 0's ballot was answered.
+    static std::unique_ptr<cluster> leased() {
+        constexpr std::uint32_t lease_ticks = 8;  // below the policy's election timeout
+        auto c = std::make_unique<cluster>(typename Config::leader::options{}, lease_ticks);
+        for (std::uint32_t t = 0; t < lease_ticks; ++t) {
+            for (std::size_t id = 0; id < k::nodes; ++id) (void)c->node(id).tick();
+        }
+        c->settle();
+        c->elect(0);
+        c->commit(0, 4);
+        (void)c->node(0).tick();  // a heartbeat, and with it a round
+        c->settle();
+        expect(c->node(0).lease_ticks_left() > 0, "set-up: the leader holds no lease");
         return c;
     }
 
@@ -458,6 +477,32 @@ struct read_confirmed_at_leader {
         expect(rd.reads.size() == 32, "one answer did not confirm the 32 reads");
         leader.advance(rd);
         discard(leader);
+    }
+};
+
+// A read at a leader holding a lease: confirmed inside read() itself, no
+// round and no message; the batch lists it at once.
+template <class Config>
+struct read_under_lease {
+    using k = kit<Config>;
+    using replica = typename k::replica;
+    static constexpr std::size_t ops = 32;
+    static constexpr reason expected = reason::ok;
+    static constexpr const char* what = "read under a lease";
+
+    std::unique_ptr<cluster<Config>> c = cluster<Config>::leased();
+    replica& leader = c->node(0);
+
+    void before() {}
+    reason op(std::size_t i) { return leader.read(i).code; }
+    void after() {
+        expect(leader.has_ready(), "no read confirmed under the lease");
+        const auto& rd = leader.ready();
+        expect(rd.reads.size() == ops, "reads under a lease were not confirmed at once");
+        expect(messages_in(rd) == 0, "a read under a lease sent a message");
+        leader.advance(rd);
+        discard(leader);
+        expect(leader.lease_ticks_left() > 0, "the lease ended without a tick");
     }
 };
 
@@ -1031,6 +1076,7 @@ const bool registered = [] {
     add<propose_at_leader<multi3>>("propose/leader_batch8/3_nodes");
     add<read_at_leader<multi3>>("read/leader_32_per_round/3_nodes");
     add<read_confirmed_at_leader<multi3>>("step/heartbeat_reply/leader_confirms_32_reads/3_nodes");
+    add<read_under_lease<multi3>>("read/leader_under_lease/3_nodes");
     add<propose_at_leader<multi3_unbatched>>("propose/leader_unbatched/3_nodes");
     add<tick_at_idle_follower<multi3>>("tick/follower_idle/3_nodes");
     add<tick_at_idle_leader<multi3>>("tick/leader_idle/3_nodes");
