@@ -42,6 +42,9 @@ missing=()
 # Canonical raft, the peer bench_end_to_end measures beside us (optional for a
 # build, installed here so bench-smoke runs the peer too).
 [[ -f /usr/include/raft/fixture.h ]] || missing+=(libraft-dev)
+# The kv tests drive paxos_kv with real Redis clients (redis-cli,
+# redis-benchmark); without them those tests skip, saying so.
+command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 command -v cmake >/dev/null || missing+=(cmake)
 command -v ninja >/dev/null || missing+=(ninja-build)
 command -v g++ >/dev/null || missing+=(g++)

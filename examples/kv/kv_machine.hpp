@@ -195,7 +195,8 @@ public:
         return r.read(part) && sessions_.load(part) == paxos::sm::image_status::ok;
     }
 
-    // Local state, for the planted stale-read bug only (kv_server.cpp).
+    // Local state: what a GET answers once the read index confirmed it
+    // (kv_server.cpp, read_path), or at once in the planted stale-read bug.
     std::size_t local_get(std::string_view key, std::span<std::byte> reply) const {
         return get(key, reply);
     }

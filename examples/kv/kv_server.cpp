@@ -26,7 +26,8 @@
 // command again sends a new command, which may run a second time (use
 // SET ... IFEQ to make such a retry safe). Reads carry no session.
 //
-// Reads are linearizable: every GET goes through the log (see read_path()).
+// Reads are linearizable and skip the log: a GET is a read index at the
+// leader (one heartbeat round to a quorum, no write, no sync; read_path()).
 //
 // Test-only planted bugs (targets paxos_kv_plant_*; never in paxos_kv):
 //   PAXOS_KV_PLANT_LOCAL_READ    GET answered from local state at once
@@ -89,7 +90,7 @@ constexpr std::size_t connections_max = 256;
 constexpr std::size_t out_bytes_max = 64 * 1024;  // queued replies before we stop reading
 constexpr int retries_max = 3;                    // server-side re-proposals after timed_out
 
-enum class phase : std::uint8_t { idle, registering, waiting };
+enum class phase : std::uint8_t { idle, registering, waiting, reading };
 
 struct connection {
     int fd = -1;
@@ -105,6 +106,7 @@ struct connection {
     int retries = 0;
     bool early_replied = false;  // planted bug PAXOS_KV_PLANT_EARLY_REPLY only
     bool answered = false;       // an answer arrived in the driver's hook: act on it after poll
+    bool read_ready = false;     // and for a read: true, safe to serve; false, handed back
     answer_status answer{};
     std::array<std::byte, paxos_kv::reply_bytes_max> reply{};
     std::size_t reply_bytes = 0;
@@ -123,7 +125,7 @@ public:
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-        // Nonces name waiting reads and registrations; every replica applies
+        // Nonces name registrations; every replica applies
         // every command, so they must differ across nodes and incarnations.
         nonce_base_ = (std::uint64_t{f.self.value} + 1) << 56 |
                       (static_cast<std::uint64_t>(ms) & 0xFFFFFF) << 32;
@@ -170,6 +172,7 @@ public:
         node_ = std::make_unique<driver_type>(opt, wal, net, machine, &snapshots);
         if (const auto e = node_->start(); !e.ok()) return fail(e.what);
         node_->set_answer_hook(this, &server::on_answer);
+        node_->set_read_hook(this, &server::on_read);
 
         listen_fd_ = flags_.client_fd >= 0
                          ? flags_.client_fd
@@ -363,27 +366,42 @@ private:
         submit(i, c.pending, phase::waiting);
     }
 
-    // The single point where a read is served. Today: through the log, as a
-    // command like any other, so it is answered after everything chosen
-    // before it (linearizable, one round of Phase 2). With the core's read
-    // index (issue 12) this becomes: ask read(tag), and answer from local
-    // state once the batch reports the read safe at its slot.
+    // The single point where a read is served: the core's read index
+    // (core/reads.hpp, through the driver's read()). The leader confirms
+    // with one heartbeat round answered by a quorum that no newer leader
+    // exists, and the driver calls back once the state machine has applied
+    // every slot the read must see; the GET is then answered from local
+    // state. Nothing is written to the log, nothing synced.
     void read_path(std::size_t i) {
         connection& c = conns_[i];
 #ifdef PAXOS_KV_PLANT_LOCAL_READ
-        std::array<std::byte, paxos_kv::reply_bytes_max> r{};
-        const std::size_t n = machine_->local_get(c.pending.key_view(), r);
-        return answer_now(i, std::span(r).first(n));
+        return serve_read(i);  // the planted bug: no round, a deposed leader serves stale state
 #endif
-        c.pending.client = 0;
-        c.pending.seq = nonce_base_ | (next_nonce_++ & 0xFFFFFFFF);
-        submit(i, c.pending, phase::waiting);
+        const submit_status s = node_->read(cookie_of(i));
+        work_pending_ = true;
+        if (s == submit_status::taken) {
+            c.state = phase::reading;
+            return update_interest(i);
+        }
+        c.state = phase::idle;
+        if (s == submit_status::not_leader) return redirect(i);
+        unknown_or_refused(i, s == submit_status::busy ? "TRYAGAIN paxos_kv: busy, retry"
+                                                       : "ERR paxos_kv: node stopped");
+    }
+
+    void serve_read(std::size_t i) {
+        std::array<std::byte, paxos_kv::reply_bytes_max> r{};
+        const std::size_t n = machine_->local_get(conns_[i].pending.key_view(), r);
+        answer_now(i, std::span(r).first(n));
+    }
+
+    std::uint64_t cookie_of(std::size_t i) const {
+        return i | std::uint64_t{conns_[i].generation} << 16;
     }
 
     void submit(std::size_t i, const paxos_kv::kv_command& cmd, phase next) {
         connection& c = conns_[i];
-        const std::uint64_t cookie = i | std::uint64_t{c.generation} << 16;
-        const submit_status s = node_->submit(cmd, cookie);
+        const submit_status s = node_->submit(cmd, cookie_of(i));
         work_pending_ = true;
         if (s == submit_status::taken) {
             c.state = next;
@@ -443,9 +461,31 @@ private:
         if (c.reply_bytes > 0) std::memcpy(c.reply.data(), reply.data(), c.reply_bytes);
     }
 
+    static void on_read(void* self, std::uint64_t cookie, bool ready) {
+        auto& me = *static_cast<server*>(self);
+        const std::size_t i = cookie & 0xFFFF;
+        if (i >= me.conns_.size()) return;
+        connection& c = me.conns_[i];
+        if (c.fd < 0 || c.generation != static_cast<std::uint32_t>(cookie >> 16)) return;
+        if (c.state != phase::reading || c.answered) return;
+        c.answered = true;
+        c.read_ready = ready;
+    }
+
     void on_answered(std::size_t i) {
         connection& c = conns_[i];
         c.answered = false;
+        if (c.state == phase::reading) {
+            // Handed back (this node stopped leading first): nothing was
+            // read, so a redirect is a definite "not done".
+            if (c.read_ready) {
+                serve_read(i);
+            } else {
+                redirect(i);
+            }
+            serve_input(i);
+            return flush(i);
+        }
         const answer_status s = c.answer;
         const auto reply = std::span(c.reply).first(c.reply_bytes);
         if (c.state == phase::registering && s == answer_status::executed && reply.size() == 8) {

@@ -334,8 +334,10 @@ TEST_CASE("node: a refused restore() stops start() with the reason, before anyth
 }
 
 // The embedded mode: three drivers in the test's own epoll loop, one thread,
-// proposals through submit() and answers through the hook.
-TEST_CASE("node: three drivers embedded in one plain epoll loop") {
+// proposals through submit() and answers through the hook, and reads
+// through read() and the read hook.
+TEST_CASE(
+    "node: three drivers embedded in one plain epoll loop, with reads through the read index") {
     using store = paxos::storage::memory_store<config>;
     using driver_type = paxos::node::driver<config, store, paxos::net::tcp_transport, counter>;
     std::array<listener, 3> ports;
@@ -351,6 +353,18 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
         std::uint64_t client = 0;
         std::uint64_t not_executed = 0;  // not_chosen or timed_out
     } got;
+    // Reads (driver::read): what each node's read hook saw, with the value
+    // its state machine held at that moment.
+    struct read_seen {
+        std::uint64_t cookie = 0;
+        bool ready = false;
+        std::int64_t value = 0;
+    };
+    struct reads_of {
+        counter* machine = nullptr;
+        std::vector<read_seen> seen;
+    };
+    std::array<reads_of, 3> reads;
     const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
     REQUIRE(epfd >= 0);
     for (std::uint16_t i = 0; i < 3; ++i) {
@@ -371,6 +385,11 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
             if (s != answer_status::executed) return;
             ++a.count;
             if (cookie == 0) std::memcpy(&a.client, reply.data(), 8);
+        });
+        reads[i].machine = machines[i].get();
+        nodes[i]->set_read_hook(&reads[i], [](void* ctx, std::uint64_t cookie, bool ready) {
+            auto& r = *static_cast<reads_of*>(ctx);
+            r.seen.push_back({cookie, ready, r.machine->value});
         });
         epoll_event ev{};
         ev.events = EPOLLIN;
@@ -410,6 +429,20 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
         return machines[0]->value == 50 && machines[1]->value == 50 && machines[2]->value == 50;
     }));
 
+    // A read at the leader comes back once through the hook, safe, with
+    // every acknowledged command applied; no command was proposed for it.
+    const std::uint64_t slots_before = nodes[leader]->stats().proposals;
+    REQUIRE(nodes[leader]->read(900) == paxos::node::submit_status::taken);
+    CHECK(reads[leader].seen.empty());  // the hook runs in poll(), never in read()
+    REQUIRE(loop_until([&] { return !reads[leader].seen.empty(); }));
+    CHECK(reads[leader].seen.size() == 1);
+    CHECK(reads[leader].seen[0].cookie == 900);
+    CHECK(reads[leader].seen[0].ready);
+    CHECK(reads[leader].seen[0].value == 50);
+    CHECK(nodes[leader]->stats().proposals == slots_before);
+    CHECK(nodes[leader]->stats().reads_served == 1);
+    CHECK(nodes[other_than(leader)]->read(901) == paxos::node::submit_status::not_leader);
+
     // The leader pauses (its loop step is skipped) and the others elect a new
     // one. A command the old leader takes meanwhile loses its slot to the new
     // leader's, and is answered as soon as the old leader learns so, through
@@ -431,6 +464,10 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
     }
     REQUIRE(fresh < 3);
     REQUIRE(nodes[old]->is_leader());  // it has heard nothing yet
+    // A read the deposed leader takes now is never served: its round cannot
+    // be answered in its ballot, and it is handed back once it learns of
+    // the new one (Jepsen's etcd 0.4 stale read, on real sockets).
+    REQUIRE(nodes[old]->read(902) == paxos::node::submit_status::taken);
     REQUIRE(nodes[old]->submit(command{got.client, 52, 1, 0}, 52) ==
             paxos::node::submit_status::taken);
     REQUIRE(nodes[fresh]->submit(command{got.client, 53, 1, 0}, 53) ==
@@ -439,6 +476,16 @@ TEST_CASE("node: three drivers embedded in one plain epoll loop") {
     CHECK(got.not_executed >= 1);
     CHECK(nodes[old]->stats().answers_timed_out == 0);
     REQUIRE(loop_until([&] { return got.count == 52; }));  // the new leader's command ran
+    REQUIRE(loop_until([&] { return reads[old].seen.size() == 2; }));
+    CHECK(reads[old].seen[1].cookie == 902);
+    CHECK_FALSE(reads[old].seen[1].ready);
+    CHECK(nodes[old]->stats().reads_dropped == 1);
+    // At the new leader a read sees the new leader's command.
+    REQUIRE(nodes[fresh]->read(903) == paxos::node::submit_status::taken);
+    REQUIRE(loop_until([&] { return !reads[fresh].seen.empty(); }));
+    CHECK(reads[fresh].seen.back().cookie == 903);
+    CHECK(reads[fresh].seen.back().ready);
+    CHECK(reads[fresh].seen.back().value == 51);  // 50, then 53; 52 lost its slot
     ::close(epfd);
 }
 

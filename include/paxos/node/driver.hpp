@@ -187,6 +187,10 @@ struct driver_stats {
     std::uint64_t snapshot_chunks_received = 0;
     std::uint64_t snapshot_bytes_resumed = 0;  // a receive kept across a restart
     std::uint64_t snapshots_installed = 0;
+    std::uint64_t reads = 0;          // read() calls
+    std::uint64_t reads_refused = 0;  // not taken: not_leader, busy
+    std::uint64_t reads_served = 0;   // handed to the read hook as safe
+    std::uint64_t reads_dropped = 0;  // handed back: the replica stopped leading
 };
 
 // ---- the driver ------------------------------------------------------------------
@@ -337,6 +341,44 @@ public:
     submit_status submit(const value_type& v, std::uint64_t cookie) {
         PAXOS_ASSERT(cookie < client_cookie_bit);
         return propose_waiting(v, cookie);
+    }
+
+    // ---- linearizable reads (core/reads.hpp) --------------------------------------
+
+    // Asks for a linearizable read at the leader, for a caller named by
+    // `cookie`. Once taken, the cookie comes back exactly once through the
+    // hook set with set_read_hook: hook(context, cookie, true) when the
+    // read is safe to serve: the state machine has applied every slot it
+    // must see, so read it then or at any later time (the state only moves
+    // forward); hook(context, cookie, false) when this replica stopped
+    // leading before the read was confirmed (nothing was read: retry at the
+    // leader). The hook runs inside poll(), never inside read(). Not taken: not_leader, busy
+    // (Config::reads_max reads wait) or stopped. A read writes nothing to the log and costs no
+    // sync: one heartbeat round to a phase-2 quorum, shared by every read waiting when it leaves.
+    // The driver does not time reads out: a leader cut off from its quorum steps down by
+    // check-quorum and hands them back.
+    //
+    // (The leader lease, options::lease_ticks of the replica, is not offered
+    // here: this driver skips ticks it missed rather than catching up, and a
+    // lease counts on a leader whose ticks come at most one period late.)
+    using read_hook = void (*)(void* context, std::uint64_t cookie, bool ready);
+    void set_read_hook(void* context, read_hook hook) noexcept {
+        read_context_ = context;
+        read_hook_ = hook;
+    }
+    submit_status read(std::uint64_t cookie) {
+        if (stopped()) return submit_status::stopped;
+        ++stats_.reads;
+        result r = replica_.read(cookie);
+        if (r.code == reason::outbox_full) {
+            ++stats_.inputs_retried;
+            drain();
+            if (stopped()) return submit_status::stopped;
+            r = replica_.read(cookie);
+        }
+        if (r.ok()) return submit_status::taken;  // its round leaves at the next poll()
+        ++stats_.reads_refused;
+        return r.code == reason::not_leader ? submit_status::not_leader : submit_status::busy;
     }
 
     // Called with the peer and the first slot it lacks when a peer needs
@@ -582,6 +624,9 @@ private:
                 stats_.commands_applied += e.values.size();
             }
             for (const auto& d : rd.dropped) answer_dropped(d);
+            // The chosen entries above reach every read's slot: safe now.
+            for (const auto& rr : rd.reads) read_answered(rr.tag, true);
+            for (const read_tag t : rd.reads_dropped) read_answered(t, false);
             for (const auto& want : rd.catch_up) serve_catch_up(want);
             if constexpr (transfers) {
                 for (const auto& c : rd.snapshot_chunks) send_chunk(c);
@@ -847,6 +892,11 @@ private:
         }
     }
 
+    void read_answered(std::uint64_t cookie, bool ready) {
+        ++(ready ? stats_.reads_served : stats_.reads_dropped);
+        if (read_hook_ != nullptr) read_hook_(read_context_, cookie, ready);
+    }
+
     void expire_waiting() {
         for (std::size_t i = 0; i < waiting_count_;) {
             if (waiting_[i].deadline_tick > tick_count_) {
@@ -906,6 +956,8 @@ private:
     answer_hook hook_ = nullptr;
     void* snapshot_context_ = nullptr;
     snapshot_wanted_hook snapshot_hook_ = nullptr;
+    void* read_context_ = nullptr;
+    read_hook read_hook_ = nullptr;
 };
 
 }  // namespace paxos::inline v0::node
