@@ -42,6 +42,11 @@ struct probe {
             }
             return nullptr;
         }
+        // The read round the batch's heartbeat carries (0: none sent).
+        std::uint64_t round() const {
+            const message_type* hb = first(kind::heartbeat);
+            return hb == nullptr ? 0 : hb->slot.value;
+        }
     };
 
     // counter_ballot<N>: ballot `counter` of `node`.
@@ -92,6 +97,11 @@ struct probe {
             for (int x : v.values) m.values.push_back(typename Config::value_type(x));
         }
         return m;
+    }
+
+    // A follower's answer to read round `round` of leader 0 in ballot `b`.
+    static message_type heartbeat_reply(std::uint16_t from, ballot_type b, std::uint64_t round) {
+        return make(kind::heartbeat_reply, from, 0, b, round);
     }
 
     // Makes `r` leader: campaign(), then a promise from `voter` for every

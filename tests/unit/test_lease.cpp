@@ -39,15 +39,6 @@ void wait_out(replica3& r) {
     REQUIRE(r.lease_granted_ticks_left() == 0);
 }
 
-std::uint64_t round_of(const P::batch& out) {
-    const auto* hb = out.first(message_kind::heartbeat);
-    return hb == nullptr ? 0 : hb->slot.value;
-}
-
-P::message_type reply(std::uint16_t from, P::ballot_type b, std::uint64_t round) {
-    return P::make(message_kind::heartbeat_reply, from, 0, b, round);
-}
-
 // A leader with leases on, after its first round is answered by node 1.
 struct leading {
     replica3 r{lease_options(0)};
@@ -58,9 +49,9 @@ struct leading {
         (void)r.tick();
         (void)r.tick();  // a heartbeat round (every 2 ticks)
         const auto out = P::take(r);
-        const std::uint64_t round = round_of(out);
+        const std::uint64_t round = out.round();
         REQUIRE(round != 0);
-        REQUIRE(r.step(reply(1, b, round)).ok());
+        REQUIRE(r.step(P::heartbeat_reply(1, b, round)).ok());
         (void)P::take(r);
     }
 };
@@ -111,13 +102,13 @@ TEST_CASE("lease: it runs from the round's send, not from its answer") {
     const auto b = P::elect(r, 1);
     (void)r.tick();
     (void)r.tick();
-    const std::uint64_t round = round_of(P::take(r));
+    const std::uint64_t round = P::take(r).round();
     REQUIRE(round != 0);
     for (int t = 0; t < 3; ++t) {
         (void)r.tick();
         (void)P::take(r);
     }
-    REQUIRE(r.step(reply(2, b, round)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(2, b, round)).ok());
     CHECK(r.lease_ticks_left() == held - 3);
     // An answer to a round older than the lease's share grants nothing.
     replica3 late(lease_options(0));
@@ -125,10 +116,10 @@ TEST_CASE("lease: it runs from the round's send, not from its answer") {
     const auto lb = P::elect(late, 1);
     (void)late.tick();
     (void)late.tick();
-    const std::uint64_t old = round_of(P::take(late));
+    const std::uint64_t old = P::take(late).round();
     for (std::uint32_t t = 0; t < held; ++t) (void)late.tick();
     (void)P::take(late);
-    REQUIRE(late.step(reply(2, lb, old)).ok());
+    REQUIRE(late.step(P::heartbeat_reply(2, lb, old)).ok());
     CHECK(late.lease_ticks_left() == 0);
 }
 
@@ -143,9 +134,9 @@ TEST_CASE("lease: once it lapses, a read takes a round again") {
     REQUIRE(l.r.read(9).ok());
     const auto out = P::take(l.r);
     CHECK(out.reads.empty());
-    const std::uint64_t round = round_of(out);
+    const std::uint64_t round = out.round();
     REQUIRE(round != 0);
-    REQUIRE(l.r.step(reply(2, l.b, round)).ok());
+    REQUIRE(l.r.step(P::heartbeat_reply(2, l.b, round)).ok());
     const auto served = P::take(l.r);
     REQUIRE(served.reads.size() == 1);
     CHECK(l.r.lease_ticks_left() == held);  // and the answer renewed the lease
@@ -206,9 +197,9 @@ TEST_CASE("lease: a transfer ends the lease, and the target's prepare names the 
     // no lease in this ballot: its acceptors now promise the target.
     (void)l.r.tick();
     (void)l.r.tick();
-    const std::uint64_t round = round_of(P::take(l.r));
+    const std::uint64_t round = P::take(l.r).round();
     REQUIRE(round != 0);
-    REQUIRE(l.r.step(reply(1, l.b, round)).ok());
+    REQUIRE(l.r.step(P::heartbeat_reply(1, l.b, round)).ok());
     CHECK(l.r.lease_ticks_left() == 0);
 
     // The target holds a grant from the leader, and so does node 1.

@@ -17,16 +17,6 @@ using multi3 = paxos::multi_paxos<int, 3, 4, 2>;
 using P = paxos_test::probe<multi3>;
 using replica3 = paxos::replica<multi3>;
 
-// The read round a batch's heartbeat carries (0: none sent).
-std::uint64_t round_of(const P::batch& out) {
-    const auto* hb = out.first(message_kind::heartbeat);
-    return hb == nullptr ? 0 : hb->slot.value;
-}
-
-P::message_type reply(std::uint16_t from, P::ballot_type b, std::uint64_t round) {
-    return P::make(message_kind::heartbeat_reply, from, 0, b, round);
-}
-
 std::vector<paxos::read_tag> tags(const std::vector<paxos::read_ready>& reads) {
     std::vector<paxos::read_tag> out;
     for (const auto& r : reads) out.push_back(r.tag);
@@ -56,7 +46,7 @@ TEST_CASE("reads: one heartbeat round confirms every read queued before it left"
     CHECK(r.reads_waiting() == 3);
     const auto out = P::take(r);
     CHECK(out.count(message_kind::heartbeat) == 1);  // one round for all three
-    const std::uint64_t round = round_of(out);
+    const std::uint64_t round = out.round();
     CHECK(round != 0);
     CHECK(out.reads.empty());  // nothing confirmed without an answer
     // The heartbeat vouches for nothing durable: it leaves at once.
@@ -65,13 +55,13 @@ TEST_CASE("reads: one heartbeat round confirms every read queued before it left"
     CHECK(static_cast<std::size_t>(hb - out.messages.begin()) < out.sent_now);
 
     // One follower's answer and the leader are a phase-2 quorum of three.
-    REQUIRE(r.step(reply(2, b, round)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(2, b, round)).ok());
     const auto confirmed = P::take(r);
     CHECK(tags(confirmed.reads) == std::vector<paxos::read_tag>{10, 11, 12});
     for (const auto& rd : confirmed.reads) CHECK(rd.slot == r.chosen_end());
     CHECK(r.reads_waiting() == 0);
     // A second answer to the same round confirms nothing again.
-    REQUIRE(r.step(reply(1, b, round)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(1, b, round)).ok());
     CHECK(P::take(r).reads.empty());
 }
 
@@ -84,8 +74,8 @@ TEST_CASE("reads: the slot to serve at is the leader's chosen_end when confirmed
     const auto chosen = P::take(r);
     REQUIRE(chosen.chosen == std::vector<std::uint64_t>{0});
     REQUIRE(r.read(7).ok());
-    const std::uint64_t round = round_of(P::take(r));
-    REQUIRE(r.step(reply(1, b, round)).ok());
+    const std::uint64_t round = P::take(r).round();
+    REQUIRE(r.step(P::heartbeat_reply(1, b, round)).ok());
     const auto out = P::take(r);
     REQUIRE(out.reads.size() == 1);
     CHECK(out.reads[0].slot == paxos::slot_id{1});  // serve after applying slot 0
@@ -96,23 +86,23 @@ TEST_CASE("reads: an answer to an earlier round never confirms a later read (etc
     replica3 r(P::options(0));
     const auto b = P::elect(r, 1);
     REQUIRE(r.read(7).ok());
-    const std::uint64_t first = round_of(P::take(r));
+    const std::uint64_t first = P::take(r).round();
     REQUIRE(first != 0);
     // One round in flight at a time: the second read waits for the next.
     REQUIRE(r.read(7).ok());
-    CHECK(round_of(P::take(r)) == 0);
+    CHECK(P::take(r).round() == 0);
     // The pause ends: the old round's answer arrives. It confirms the first
     // read only (the second was queued after that round left), and the
     // second read's round leaves at once.
-    REQUIRE(r.step(reply(1, b, first)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(1, b, first)).ok());
     auto out = P::take(r);
     CHECK(tags(out.reads) == std::vector<paxos::read_tag>{7});
-    const std::uint64_t second = round_of(out);
+    const std::uint64_t second = out.round();
     CHECK(second > first);
     CHECK(r.reads_waiting() == 1);
-    REQUIRE(r.step(reply(2, b, first)).ok());  // a late duplicate answer: nothing more
+    REQUIRE(r.step(P::heartbeat_reply(2, b, first)).ok());  // a late duplicate answer: nothing more
     CHECK(P::take(r).reads.empty());
-    REQUIRE(r.step(reply(2, b, second)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(2, b, second)).ok());
     out = P::take(r);
     CHECK(tags(out.reads) == std::vector<paxos::read_tag>{7});
     CHECK(r.reads_waiting() == 0);
@@ -122,16 +112,16 @@ TEST_CASE("reads: reads queued while a round is in flight share the next one") {
     replica3 r(P::options(0));
     const auto b = P::elect(r, 1);
     REQUIRE(r.read(1).ok());
-    const std::uint64_t first = round_of(P::take(r));
+    const std::uint64_t first = P::take(r).round();
     for (paxos::read_tag t = 2; t <= 6; ++t) {
         REQUIRE(r.read(t).ok());
-        CHECK(round_of(P::take(r)) == 0);  // no round per read
+        CHECK(P::take(r).round() == 0);  // no round per read
     }
-    REQUIRE(r.step(reply(1, b, first)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(1, b, first)).ok());
     auto out = P::take(r);
     CHECK(tags(out.reads) == std::vector<paxos::read_tag>{1});
     CHECK(out.count(message_kind::heartbeat) == 1);
-    REQUIRE(r.step(reply(1, b, round_of(out))).ok());
+    REQUIRE(r.step(P::heartbeat_reply(1, b, out.round())).ok());
     out = P::take(r);
     CHECK(tags(out.reads) == std::vector<paxos::read_tag>{2, 3, 4, 5, 6});
     CHECK(out.count(message_kind::heartbeat) == 0);  // nothing left waiting
@@ -145,10 +135,10 @@ TEST_CASE("reads: a lost round is made good by the next heartbeat") {
     std::uint64_t round = 0;
     for (int t = 0; t < 10 && round == 0; ++t) {
         (void)r.tick();
-        round = round_of(P::take(r));
+        round = P::take(r).round();
     }
     REQUIRE(round != 0);
-    REQUIRE(r.step(reply(2, b, round)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(2, b, round)).ok());
     CHECK(P::take(r).reads.size() == 1);
 }
 
@@ -156,12 +146,13 @@ TEST_CASE("reads: answers in another ballot, or to a round never sent, count for
     replica3 r(P::options(0));
     const auto b = P::elect(r, 1);
     REQUIRE(r.read(1).ok());
-    const std::uint64_t round = round_of(P::take(r));
-    CHECK(r.step(reply(1, P::ballot(9, 0), round)).code == reason::ignored);  // not our ballot
-    CHECK(r.step(reply(1, b, round + 5)).code == reason::ignored);            // never sent
+    const std::uint64_t round = P::take(r).round();
+    CHECK(r.step(P::heartbeat_reply(1, P::ballot(9, 0), round)).code ==
+          reason::ignored);                                                      // not our ballot
+    CHECK(r.step(P::heartbeat_reply(1, b, round + 5)).code == reason::ignored);  // never sent
     CHECK(P::take(r).reads.empty());
     // A later answer to the real round still counts: the forged one left nothing.
-    REQUIRE(r.step(reply(2, b, round)).ok());
+    REQUIRE(r.step(P::heartbeat_reply(2, b, round)).ok());
     CHECK(P::take(r).reads.size() == 1);
 }
 
@@ -205,8 +196,8 @@ TEST_CASE("reads: a new leader serves none until the slots its Phase 1 recovered
     REQUIRE(r.is_leader());
     (void)P::take(r);  // the re-proposal of slot 0 leaves; our vote is durable
     REQUIRE(r.read(1).ok());
-    const std::uint64_t round = round_of(P::take(r));
-    REQUIRE(r.step(reply(1, b, round)).ok());
+    const std::uint64_t round = P::take(r).round();
+    REQUIRE(r.step(P::heartbeat_reply(1, b, round)).ok());
     CHECK(P::take(r).reads.empty());  // confirmed leader, but slot 0 is not chosen yet
     CHECK(r.reads_waiting() == 1);
     REQUIRE(r.step(P::make(message_kind::accepted, 1, 0, b, 0)).ok());
@@ -221,8 +212,8 @@ TEST_CASE("reads: a full queue refuses, and room comes back once a batch is hand
     const auto b = P::elect(r, 1);
     for (paxos::read_tag t = 0; t < replica3::reads_max; ++t) REQUIRE(r.read(t).ok());
     CHECK(r.read(999).code == reason::read_queue_full);
-    const std::uint64_t round = round_of(P::take(r));
-    REQUIRE(r.step(reply(1, b, round)).ok());
+    const std::uint64_t round = P::take(r).round();
+    REQUIRE(r.step(P::heartbeat_reply(1, b, round)).ok());
     // Confirmed but not yet handed out: still held.
     CHECK(r.read(999).code == reason::read_queue_full);
     const auto out = P::take(r);
