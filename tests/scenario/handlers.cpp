@@ -45,6 +45,19 @@ void cmd_read(env<Config>& e, const std::vector<std::string>& a, lines& out) {
     }
 }
 
+// `transfer <node> <to>`: transfer_leadership(to) at the leader.
+template <class Config>
+void cmd_transfer(env<Config>& e, const std::vector<std::string>& a, lines& out) {
+    if (a.size() != 2) throw script_error("usage: transfer <node> <to>");
+    const std::size_t i = e.node_arg(a[0]);
+    const std::size_t to = e.node_arg(a[1]);
+    e.require_up(i);
+    const paxos::result res =
+        e.replica(i).transfer_leadership(paxos::node_id{static_cast<std::uint16_t>(to)});
+    out.push_back(e.result_text(res));
+    e.drain(i, out, true);
+}
+
 template <class Config>
 void cmd_campaign(env<Config>& e, const std::vector<std::string>& a, lines& out) {
     if (a.size() != 1) throw script_error("usage: campaign <node>");
@@ -440,6 +453,8 @@ public:
             cmd_campaign(e_, a, out);
         } else if (name == "read") {
             cmd_read(e_, a, out);
+        } else if (name == "transfer") {
+            cmd_transfer(e_, a, out);
         } else if (name == "tick") {
             cmd_tick(e_, a, out);
         } else if (name == "deliver") {
