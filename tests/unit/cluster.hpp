@@ -194,6 +194,19 @@ public:
         drain(i);
         return res;
     }
+    paxos::result transfer(std::size_t i, std::size_t to) {
+        const paxos::result res =
+            node(i).transfer_leadership(paxos::node_id{static_cast<std::uint16_t>(to)});
+        drain(i);
+        return res;
+    }
+
+    // Every replica made from now on, and every one now (call before any
+    // input), runs the leader lease (replica::options::lease_ticks).
+    void use_lease(std::uint32_t ticks) {
+        lease_ticks_ = ticks;
+        for (std::size_t i = 0; i < n_; ++i) harness_[i].replica = make_replica(i);
+    }
 
     // Crash: the node stops; messages to it are lost; writes it never synced
     // are lost, or partly kept, as `mode` says (all three are what a real page
@@ -272,6 +285,7 @@ private:
         opts.self = paxos::node_id{static_cast<std::uint16_t>(i)};
         opts.seed = (seed ? seed : seed_) * 1000003 + i;
         opts.leader = leader_options_;
+        opts.lease_ticks = lease_ticks_;
         return std::make_unique<replica_type>(opts, quorum_);
     }
 
@@ -348,6 +362,7 @@ private:
 
     std::size_t n_;
     std::uint64_t seed_;
+    std::uint32_t lease_ticks_ = 0;  // use_lease
     typename Config::leader::options leader_options_;
     quorum_type quorum_;
     harness_type harness_;
