@@ -373,20 +373,10 @@ private:
     // every slot the read must see; the GET is then answered from local
     // state. Nothing is written to the log, nothing synced.
     void read_path(std::size_t i) {
-        connection& c = conns_[i];
 #ifdef PAXOS_KV_PLANT_LOCAL_READ
         return serve_read(i);  // the planted bug: no round, a deposed leader serves stale state
 #endif
-        const submit_status s = node_->read(cookie_of(i));
-        work_pending_ = true;
-        if (s == submit_status::taken) {
-            c.state = phase::reading;
-            return update_interest(i);
-        }
-        c.state = phase::idle;
-        if (s == submit_status::not_leader) return redirect(i);
-        unknown_or_refused(i, s == submit_status::busy ? "TRYAGAIN paxos_kv: busy, retry"
-                                                       : "ERR paxos_kv: node stopped");
+        taken_or_refused(i, node_->read(cookie_of(i)), phase::reading);
     }
 
     void serve_read(std::size_t i) {
@@ -400,8 +390,13 @@ private:
     }
 
     void submit(std::size_t i, const paxos_kv::kv_command& cmd, phase next) {
+        taken_or_refused(i, node_->submit(cmd, cookie_of(i)), next);
+    }
+
+    // What the driver said to a command or a read: taken (wait in `next`),
+    // or refused, answered now.
+    void taken_or_refused(std::size_t i, submit_status s, phase next) {
         connection& c = conns_[i];
-        const submit_status s = node_->submit(cmd, cookie_of(i));
         work_pending_ = true;
         if (s == submit_status::taken) {
             c.state = next;
