@@ -4,9 +4,9 @@
 //
 // Answered at once, on any replica: PING, CONFIG GET, COMMAND (an empty
 // array: redis-cli and redis-benchmark need only that it answers), the
-// argument errors. Everything else is a command for the log: GET (a
-// linearizable read through consensus), SET, SET key value IFEQ old, DEL
-// (one key), INCR.
+// argument errors. GET becomes a read (kv_server.cpp asks the read index
+// for it, and answers from the state machine); everything else is a command
+// for the log: SET, SET key value IFEQ old, DEL (one key), INCR.
 #pragma once
 
 #include <cstdint>
