@@ -346,7 +346,7 @@ void caught_within_three_runs(const char* binary, const char* name, const char* 
     bool caught = false;
     for (std::uint64_t attempt = 0; attempt < 3 && !caught; ++attempt) {
         jepsen_run run(binary, join(name, "-", std::to_string(attempt)));
-        const run_result r = run.run(schedule, 15s, seed + 100 * attempt);
+        const run_result r = run.run(schedule, seconds_or(15s), seed + 100 * attempt);
         print(what, r);
         caught = r.report.result == jepsen::verdict::not_linearizable;
     }
