@@ -26,8 +26,11 @@
 // This class is the coordinator. Each role's state is a unit of its own:
 // the slot window (slot_window.hpp), the acceptor (acceptor.hpp), a
 // candidate's tally (phase1.hpp), a leader's pipeline (phase2.hpp), the
-// learner (learner.hpp) and the outbox (outbox.hpp); the input checks are in
-// validate.hpp and the safety rules in rules.hpp. Handlers below apply one
+// learner (learner.hpp), the outbox (outbox.hpp), the proposer's own state
+// (proposer.hpp), reads (reads.hpp) and the lease (lease.hpp); the input
+// checks are in validate.hpp and the safety rules in rules.hpp. The
+// handlers are defined out of the class, one file per role (replica_*.hpp,
+// included at the end). Handlers below apply one
 // rule each to those units; the role changes only through become_candidate,
 // become_leader and step_down, and a leader policy that asks to retry Phase 1
 // when preempted is answered by the input that preempted us, after its
@@ -65,8 +68,10 @@
 #include "outbox.hpp"
 #include "phase1.hpp"
 #include "phase2.hpp"
+#include "proposer.hpp"
 #include "reads.hpp"
 #include "ready.hpp"
+#include "replica_options.hpp"
 #include "rules.hpp"
 #include "slot_window.hpp"
 #include "snapshot_transfer.hpp"
@@ -117,97 +122,12 @@ public:
     using chosen_type = chosen_entry<value_type>;
     using ready_type = ready_batch<ballot_type, value_type, message_type>;
 
-    struct options {
-        node_id self{};
-        std::uint64_t seed = 0;  // for the leader policy's randomness
-        typename leader_type::options leader{};
-        // A candidate re-sends prepare, and a leader re-sends accepts for
-        // unchosen slots and a heartbeat, every this many ticks (lost messages).
-        std::uint32_t retransmit_ticks = 4;
-        // Check-quorum: a leader that has not heard, within this many ticks,
-        // from a phase-2 quorum (accepted or heartbeat_reply in its ballot)
-        // steps down: it cannot commit, and a read or lease it served could
-        // be stale. 0: the leader policy's longest election timeout
-        // (election_ticks_max) if it has one, else 8 retransmit rounds.
-        // Followers answer every heartbeat (heartbeat_reply) when it is on.
-        bool check_quorum = true;
-        std::uint32_t check_quorum_ticks = 0;
-        // The probe (PreVote, for Paxos), for a stable-leader policy: a
-        // follower whose election timer fires first asks whether a phase-1
-        // quorum would promise the ballot it would use; only with a quorum
-        // of grants does it raise (and persist) a ballot and start Phase 1.
-        // Nothing durable changes on either side, and no timer is reset. A
-        // replica grants unless it leads, or heard its leader within
-        // probe_sticky_ticks (0: the policy's election_ticks_min, else 8
-        // retransmit rounds), or has promised a ballot as high.
-        bool probe = true;
-        std::uint32_t probe_sticky_ticks = 0;
-        // The leader lease (core/lease.hpp), off at 0: an acceptor that
-        // answers a heartbeat round promises nobody else for lease_ticks of
-        // its ticks, and the leader serves reads with no round while what
-        // is left of that grant, by its own ticks, allows. lease_drift_permille
-        // bounds how much faster one replica's ticks may come than
-        // another's (thousandths). Every replica of a cluster must use the
-        // same values. With leases on, a replica promises nobody, itself
-        // included, for lease_ticks ticks after it starts (a grant is not
-        // durable). lease_ticks must leave the leader at least one tick:
-        // leader_lease_ticks(lease_ticks, lease_drift_permille) >= 1.
-        std::uint32_t lease_ticks = 0;
-        std::uint32_t lease_drift_permille = 100;
-        // Snapshot chunks a transfer may have sent and not seen acknowledged
-        // (core/snapshot_transfer.hpp): the transfer's share of the link.
-        std::uint32_t snapshot_chunks_in_flight = 4;
-    };
+    // Set at construction (replica_options.hpp).
+    using options = replica_options<typename leader_type::options>;
 
-    // What a restarted replica recovers from its durable storage.
-    struct recovery {
-        ballot_type promised{};
-        slot_id first_unapplied{};                // the state machine has applied every slot below
-        std::span<const record_type> accepted{};  // in the order they were persisted
-    };
+    using recovery = replica_recovery<ballot_type, record_type>;
 
-    explicit replica(const options& opts, quorum_type quorum = quorum_type{})
-        : options_(opts),
-          quorum_(quorum),
-          leader_policy_(opts.leader, opts.seed),
-          node_count_(quorum_.node_count()),
-          checks_{opts.self, node_count_} {
-        PAXOS_ASSERT(node_count_ >= 1);
-        PAXOS_ASSERT(node_count_ <= Config::max_nodes);
-        PAXOS_ASSERT(options_.self.value < node_count_);
-        PAXOS_ASSERT(options_.retransmit_ticks >= 1);
-        PAXOS_ASSERT(options_.snapshot_chunks_in_flight >= 1);
-        for (std::size_t i = 0; i < node_count_; ++i) {
-            if (i != options_.self.value) peers_.insert(node_id{static_cast<std::uint16_t>(i)});
-        }
-        node_set self{};
-        self.insert(options_.self);
-        self_is_phase2_quorum_ = quorum_.is_phase2_quorum(self);
-        ready_.peers = peers_;  // fixed for life
-        if (options_.probe_sticky_ticks == 0) {
-            options_.probe_sticky_ticks = 8 * options_.retransmit_ticks;
-            if constexpr (requires { opts.leader.election_ticks_min; }) {
-                options_.probe_sticky_ticks = opts.leader.election_ticks_min;
-            }
-        }
-        if (options_.check_quorum_ticks == 0) {
-            options_.check_quorum_ticks = 8 * options_.retransmit_ticks;
-            if constexpr (requires { opts.leader.election_ticks_max; }) {
-                options_.check_quorum_ticks =
-                    std::max<std::uint32_t>(opts.leader.election_ticks_max, 1);
-            }
-        }
-        if (options_.lease_ticks != 0) {
-            PAXOS_ASSERT(reads_max != 0);  // a single decree has no reads to serve
-            lease_.grant_ticks = options_.lease_ticks;
-            lease_.leader_ticks =
-                rules::lease_allows_for_drift
-                    ? leader_lease_ticks(options_.lease_ticks, options_.lease_drift_permille)
-                    : options_.lease_ticks;
-            PAXOS_ASSERT(lease_.leader_ticks >= 1);  // lease_ticks too short for its drift
-            if constexpr (rules::lease_waits_out_restart) lease_.wait_out();
-        }
-    }
+    explicit replica(const options& opts, quorum_type quorum = quorum_type{});
 
     // Restores the durable state of an earlier life. Call before any input.
     // Refused, with nothing changed, when the recovered state cannot be
@@ -324,28 +244,7 @@ public:
     // the transfer's target when known; read_queue_full when reads_max are
     // held (hand out a batch first). The round that confirms it is a
     // heartbeat sent with this batch, shared by every read queued before it.
-    result read(read_tag tag) {
-        static_assert(reads_max != 0,
-                      "replica::read: this config has no reads (reads_max = 0; a single-decree "
-                      "config reads its chosen value)");
-        const input_guard guard{*this};
-        if (p_.current != role::leader) return {reason::not_leader, p_.leader};
-        if (p_.transfer_to != node_id::none()) return {reason::not_leader, p_.transfer_to};
-        if (!rd_.has_room()) return {reason::read_queue_full, p_.leader};
-        if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
-        rd_.push(tag);
-        // One round for every read queued before it leaves (at ready()), and
-        // one round in flight at a time: a read queued while an earlier round
-        // is unanswered waits for the next, sent once that one is answered
-        // (confirm_reads) or with the next heartbeat. A leader whose vote
-        // alone is a phase-2 quorum needs none, nor one holding a lease.
-        if (!rd_.round_queued && !rd_.round_in_flight() && !self_is_phase2_quorum_ &&
-            !lease_.holds()) {
-            broadcast(message_kind::heartbeat, p_.ballot);
-        }
-        confirm_reads();
-        return {reason::ok, p_.leader};
-    }
+    result read(read_tag tag);
     std::size_t reads_waiting() const noexcept { return rd_.count; }
     // The leader lease (options::lease_ticks): ticks left of the lease this
     // leader holds (0: none, reads take a round), and, at any replica, ticks
@@ -436,79 +335,19 @@ public:
     // once per batch, and GCC otherwise outlines them and the small helpers
     // they call (about 150 instructions per command, scripts/
     // instructions_per_command.sh).
-    [[gnu::always_inline]] const ready_type& ready() {
-        PAXOS_ASSERT(!o_.outstanding);
-        p_.fresh = false;
-        if (p2_.open && p_.current == role::leader) seal_open_batch();
-        if constexpr (reads_max != 0) rd_.round_queued = false;  // its heartbeat leaves now
-        // records and chosen are empty here: advance() cleared them.
-        a_.hand_out(w_, o_.records);
-        for (slot_id s = l_.applied_end; s < l_.chosen_end; s = s.next()) {
-            const slot_type& rec = w_.at(s);
-            o_.chosen.push_back(chosen_type{s, learner_type::chosen_values(rec).view(),
-                                            rec.own == own_proposal::chosen
-                                                ? rec.tags.view()
-                                                : std::span<const proposal_tag>{}});
-        }
-        // Field by field: no temporary batch to build and copy.
-        ready_.promised = a_.promised;
-        ready_.promised_changed = a_.promised_dirty;
-        ready_.sync_needed = a_.promised_dirty || !o_.records.empty();
-        if constexpr (snapshot_chunk_bytes != 0) {
-            if (x_.sending != 0) x_.collect(options_.snapshot_chunks_in_flight);
-        }
-        o_.box.seal();
-        l_.handed_end = l_.chosen_end;
-        o_.outstanding = true;
-        return point_views();
-    }
+    [[gnu::always_inline]] const ready_type& ready();
 
     // The batch handed out by the last ready(), not yet acknowledged, with
     // views into this object: for a driver that copied the replica while a
     // sync was under way (the exhaustive explorer). A copy's records and
     // chosen entries still view the original's slots; they are pointed back
     // at this object's own.
-    const ready_type& outstanding() noexcept {
-        PAXOS_ASSERT(o_.outstanding);
-        for (record_type& rec : o_.records) rec.values = w_.at(rec.slot).values.view();
-        for (chosen_type& c : o_.chosen) {
-            const slot_type& rec = w_.at(c.slot);
-            c.values = learner_type::chosen_values(rec).view();
-            if (!c.tags.empty()) c.tags = rec.tags.view();
-        }
-        return point_views();
-    }
+    const ready_type& outstanding() noexcept;
     bool has_outstanding() const noexcept { return o_.outstanding; }
 
     // Acknowledges a batch: its durable part is persisted, its messages sent,
     // its chosen entries applied.
-    [[gnu::always_inline]] void advance(const ready_type& done) {
-        PAXOS_ASSERT(o_.outstanding);
-        PAXOS_ASSERT(&done == &ready_);
-        o_.outstanding = false;
-        output_ = false;  // what advance() itself queues sets it again
-        a_.synced(ready_.promised_changed, ready_.promised);
-        o_.box.clear();
-        l_.take_back_aside(w_, o_.records);
-        // Our own votes are durable now, and only now count (see ready.hpp).
-        if (p_.current == role::leader) {
-            for (const record_type& rec : o_.records) count_own_vote(rec);
-        }
-        o_.records.clear();
-        o_.chosen.clear();
-        o_.dropped.clear();
-        if constexpr (reads_max != 0) rd_.handed_back();
-        l_.catch_up.clear();
-        if constexpr (snapshot_chunk_bytes != 0) {
-            // One test on every batch but a transfer's.
-            if ((x_.sending | x_.received.size()) != 0) snapshot_advance();
-        }
-        PAXOS_ASSERT(l_.handed_end <= l_.chosen_end);
-        l_.applied_end = l_.handed_end;
-        if (l_.teacher != node_id::none()) keep_learning();  // catching up only
-        flush_pending();
-        check_invariants();
-    }
+    [[gnu::always_inline]] void advance(const ready_type& done);
 
     // ---- observers ----------------------------------------------------------------
 
@@ -553,24 +392,10 @@ public:
     // lists the peers that asked for slots below the window, and the driver
     // sends these for the slots it has applied (before or after advance()).
     message_type chosen_message_for(node_id to, slot_id s,
-                                    std::span<const value_type> values) const {
-        PAXOS_ASSERT(values.size() <= batch_values_max);
-        PAXOS_ASSERT(to != options_.self && to.value < node_count_);
-        PAXOS_ASSERT(s < l_.applied_end);  // only what is chosen and applied here
-        message_type c;
-        static_cast<message_header<ballot_type>&>(c) =
-            header(to, message_kind::chosen, ballot_type{}, s);
-        c.values = values;
-        return c;
-    }
+                                    std::span<const value_type> values) const;
 
     // The vote this replica holds for slot s, if s is in its window.
-    std::optional<std::pair<ballot_type, std::span<const value_type>>> vote(slot_id s) const {
-        if (!w_.holds(s)) return std::nullopt;
-        const auto& rec = w_.at(s);
-        if (rec.accepted_ballot.is_zero()) return std::nullopt;
-        return std::pair{rec.accepted_ballot, rec.values.view()};
-    }
+    std::optional<std::pair<ballot_type, std::span<const value_type>>> vote(slot_id s) const;
 
 private:
     using window_type = slot_window<ballot_type, batch_type, window_slots>;
@@ -589,31 +414,7 @@ private:
                                messages_per_input_max, values_per_input_max, votes_per_input_max>;
 
     // The proposer's own state, and the role that decides which units act.
-    struct proposer_state {
-        role current = role::follower;
-        ballot_type ballot{};        // our latest own ballot
-        ballot_type highest_seen{};  // highest ballot in any message
-        node_id leader = node_id::none();
-        std::uint32_t retransmit_elapsed = 0;
-        // The furthest chosen_end our accepts and heartbeats have carried.
-        slot_id announced{};
-        // Check-quorum: who answered our ballot in this period, and its age.
-        node_set heard{};
-        std::uint32_t heard_elapsed = 0;
-        // The probe: the ballot we would campaign with, and who granted it.
-        bool probing = false;
-        ballot_type probe_ballot{};
-        node_set probe_grants{};
-        // A leader that handed over to us did so in this ballot (zero:
-        // none): the Phase 1 it asked for names it (core/lease.hpp), as
-        // does the one under way (campaign_handed_over).
-        ballot_type handed_over{};
-        ballot_type campaign_handed_over{};
-        // Leadership transfer under way (transfer_leadership), and its age.
-        node_id transfer_to = node_id::none();
-        std::uint32_t transfer_elapsed = 0;
-        bool fresh = true;  // no input yet: restore() is allowed
-    };
+    using proposer_type = proposer_state<ballot_type>;
     // The batch being collected or handed out.
     struct output_state {
         outbox_type box{};
@@ -623,39 +424,11 @@ private:
         fixed_vector<dropped_proposal, dropped_capacity> dropped{};
     };
 
-    // Reports a command's tag as not chosen here.
-    void drop_tag(proposal_tag t, proposal_fate fate) {
-        o_.dropped.push_back(dropped_proposal{t, fate});
-        note_output();
-    }
-    // A slot's own proposal is settled other than by being chosen.
-    void drop_own(slot_type& rec, proposal_fate fate) {
-        for (const proposal_tag t : rec.tags) drop_tag(t, fate);
-        rec.tags.clear();
-        rec.own = own_proposal::none;
-    }
-    // Our vote in rec is about to become `values`: a pending proposal of
-    // ours there survives only if they are the same commands.
-    void before_vote(slot_type& rec, std::span<const value_type> values) {
-        if (rec.own == own_proposal::pending &&
-            !learner_type::same_values(rec.values.view(), values)) {
-            drop_own(rec, proposal_fate::unknown);
-        }
-    }
-    // rec is chosen with the value of our own vote (which a pending proposal
-    // of ours there is): the proposal is chosen.
-    static void settle_own_as_voted(slot_type& rec) noexcept {
-        if (rec.own == own_proposal::pending) rec.own = own_proposal::chosen;
-    }
-    // rec is chosen with `values`: our pending proposal there is chosen or lost.
-    void settle_own(slot_type& rec, std::span<const value_type> values) {
-        if (rec.own != own_proposal::pending) return;
-        if (learner_type::same_values(rec.values.view(), values)) {
-            rec.own = own_proposal::chosen;
-        } else {
-            drop_own(rec, proposal_fate::lost);
-        }
-    }
+    void drop_tag(proposal_tag t, proposal_fate fate);
+    void drop_own(slot_type& rec, proposal_fate fate);
+    void before_vote(slot_type& rec, std::span<const value_type> values);
+    static void settle_own_as_voted(slot_type& rec) noexcept;
+    void settle_own(slot_type& rec, std::span<const value_type> values);
 
     // What a handler did, and what the leader policy asked for if the
     // message preempted us (step() acts on it once the handler is done).
@@ -670,20 +443,13 @@ private:
     // True for a learner that has seen a ballot at work but not its outcome:
     // it holds a vote for a slot not known chosen (or, in a single decree, it
     // promised but knows no decision).
-    bool wants_outcome() const noexcept {
-        if (l_.chosen_end < w_.end) return true;
-        return single_decree && !decided() && !a_.promised.is_zero();
-    }
+    bool wants_outcome() const noexcept;
 
     // Work a leader-free proposer should campaign for: commands of its own,
     // or slots someone started and nobody finished -- but only once no leader
     // has been heard for a while: a live leader is finishing them, and
     // preempting it would only restart the duel.
-    bool has_work() const noexcept {
-        if (!p2_.pending.empty()) return true;
-        if (l_.chosen_end >= w_.end) return false;
-        return p2_.proposer_unfinished || l_.quiet_ticks >= 2 * options_.retransmit_ticks;
-    }
+    bool has_work() const noexcept;
 
     leader_context context() const noexcept { return leader_context{p_.current, has_work()}; }
     std::uint32_t quiet_ticks_max() const noexcept { return 8 * options_.retransmit_ticks; }
@@ -708,161 +474,27 @@ private:
     static constexpr bool check_invariants_enabled = false;
 #endif
 
-    void check_invariants() const noexcept {
-        if constexpr (check_invariants_enabled) {
-            PAXOS_ASSERT(w_.base <= l_.applied_end);
-            PAXOS_ASSERT(l_.applied_end <= l_.chosen_end);
-            PAXOS_ASSERT(l_.chosen_end <= w_.end);
-            PAXOS_ASSERT(w_.end.value - w_.base.value <= window_slots);
-            PAXOS_ASSERT(l_.chosen_end.value <= slot_id::limit);
-            PAXOS_ASSERT(!p2_.open || p_.current == role::leader);
-            if (p_.current == role::leader) PAXOS_ASSERT(p_.ballot == a_.promised);
-            if (p_.current != role::follower) PAXOS_ASSERT(p_.ballot <= a_.promised);
-            for (slot_id s = w_.base; s < w_.end; s = s.next()) {
-                const slot_type& rec = w_.at(s);
-                if (s < l_.chosen_end) PAXOS_ASSERT(rec.chosen);
-                PAXOS_ASSERT(rec.accepted_ballot <= a_.promised);
-                PAXOS_ASSERT(!rec.chosen_aside || (rec.chosen && rec.durable_dirty) ||
-                             o_.outstanding);
-            }
-        }
-    }
+    void check_invariants() const noexcept;
 
-    // What has_ready() reports, read from the units' state: a message
-    // queued, a vote or promise to persist, a catch-up request, a chosen
-    // slot to hand out, or a leader's open batch to seal.
-    bool output_in_state() const noexcept {
-        return (o_.box.size() | a_.dirty_slots.size() | l_.catch_up.size() | o_.dropped.size() |
-                x_.received.size() | rd_.confirmed.size() | rd_.dropped.size() |
-                std::size_t{a_.promised_dirty}) != 0 ||
-               l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader) ||
-               x_.wants_chunk(options_.snapshot_chunks_in_flight);
-    }
+    bool output_in_state() const noexcept;
     // Called wherever one of those may have become true.
     void note_output() noexcept { output_ = true; }
 
-    // Room for the most one input can queue (limits.hpp), reserved for it.
-    // Inlined for the same reason as ready(): once per input.
-    [[gnu::always_inline]] bool has_outbox_room() noexcept {
-        // One test in the common case: nothing queued and nothing dropped.
-        if ((o_.box.size() | o_.dropped.size()) == 0) return true;
-        return o_.dropped.size() <= dropped_capacity - dropped_per_input_max && o_.box.open_input();
-    }
+    [[gnu::always_inline]] bool has_outbox_room() noexcept;
 
-    const ready_type& point_views() noexcept {
-        ready_.accepted = o_.records.view();
-        ready_.send_now = o_.box.now();
-        ready_.send_after_sync = o_.box.after_sync();
-        ready_.chosen = o_.chosen.view();
-        ready_.catch_up = l_.catch_up.view();
-        ready_.dropped = o_.dropped.view();
-        ready_.reads = rd_.confirmed.view();
-        ready_.reads_dropped = rd_.dropped.view();
-        ready_.snapshot_chunks = x_.requests.view();
-        ready_.snapshot_received = x_.received.view();
-        return ready_;
-    }
+    const ready_type& point_views() noexcept;
 
-    // step() for a message of kind K: the checks and the handler are chosen
-    // at compile time, so the hot kinds (accept, accepted) pay only for the
-    // checks that apply to them.
     template <message_kind K>
-    result step_as(const message_type& m) {
-        const input_guard guard{*this};
-        node_id owner = node_id::none();  // of m.ballot; none for a zero ballot
-        if (const reason r = checks_.template message_as<K>(m, owner); r != reason::ok) {
-            return {r, p_.leader};
-        }
-        if (!has_outbox_room()) return {reason::outbox_full, p_.leader};
-        // Agreement before anything changes: crash-fault Paxos never chooses
-        // two values for a slot, so a contradiction means a broken peer or two
-        // clusters mixed on one network. Say so, and trust nothing of it.
-        if constexpr (K == message_kind::chosen || K == message_kind::promise) {
-            if (contradicts_chosen(m)) return {reason::contradicts_chosen, p_.leader};
-        }
-        // No zero test: highest_seen starts at zero, so zero never exceeds it.
-        // A probe's ballot is one nobody has used, and its reply echoes it:
-        // neither says a ballot is at work.
-        if constexpr (K != message_kind::probe && K != message_kind::probe_reply) {
-            if (m.ballot > p_.highest_seen) p_.highest_seen = m.ballot;
-        }
-        handled h{};
-        if constexpr (K == message_kind::prepare) h = on_prepare(m);
-        if constexpr (K == message_kind::promise) h = on_promise(m);
-        if constexpr (K == message_kind::accept) h = on_accept(m);
-        if constexpr (K == message_kind::accepted) h = on_accepted(m);
-        if constexpr (K == message_kind::reject) h = on_reject(m);
-        if constexpr (K == message_kind::chosen) h = on_chosen(m, owner);
-        if constexpr (K == message_kind::heartbeat) h = on_heartbeat(m);
-        if constexpr (K == message_kind::learn_request) h = on_learn_request(m);
-        if constexpr (K == message_kind::snapshot_chunk) h = on_snapshot_chunk(m);
-        if constexpr (K == message_kind::snapshot_ack) h = on_snapshot_ack(m);
-        if constexpr (K == message_kind::heartbeat_reply) h = on_heartbeat_reply(m);
-        if constexpr (K == message_kind::probe) h = on_probe(m);
-        if constexpr (K == message_kind::probe_reply) h = on_probe_reply(m);
-        if constexpr (K == message_kind::transfer) h = on_transfer(m);
-        // A retry the policy asked for when the message preempted us starts
-        // only now, after its handler is done: a Phase 1 started mid-handler
-        // would report our votes before the vote this very message casts, and
-        // then cast a vote below the promise it just made (found by the
-        // exhaustive explorer). Handlers cannot start Phase 1; they say so.
-        if (h.then == leader_action::start_phase1 && p_.current == role::follower && !decided()) {
-            (void)become_candidate();
-        }
-        return {h.code, p_.leader};
-    }
+    result step_as(const message_type& m);
 
     // ---- messages ---------------------------------------------------------------------
 
-    // The header every message of ours carries.
     message_header<ballot_type> header(node_id to, message_kind kind, ballot_type b,
-                                       slot_id s) const noexcept {
-        message_header<ballot_type> h;
-        h.kind = kind;
-        h.from = options_.self;
-        h.to = to;
-        h.ballot = b;
-        h.slot = s;
-        h.chosen_end = l_.chosen_end;
-        return h;
-    }
-    // Messages are built in place in the outbox and returned for the caller
-    // to fill in: no copy of a finished message.
-    message_type& emit(node_id to, message_kind kind, ballot_type b, slot_id s) {
-        note_output();
-        return o_.box.add(a_.group_of(kind, b), header(to, kind, b, s));
-    }
-    message_type& send(node_id to, message_kind kind, ballot_type b, slot_id s = slot_id{}) {
-        PAXOS_ASSERT(to != options_.self);
-        return emit(to, kind, b, s);
-    }
-    // Null in a cluster of one: there is nobody to tell.
-    message_type* broadcast(message_kind kind, ballot_type b, slot_id s = slot_id{}) {
-        if (node_count_ == 1) return nullptr;
-        if (kind == message_kind::accept || kind == message_kind::heartbeat) {
-            p_.announced = std::max(p_.announced, l_.chosen_end);
-        }
-        // A heartbeat is a read round when reads wait for one (core/reads.hpp),
-        // and every heartbeat is one with leases on: each renews the lease.
-        if constexpr (reads_max != 0) {
-            if (kind == message_kind::heartbeat) {
-                if (lease_.enabled()) {
-                    s = slot_id{rd_.next_round()};
-                    lease_.sent_now(s.value);
-                    lease_.grant(options_.self, b);  // we count ourselves in its quorum
-                } else {
-                    s = slot_id{rd_.next_heartbeat_round()};
-                }
-            }
-        }
-        return &emit(node_id::broadcast(), kind, b, s);
-    }
-    // A candidate's prepare, naming the leader that handed over to it, if any.
-    void send_prepare() {
-        if (message_type* m = broadcast(message_kind::prepare, p_.ballot, p1_.from)) {
-            m->accepted_ballot = p_.campaign_handed_over;
-        }
-    }
+                                       slot_id s) const noexcept;
+    message_type& emit(node_id to, message_kind kind, ballot_type b, slot_id s);
+    message_type& send(node_id to, message_kind kind, ballot_type b, slot_id s = slot_id{});
+    message_type* broadcast(message_kind kind, ballot_type b, slot_id s = slot_id{});
+    void send_prepare();
     void put_values(message_type& m, std::span<const value_type> values) {
         m.values = o_.box.put_values(values);
     }
@@ -881,12 +513,7 @@ private:
     void become_leader();
     leader_action step_down();
     leader_action preempted_by(ballot_type higher);
-    void hear_leader(node_id from) {
-        p_.leader = from;
-        p_.probing = false;
-        l_.quiet_ticks = 0;
-        leader_policy_.on_leader_heard();
-    }
+    void hear_leader(node_id from);
     handled on_prepare(const message_type& m);
     handled on_accept(const message_type& m);
     handled on_promise(const message_type& m);
@@ -940,7 +567,7 @@ private:
     bool self_is_phase2_quorum_ = false;  // our vote alone chooses (flexible, Q2 = 1)
 
     // The units, each owning its state (visit_state() hands all of it out).
-    proposer_state p_{};
+    proposer_type p_{};
     window_type w_{};
     acceptor_type a_{};
     phase1_type p1_{};
@@ -960,6 +587,9 @@ private:
 
 // The handlers of each role, defined out of the class.
 #include "replica_acceptor.hpp"
+#include "replica_inputs.hpp"
+#include "replica_leadership.hpp"
 #include "replica_learner.hpp"
+#include "replica_outputs.hpp"
 #include "replica_proposer.hpp"
 #include "replica_snapshot.hpp"

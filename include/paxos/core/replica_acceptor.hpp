@@ -101,4 +101,13 @@ auto replica<Config>::on_accept(const message_type& m) -> handled {
     return {reason::ok, then};
 }
 
+template <class Config>
+inline auto replica<Config>::vote(slot_id s) const
+    -> std::optional<std::pair<ballot_type, std::span<const value_type>>> {
+    if (!w_.holds(s)) return std::nullopt;
+    const auto& rec = w_.at(s);
+    if (rec.accepted_ballot.is_zero()) return std::nullopt;
+    return std::pair{rec.accepted_ballot, rec.values.view()};
+}
+
 }  // namespace paxos::inline v0

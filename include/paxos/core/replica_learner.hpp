@@ -205,62 +205,6 @@ void replica<Config>::keep_learning() {
     ask_to_learn(l_.teacher);
 }
 
-// A follower answers our heartbeat: it still follows this ballot, and had
-// promised no higher one when it answered the read round the reply echoes.
-template <class Config>
-auto replica<Config>::on_heartbeat_reply(const message_type& m) -> handled {
-    if (p_.current != role::leader || m.ballot != p_.ballot) return {reason::ignored};
-    p_.heard.insert(m.from);
-    if constexpr (reads_max != 0) {
-        if (m.slot.value != 0) {
-            if (!rd_.answer(m.from, m.slot.value)) return {reason::ignored};  // never sent
-            if (lease_.enabled()) renew_lease();
-            confirm_reads();
-        }
-    }
-    return {};
-}
-
-// Hands out the reads a phase-2 quorum has confirmed (core/reads.hpp), in
-// the order they were queued: a later read needs a later round.
-template <class Config>
-void replica<Config>::confirm_reads() {
-    if (rd_.count == 0 || l_.chosen_end < rd_.recovered_end) return;
-    std::uint64_t round = 0;
-    bool confirmed = false;
-    while (rd_.count != 0) {
-        const auto& next = rd_.front();
-        if (round != next.round || round == 0) {
-            round = next.round;
-            confirmed =
-                !rules::read_needs_quorum_round || lease_.holds() ||
-                quorum_.is_phase2_quorum(rd_.answered_since(round, options_.self, node_count_));
-        }
-        if (!confirmed) return;
-        rd_.confirmed.push_back(read_ready{next.tag, l_.chosen_end});
-        rd_.pop();
-        note_output();
-        // The round in flight is answered: the reads queued meanwhile get theirs.
-        if (!rd_.round_in_flight() && rd_.wants_round() && !rd_.round_queued &&
-            !self_is_phase2_quorum_) {
-            broadcast(message_kind::heartbeat, p_.ballot);
-        }
-    }
-}
-
-// The newest round a phase-2 quorum, ourselves counted, has answered
-// renews the lease from its send (core/lease.hpp).
-template <class Config>
-void replica<Config>::renew_lease() {
-    std::uint64_t best = 0;
-    for (std::size_t i = 0; i < node_count_; ++i) {
-        const std::uint64_t r = rd_.answered[i];
-        if (r <= best) continue;
-        if (quorum_.is_phase2_quorum(rd_.answered_since(r, options_.self, node_count_))) best = r;
-    }
-    if (best != 0) lease_.answered(best);
-}
-
 // A learner asks for chosen slots from m.slot on: a window's worth, what it
 // can hold. We send what our window still holds; slots below it were
 // applied and released, so the batch asks the driver to serve those from
@@ -278,6 +222,12 @@ auto replica<Config>::on_learn_request(const message_type& m) -> handled {
     }
     send_chosen_from(m.from, m.slot, until);
     return {};
+}
+
+template <class Config>
+inline bool replica<Config>::wants_outcome() const noexcept {
+    if (l_.chosen_end < w_.end) return true;
+    return single_decree && !decided() && !a_.promised.is_zero();
 }
 
 }  // namespace paxos::inline v0

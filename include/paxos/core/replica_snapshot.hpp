@@ -216,7 +216,7 @@ result replica<Config>::install_snapshot(const snapshot_offer& s) {
     // A proposer behind a chosen prefix: someone got further than it.
     if (p_.current != role::follower) (void)step_down();
     if constexpr (!rules::install_keeps_votes) {
-        // The planted bug (tests/planted): the votes above s go with the
+        // The broken rule (a test-only config): the votes above s go with the
         // slots below it, as if the snapshot replaced the whole log.
         for (slot_id at = std::max(w_.base, s.slot); at < w_.end; at = at.next()) {
             slot_type& rec = w_.at(at);

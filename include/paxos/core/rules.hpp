@@ -3,8 +3,9 @@
 // Each member is a rule the replica follows, named for the step of "Paxos
 // Made Simple" (PMS) it implements. The defaults are the algorithm; there is
 // no other correct value. A config may name another set of rules
-// (`using rules = ...;`), and only tests do: each shipped implementation
-// bug the checkers must catch is one rule broken here (tests/planted/). The
+// (`using rules = ...;`), and only tests do: each implementation bug the
+// checkers must be shown to catch is one rule broken here by a test-only
+// config (the README's list of seeded bugs). The
 // replica reads the rules as compile-time constants, so the defaults cost
 // nothing, and a mutated rule is an ordinary policy: no hook, flag or
 // disabled check in the production code.
