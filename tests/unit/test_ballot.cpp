@@ -106,6 +106,11 @@ TEST_CASE("ballot: stock encodings satisfy the concept and the compile-time laws
     static_assert(paxos::ballot_policy<counter_ballot<3>>);
     static_assert(paxos::ballot_policy<counter_ballot<65534>>);
     static_assert(paxos::ballot_policy<pair_ballot>);
+    // The library's own encodings pass their laws here, not in the header:
+    // a user's unit checks only the ballot its config uses (config.hpp).
+    static_assert(paxos::check_ballot_policy<counter_ballot<1>>());
+    static_assert(paxos::check_ballot_policy<counter_ballot<5>>());
+    static_assert(paxos::check_ballot_policy<pair_ballot>());
     static_assert(paxos::check_ballot_policy<counter_ballot<6>>());
     static_assert(paxos::check_ballot_policy<counter_ballot<65534>>());
     static_assert(sizeof(counter_ballot<5>) == sizeof(std::uint64_t));

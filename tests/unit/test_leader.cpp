@@ -20,6 +20,12 @@ constexpr leader_context candidate{role::candidate, true};
 constexpr leader_context leader{role::leader, true};
 }  // namespace
 
+// The library's own leader policies meet the concept (checked here, not in
+// the header: a user's unit checks only the policy its config uses).
+static_assert(paxos::leader_policy<paxos::immediate>);
+static_assert(paxos::leader_policy<paxos::randomized_backoff>);
+static_assert(paxos::leader_policy<paxos::stable_leader>);
+
 TEST_CASE("prng: one seed gives one sequence, on every compiler") {
     paxos::prng a(7), b(7), c(8);
     bool differs = false;

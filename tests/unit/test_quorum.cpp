@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -192,6 +193,15 @@ struct split_mix {
 };
 
 }  // namespace
+
+// The run-time quorum systems meet the concept and are not static ones
+// (checked here, not in the header).
+static_assert(paxos::quorum_system<paxos::runtime_threshold> &&
+              !paxos::static_quorum_system<paxos::runtime_threshold>);
+static_assert(paxos::quorum_system<paxos::runtime_weighted> &&
+              !paxos::static_quorum_system<paxos::runtime_weighted>);
+static_assert(paxos::quorum_system<paxos::runtime_grid> &&
+              !paxos::static_quorum_system<paxos::runtime_grid>);
 
 TEST_CASE("quorum: majority<N> is more than half, for N = 1 .. 16") {
     check_majorities(std::make_index_sequence<16>{});
@@ -458,10 +468,11 @@ TEST_CASE("quorum: runtime_weighted refuses bad shapes with a reason") {
                    quorum_build_error::too_many_nodes, quorum_build_error::phase1_out_of_range,
                    quorum_build_error::phase2_out_of_range, quorum_build_error::quorums_disjoint,
                    quorum_build_error::too_large_to_check}) {
-        CHECK_FALSE(paxos::to_string(e).empty());
+        CHECK_FALSE(std::string_view{paxos::to_string(e)}.empty());
+        CHECK(std::string_view{paxos::to_string(e)} != "unknown quorum_build_error");
     }
-    CHECK(paxos::to_string(quorum_build_error::quorums_disjoint) !=
-          paxos::to_string(quorum_build_error::no_nodes));
+    CHECK(std::string_view{paxos::to_string(quorum_build_error::quorums_disjoint)} !=
+          std::string_view{paxos::to_string(quorum_build_error::no_nodes)});
 }
 
 TEST_CASE("node_set: has_at_least(k) agrees with size() >= k for every set of 10 nodes") {

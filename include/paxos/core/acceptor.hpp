@@ -8,13 +8,13 @@
 // batch's sync (message.hpp, backed_by).
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "../assert.hpp"
+#include "../detail/algorithm.hpp"
 #include "fixed_vector.hpp"
 #include "message.hpp"
 #include "outbox.hpp"

@@ -7,12 +7,12 @@
 // the first not yet handed out.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "../assert.hpp"
+#include "../detail/algorithm.hpp"
 #include "fixed_vector.hpp"
 #include "ready.hpp"
 #include "slot_window.hpp"
@@ -46,7 +46,7 @@ struct learner_state {
         return rec.chosen_aside ? rec.spare : rec.values;
     }
     static bool same_values(std::span<const value_type> a, std::span<const value_type> b) {
-        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+        return detail::equal(a, b);
     }
 
     // Records that slot s (rec) is chosen with `values` in ballot `in` (zero
@@ -123,7 +123,7 @@ struct learner_state {
         PAXOS_ASSERT(from < base);
         for (catch_up_request& c : catch_up) {
             if (c.peer != peer) continue;
-            c.from = std::min(c.from, from);
+            c.from = detail::min(c.from, from);
             return;
         }
         catch_up.push_back(catch_up_request{peer, from, base});

@@ -56,12 +56,12 @@
 // §3.)
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "../detail/algorithm.hpp"
 #include "fixed_vector.hpp"
 #include "types.hpp"
 #include "vocabulary.hpp"
@@ -243,8 +243,7 @@ struct snapshot_part : snapshot_position {
 
     const snapshot_position& position() const noexcept { return *this; }
     friend bool operator==(const snapshot_part& a, const snapshot_part& b) {
-        return a.position() == b.position() &&
-               std::equal(a.bytes.begin(), a.bytes.end(), b.bytes.begin(), b.bytes.end());
+        return a.position() == b.position() && detail::equal(a.bytes, b.bytes);
     }
 };
 
@@ -280,9 +279,8 @@ struct basic_message : message_header<Ballot> {
     const header_type& header() const noexcept { return *this; }
 
     friend constexpr bool operator==(const basic_message& a, const basic_message& b) {
-        return a.header() == b.header() &&
-               std::equal(a.values.begin(), a.values.end(), b.values.begin(), b.values.end()) &&
-               std::equal(a.votes.begin(), a.votes.end(), b.votes.begin(), b.votes.end()) &&
+        return a.header() == b.header() && detail::equal(a.values, b.values) &&
+               detail::equal(a.votes, b.votes) &&
                (a.snapshot == nullptr ? b.snapshot == nullptr
                                       : b.snapshot != nullptr && *a.snapshot == *b.snapshot);
     }

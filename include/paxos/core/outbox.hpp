@@ -10,11 +10,11 @@
 // allocates.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 
 #include "../assert.hpp"
+#include "../detail/algorithm.hpp"
 #include "fixed_vector.hpp"
 #include "message.hpp"
 
@@ -119,7 +119,7 @@ public:
 
     // Puts the after-sync group back in the order it was queued; once per batch.
     void seal() noexcept {
-        if (after_ > 1) std::reverse(headers_.begin() + (MessagesMax - after_), headers_.end());
+        if (after_ > 1) detail::reverse(headers_.begin() + (MessagesMax - after_), headers_.end());
     }
 
     std::span<const message_type> now() const noexcept { return {headers_.data(), now_}; }

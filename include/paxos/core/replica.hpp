@@ -48,7 +48,6 @@
 //   * a slot, once chosen, keeps its value.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -58,6 +57,7 @@
 
 #include "../assert.hpp"
 #include "../config.hpp"
+#include "../detail/algorithm.hpp"
 #include "../policies/leader.hpp"
 #include "acceptor.hpp"
 #include "fixed_vector.hpp"
@@ -199,26 +199,9 @@ public:
     // highest ballot seen (so our next ballot beats it, without a durable write
     // per message), then hand the message to the handler of its kind. Each
     // handler applies the rule of its role and queues its answers.
-    result step(const message_type& m) {
-        switch (m.kind) {
-            case message_kind::prepare: return step_as<message_kind::prepare>(m);
-            case message_kind::promise: return step_as<message_kind::promise>(m);
-            case message_kind::accept: return step_as<message_kind::accept>(m);
-            case message_kind::accepted: return step_as<message_kind::accepted>(m);
-            case message_kind::reject: return step_as<message_kind::reject>(m);
-            case message_kind::chosen: return step_as<message_kind::chosen>(m);
-            case message_kind::heartbeat: return step_as<message_kind::heartbeat>(m);
-            case message_kind::learn_request: return step_as<message_kind::learn_request>(m);
-            case message_kind::snapshot_chunk: return step_as<message_kind::snapshot_chunk>(m);
-            case message_kind::snapshot_ack: return step_as<message_kind::snapshot_ack>(m);
-            case message_kind::heartbeat_reply: return step_as<message_kind::heartbeat_reply>(m);
-            case message_kind::probe: return step_as<message_kind::probe>(m);
-            case message_kind::probe_reply: return step_as<message_kind::probe_reply>(m);
-            case message_kind::transfer: return step_as<message_kind::transfer>(m);
-        }
-        const input_guard guard{*this};
-        return {reason::malformed, p_.leader};
-    }
+    // Defined without `inline` (replica_inputs.hpp), so that a unit that declares
+    // the replica an explicit instantiation elsewhere compiles none of it.
+    result step(const message_type& m);
 
     // One unit of logical time. The leader policy decides whether to start
     // Phase 1 or heartbeat; the core adds its own timer for lost messages:

@@ -4,10 +4,10 @@
 // Part of replica.hpp, which includes it; included alone it brings the class.
 #pragma once
 
-#include <algorithm>
 #include <optional>
 #include <span>
 
+#include "../detail/algorithm.hpp"
 #include "replica.hpp"
 
 namespace paxos::inline v0 {
@@ -24,7 +24,7 @@ result replica<Config>::restore(const recovery& r) {
     const bool keep = rules::restart_keeps_durable_state;
     ballot_type promised = keep ? r.promised : ballot_type{};
     for (const record_type& rec : r.accepted) {
-        if (keep) promised = std::max(promised, rec.ballot);
+        if (keep) promised = detail::max(promised, rec.ballot);
     }
     a_.promised = a_.durable_promised = promised;
     for (const record_type& rec : keep ? r.accepted : std::span<const record_type>{}) {
@@ -54,7 +54,8 @@ auto replica<Config>::on_prepare(const message_type& m) -> handled {
         // we cannot report them, so we must not promise. The candidate is
         // behind: teach it what the window still holds, and the driver
         // serves the rest from its log (catch_up, as for learners).
-        const slot_id until{std::min<std::uint64_t>(m.slot.value + window_slots, slot_id::limit)};
+        const slot_id until{
+            detail::min<std::uint64_t>(m.slot.value + window_slots, slot_id::limit)};
         serve_below_window(m.from, m.slot);
         if (!(m.slot < x_.log_start)) send_chosen_from(m.from, w_.base, until);
         return {reason::slot_compacted};

@@ -5,9 +5,9 @@
 // Part of replica.hpp, which includes it; included alone it brings the class.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 
+#include "../detail/algorithm.hpp"
 #include "replica.hpp"
 
 namespace paxos::inline v0 {
@@ -41,7 +41,7 @@ replica<Config>::replica(const options& opts, quorum_type quorum)
         options_.check_quorum_ticks = 8 * options_.retransmit_ticks;
         if constexpr (requires { opts.leader.election_ticks_max; }) {
             options_.check_quorum_ticks =
-                std::max<std::uint32_t>(opts.leader.election_ticks_max, 1);
+                detail::max<std::uint32_t>(opts.leader.election_ticks_max, 1);
         }
     }
     if (options_.lease_ticks != 0) {
@@ -86,6 +86,28 @@ inline bool replica<Config>::output_in_state() const noexcept {
             std::size_t{a_.promised_dirty}) != 0 ||
            l_.chosen_end > l_.applied_end || (p2_.open && p_.current == role::leader) ||
            x_.wants_chunk(options_.snapshot_chunks_in_flight);
+}
+
+template <class Config>
+result replica<Config>::step(const message_type& m) {
+    switch (m.kind) {
+        case message_kind::prepare: return step_as<message_kind::prepare>(m);
+        case message_kind::promise: return step_as<message_kind::promise>(m);
+        case message_kind::accept: return step_as<message_kind::accept>(m);
+        case message_kind::accepted: return step_as<message_kind::accepted>(m);
+        case message_kind::reject: return step_as<message_kind::reject>(m);
+        case message_kind::chosen: return step_as<message_kind::chosen>(m);
+        case message_kind::heartbeat: return step_as<message_kind::heartbeat>(m);
+        case message_kind::learn_request: return step_as<message_kind::learn_request>(m);
+        case message_kind::snapshot_chunk: return step_as<message_kind::snapshot_chunk>(m);
+        case message_kind::snapshot_ack: return step_as<message_kind::snapshot_ack>(m);
+        case message_kind::heartbeat_reply: return step_as<message_kind::heartbeat_reply>(m);
+        case message_kind::probe: return step_as<message_kind::probe>(m);
+        case message_kind::probe_reply: return step_as<message_kind::probe_reply>(m);
+        case message_kind::transfer: return step_as<message_kind::transfer>(m);
+    }
+    const input_guard guard{*this};
+    return {reason::malformed, p_.leader};
 }
 
 // step() for a message of kind K: the checks and the handler are chosen

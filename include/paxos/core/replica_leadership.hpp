@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "../detail/algorithm.hpp"
 #include "replica.hpp"
 
 namespace paxos::inline v0 {
@@ -70,7 +71,7 @@ result replica<Config>::probe_or_campaign() {
 // resetting them; see tests/scenario/testdata/one_way_links_*.txt).
 template <class Config>
 result replica<Config>::start_probe() {
-    const ballot_type floor = std::max(a_.promised, p_.highest_seen);
+    const ballot_type floor = detail::max(a_.promised, p_.highest_seen);
     const std::optional<ballot_type> next = ballot_type::next_above(floor, options_.self);
     if (!next) return {reason::ballot_exhausted, p_.leader};
     p_.current = role::follower;  // a candidate whose Phase 1 stalled probes again

@@ -5,10 +5,10 @@
 // Part of replica.hpp, which includes it; included alone it brings the class.
 #pragma once
 
-#include <algorithm>
 #include <optional>
 #include <span>
 
+#include "../detail/algorithm.hpp"
 #include "replica.hpp"
 
 namespace paxos::inline v0 {
@@ -28,7 +28,7 @@ void replica<Config>::send_chosen(node_id to, slot_id s, const slot_type& rec, b
 template <class Config>
 void replica<Config>::send_chosen_from(node_id to, slot_id from, slot_id until) {
     PAXOS_ASSERT(from >= w_.base);
-    const slot_id end = std::min(until, l_.chosen_end);
+    const slot_id end = detail::min(until, l_.chosen_end);
     for (slot_id s = from; s < end; s = s.next()) {
         send_chosen(to, s, w_.at(s), ballot_type{});
     }
@@ -126,7 +126,7 @@ bool replica<Config>::contradicts_chosen(const message_type& m) const {
 // for in that ballot is asked for (on_heartbeat).
 template <class Config>
 void replica<Config>::learn_from_leader(const message_type& m) {
-    const slot_id until = std::min(m.chosen_end, w_.end);
+    const slot_id until = detail::min(m.chosen_end, w_.end);
     const slot_id before = l_.chosen_end;
     if (!(before < until)) return;  // the common case once caught up: one slot or none
     for (slot_id s = before; s < until; s = s.next()) {
@@ -176,7 +176,7 @@ auto replica<Config>::on_heartbeat(const message_type& m) -> handled {
         ask_to_learn(m.from);
     }
     // A slot is chosen for good, whoever announced it: keep the furthest.
-    l_.announced_chosen_end = std::max(l_.announced_chosen_end, m.chosen_end);
+    l_.announced_chosen_end = detail::max(l_.announced_chosen_end, m.chosen_end);
     return {reason::ok, then};
 }
 
@@ -186,7 +186,7 @@ template <class Config>
 void replica<Config>::ask_to_learn(node_id from) {
     send(from, message_kind::learn_request, a_.promised, l_.chosen_end);
     l_.asked_until =
-        slot_id{std::min<std::uint64_t>(l_.chosen_end.value + window_slots, slot_id::limit)};
+        slot_id{detail::min<std::uint64_t>(l_.chosen_end.value + window_slots, slot_id::limit)};
     l_.teacher = from;
     l_.asked_ticks = 0;
 }
@@ -212,7 +212,7 @@ void replica<Config>::keep_learning() {
 // (snapshot_chunks), and the result says slot_compacted.
 template <class Config>
 auto replica<Config>::on_learn_request(const message_type& m) -> handled {
-    const slot_id until{std::min<std::uint64_t>(m.slot.value + window_slots, slot_id::limit)};
+    const slot_id until{detail::min<std::uint64_t>(m.slot.value + window_slots, slot_id::limit)};
     if (m.slot < w_.base) {
         serve_below_window(m.from, m.slot);
         // Below the compaction point the snapshot comes first: after

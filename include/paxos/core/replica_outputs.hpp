@@ -6,9 +6,9 @@
 // Part of replica.hpp, which includes it; included alone it brings the class.
 #pragma once
 
-#include <algorithm>
 #include <span>
 
+#include "../detail/algorithm.hpp"
 #include "replica.hpp"
 
 namespace paxos::inline v0 {
@@ -197,7 +197,7 @@ inline auto replica<Config>::broadcast(message_kind kind, ballot_type b, slot_id
     -> message_type* {
     if (node_count_ == 1) return nullptr;
     if (kind == message_kind::accept || kind == message_kind::heartbeat) {
-        p_.announced = std::max(p_.announced, l_.chosen_end);
+        p_.announced = detail::max(p_.announced, l_.chosen_end);
     }
     // A heartbeat is a read round when reads wait for one (core/reads.hpp),
     // and every heartbeat is one with leases on: each renews the lease.

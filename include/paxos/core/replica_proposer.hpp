@@ -5,10 +5,10 @@
 // Part of replica.hpp, which includes it; included alone it brings the class.
 #pragma once
 
-#include <algorithm>
 #include <optional>
 #include <span>
 
+#include "../detail/algorithm.hpp"
 #include "replica.hpp"
 
 namespace paxos::inline v0 {
@@ -80,7 +80,7 @@ result replica<Config>::tick() {
 // next_above(promised) never reuses it.
 template <class Config>
 result replica<Config>::become_candidate() {
-    const ballot_type floor = std::max(a_.promised, p_.highest_seen);
+    const ballot_type floor = detail::max(a_.promised, p_.highest_seen);
     const std::optional<ballot_type> next = ballot_type::next_above(floor, options_.self);
     if (!next) return {reason::ballot_exhausted, p_.leader};
     PAXOS_ASSERT(*next > floor);
@@ -132,7 +132,7 @@ void replica<Config>::become_leader() {
         propose_slot(s, values.view());
         if (p_.current != role::leader) return;
     }
-    p2_.next_slot = std::max(w_.end, l_.chosen_end);
+    p2_.next_slot = detail::max(w_.end, l_.chosen_end);
     flush_pending();
 }
 

@@ -5,9 +5,9 @@
 // Part of replica.hpp, which includes it; included alone it brings the class.
 #pragma once
 
-#include <algorithm>
 #include <span>
 
+#include "../detail/algorithm.hpp"
 #include "../detail/crc32c.hpp"
 #include "replica.hpp"
 
@@ -30,7 +30,7 @@ result replica<Config>::compact(slot_id s) {
     const input_guard guard{*this};
     if (s > l_.applied_end) return {reason::not_applied, p_.leader};
     if (s > x_.offered.slot) return {reason::no_snapshot, p_.leader};
-    x_.log_start = std::max(x_.log_start, s);
+    x_.log_start = detail::max(x_.log_start, s);
     return {reason::ok, p_.leader};
 }
 
@@ -86,7 +86,7 @@ void replica<Config>::serve_below_window(node_id to, slot_id from) {
             return;
         }
     }
-    const slot_id until{std::min<std::uint64_t>(from.value + window_slots, w_.base.value)};
+    const slot_id until{detail::min<std::uint64_t>(from.value + window_slots, w_.base.value)};
     l_.ask_catch_up(to, from, until);
 }
 
@@ -145,7 +145,7 @@ auto replica<Config>::on_snapshot_chunk(const message_type& m) -> handled {
         }
         in.from = m.from;
         in.idle_ticks = 0;
-        l_.announced_chosen_end = std::max(l_.announced_chosen_end, m.chosen_end);
+        l_.announced_chosen_end = detail::max(l_.announced_chosen_end, m.chosen_end);
         x_.chunk.assign(m.snapshot->bytes);
         x_.received.push_back(received_chunk{m.from, of, in.taken, x_.chunk.view()});
         in.taken += m.snapshot->bytes.size();
@@ -183,7 +183,7 @@ void replica<Config>::snapshot_advance() {
 // out is dropped with its slot (it was never acknowledged, since an accepted waits for the sync).
 template <class Config>
 void replica<Config>::release_below(slot_id s) {
-    const slot_id stop = std::min(s, w_.end);
+    const slot_id stop = detail::min(s, w_.end);
     for (slot_id at = w_.base; at < stop; at = at.next()) {
         slot_type& rec = w_.at(at);
         // A slot handed out already gave its tags back in its chosen entry.
@@ -218,30 +218,30 @@ result replica<Config>::install_snapshot(const snapshot_offer& s) {
     if constexpr (!rules::install_keeps_votes) {
         // The broken rule (a test-only config): the votes above s go with the
         // slots below it, as if the snapshot replaced the whole log.
-        for (slot_id at = std::max(w_.base, s.slot); at < w_.end; at = at.next()) {
+        for (slot_id at = detail::max(w_.base, s.slot); at < w_.end; at = at.next()) {
             slot_type& rec = w_.at(at);
             if (rec.own != own_proposal::none) drop_own(rec, proposal_fate::unknown);
             if (rec.chosen_aside) --l_.chosen_aside_count;
             rec.reset();
         }
         a_.dirty_slots.clear();
-        if (w_.end > s.slot) w_.end = std::max(w_.base, s.slot);
+        if (w_.end > s.slot) w_.end = detail::max(w_.base, s.slot);
     }
     release_below(s.slot);
     l_.applied_end = l_.handed_end = l_.chosen_end = s.slot;
     l_.advance_chosen_end(w_);  // votes at or above s may be chosen already
-    l_.announced_chosen_end = std::max(l_.announced_chosen_end, s.slot);
+    l_.announced_chosen_end = detail::max(l_.announced_chosen_end, s.slot);
     l_.asked_until = s.slot;  // ask for what follows at the next advance()
-    p2_.next_slot = std::max(p2_.next_slot, s.slot);
+    p2_.next_slot = detail::max(p2_.next_slot, s.slot);
     if (l_.chosen_end >= w_.end) p2_.proposer_unfinished = false;
     if (x_.in.active) l_.teacher = x_.in.from;  // it knows what follows s
     x_.in = typename snapshot_type::incoming{};
     x_.received.clear();  // a chunk of another transfer, not handed out yet
     x_.chunk.clear();
-    x_.offered = std::max(x_.offered, s, [](const snapshot_offer& a, const snapshot_offer& b) {
+    x_.offered = detail::max(x_.offered, s, [](const snapshot_offer& a, const snapshot_offer& b) {
         return a.slot < b.slot;
     });
-    x_.log_start = std::max(x_.log_start, s.slot);
+    x_.log_start = detail::max(x_.log_start, s.slot);
     note_output();
     return {reason::ok, p_.leader};
 }

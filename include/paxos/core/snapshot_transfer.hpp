@@ -38,11 +38,11 @@
 // whose snapshot became unreadable calls abort_snapshot(peer).
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 
+#include "../detail/algorithm.hpp"
 #include "fixed_vector.hpp"
 #include "ready.hpp"
 #include "types.hpp"
@@ -121,7 +121,7 @@ struct snapshot_transfers {
             while (o.active && room(o, in_flight) && !requests.full()) {
                 const std::uint64_t left = o.snapshot.size_bytes - o.next;
                 const auto length =
-                    static_cast<std::uint32_t>(std::min<std::uint64_t>(left, ChunkMax));
+                    static_cast<std::uint32_t>(detail::min<std::uint64_t>(left, ChunkMax));
                 requests.push_back(snapshot_chunk_request{node_id{static_cast<std::uint16_t>(p)},
                                                           o.snapshot, o.next, length});
                 o.next += length;
@@ -144,7 +144,7 @@ struct snapshot_transfers {
         }
         if (p.offset <= o.acked) return false;  // an older ack, overtaken
         o.acked = p.offset;
-        o.next = std::max(o.next, o.acked);
+        o.next = detail::max(o.next, o.acked);
         return true;
     }
 

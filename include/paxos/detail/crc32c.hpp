@@ -50,15 +50,4 @@ constexpr std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t cr
     return ~crc;
 }
 
-namespace crc32c_check {
-// The standard check value: CRC-32C of the ASCII digits "123456789".
-constexpr bool check_value_matches() noexcept {
-    constexpr char digits[] = "123456789";
-    std::array<std::byte, 9> bytes{};
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(digits[i]);
-    return crc32c(bytes) == 0xE3069283u;
-}
-static_assert(check_value_matches(), "crc32c: check value of \"123456789\" must be 0xE3069283");
-}  // namespace crc32c_check
-
 }  // namespace paxos::inline v0::detail

@@ -333,8 +333,4 @@ constexpr std::uint64_t ballot_bits(const B& b) noexcept {
     }
 }
 
-static_assert(check_ballot_policy<counter_ballot<1>>());
-static_assert(check_ballot_policy<counter_ballot<5>>());
-static_assert(check_ballot_policy<pair_ballot>());
-
 }  // namespace paxos::inline v0

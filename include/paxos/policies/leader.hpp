@@ -303,8 +303,4 @@ private:
     std::uint32_t heartbeat_elapsed_ = 0;
 };
 
-static_assert(leader_policy<immediate>);
-static_assert(leader_policy<randomized_backoff>);
-static_assert(leader_policy<stable_leader>);
-
 }  // namespace paxos::inline v0
