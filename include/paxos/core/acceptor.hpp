@@ -56,8 +56,8 @@ struct acceptor_state {
 
     // A vote in slot s (rec is its record): at most one value per ballot, and
     // only up in ballots, never above the promise.
-    void cast_vote(slot_id s, typename window_type::record& rec, Ballot b,
-                   std::span<const typename Batch::value_type> values) {
+    [[gnu::always_inline]] void cast_vote(slot_id s, typename window_type::record& rec, Ballot b,
+                                          std::span<const typename Batch::value_type> values) {
         PAXOS_ASSERT(b <= promised);
         PAXOS_ASSERT(rec.accepted_ballot <= b);
         rec.accepted_ballot = b;

@@ -87,7 +87,7 @@ public:
     }
 
     // Copies `values` into the pool; the view stays valid until clear().
-    std::span<const Value> put_values(std::span<const Value> values) {
+    [[gnu::always_inline]] std::span<const Value> put_values(std::span<const Value> values) {
         PAXOS_ASSERT(values.size() <= values_end_ - values_.size());
         const std::size_t at = values_.size();
         values_.append(values);

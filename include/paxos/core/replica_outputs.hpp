@@ -178,14 +178,16 @@ inline auto replica<Config>::header(node_id to, message_kind kind, ballot_type b
 // Messages are built in place in the outbox and returned for the caller
 // to fill in: no copy of a finished message.
 template <class Config>
-inline auto replica<Config>::emit(node_id to, message_kind kind, ballot_type b, slot_id s)
+[[gnu::always_inline]] inline auto replica<Config>::emit(node_id to, message_kind kind,
+                                                         ballot_type b, slot_id s)
     -> message_type& {
     note_output();
     return o_.box.add(a_.group_of(kind, b), header(to, kind, b, s));
 }
 
 template <class Config>
-inline auto replica<Config>::send(node_id to, message_kind kind, ballot_type b, slot_id s)
+[[gnu::always_inline]] inline auto replica<Config>::send(node_id to, message_kind kind,
+                                                         ballot_type b, slot_id s)
     -> message_type& {
     PAXOS_ASSERT(to != options_.self);
     return emit(to, kind, b, s);

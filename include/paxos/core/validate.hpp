@@ -40,7 +40,7 @@ struct input_checks {
     // m.ballot (none for a zero ballot) once it is checked, so handlers need
     // not compute it again (a division for counter ballots).
     template <message_kind K>
-    reason message_as(const message_type& m, node_id& owner) const noexcept {
+    [[gnu::always_inline]] reason message_as(const message_type& m, node_id& owner) const noexcept {
         constexpr message_kind_info k = info(K);
         if (m.from.value >= node_count || m.from == self) return reason::unknown_sender;
         if (m.to != self && m.to != node_id::broadcast()) return reason::wrong_destination;
