@@ -22,6 +22,10 @@
 # includes malloc/free called from raft and the FSM apply. The rest is the
 # driver: for raft_fixture, the fixture (see bench/peers/libraft.hpp); for
 # raft_fifo and raft_fifo_packed, its FIFO and one copy of each message.
+# The split reads callgrind_annotate's "???:function" entries, so it needs a
+# binary without debug info (the release preset's): with -g, a function is
+# listed once per source file its inlined code came from, and the "raft core"
+# column comes out wrong. The Ir/command column is right either way.
 #
 # raft_fifo_packed (batched only) packs a batch's 64 commands into one raft
 # entry, as paxos packs them into one slot: its ratio to paxos_multi batched
