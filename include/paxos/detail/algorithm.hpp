@@ -42,7 +42,7 @@ constexpr bool equal(const A& a, const B& b) {
 
 // Reverses [first, last) in place.
 template <class It>
-constexpr void reverse(It first, It last) noexcept {
+constexpr void reverse(It first, It last) {
     while (first != last && first != --last) {
         using std::swap;
         swap(*first, *last);
